@@ -1,0 +1,371 @@
+r"""The linear screening program, written out in cvxpy and solved by a conic solver (Clarabel default).
+
+.. math::
+    \max_{a, t, \text{tokens}} \; \sum_{n=1}^N f_n \big(t_n - \text{cost}_n(\text{tokens}_n)\big)
+    \quad\text{s.t.}\quad
+    \begin{cases}
+      v_n\cdot a_n - t_n \ge v_n\cdot a_m - t_m & (n, m) \in P \quad\text{(IC)}\\
+      v_n\cdot a_n - t_n \ge u^0_n & n = 1..N \quad\text{(IR)}\\
+      \text{technology}(\text{tokens}_n) \ge a_n & \text{(convex, from the cost model)}
+    \end{cases}
+
+The engine knows nothing about LLMs: a *cost model* turns the allocation variable into convex
+constraints on its own variables and a per-type cost. The IC set :math:`P` depends on the strategy:
+
+``all``
+    every ordered pair :math:`n \ne m` (the reference formulation);
+``local``
+    adjacent pairs in both directions plus monotonicity :math:`a_{n+1} \ge a_n` (scalar types sorted
+    ascending; valid under single crossing, Mussa-Rosen);
+``adaptive``
+    constraint generation: start with adjacent pairs, solve, audit all :math:`N^2` pairs, add the
+    violated ones, repeat until the audit finds none.
+
+All IC rows are one sparse constant matrix, so building the model is :math:`O(|P|)`. Whatever the
+strategy, the returned menu is audited against every pair by :func:`mechdesign.audit.audit_menu`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from . import _validate as Vd
+from .audit import audit_menu
+from .exceptions import (
+    InfeasibleProgramError,
+    ProblemSpecError,
+    SolverError,
+    SolverInaccurateWarning,
+    UnboundedProgramError,
+)
+
+FloatArray = np.ndarray
+
+IC_STRATEGIES = ("all", "local", "adaptive")
+
+#: Clarabel settings: tight tolerances (the program is scaled so that payoffs are of order one)
+CLARABEL_OPTIONS: dict[str, object] = {
+    "tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 500,
+}
+SCS_OPTIONS: dict[str, object] = {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000}
+
+#: a pair is added by the adaptive strategy when its violation exceeds this (scaled payoff units)
+ADAPTIVE_ADD_TOL = 1e-10
+ADAPTIVE_MAX_ROUNDS = 60
+#: a type whose gross payoff and transfer are below this share of the largest gross payoff sits at
+#: the null item (interior-point solutions leave excluded types near 1e-7 of the scale, not at zero)
+NULL_TOL = 1e-6
+#: the polished re-solve may not lose more than this share of the first solve's objective
+POLISH_RTOL = 1e-9
+#: the polish is repeated while it finds more null types, at most this many times
+POLISH_MAX_PASSES = 3
+
+
+class CostModel(Protocol):
+    """Turns the scaled allocation into convex constraints and a per-type cost expression."""
+
+    def build(self, q: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
+        ...
+
+
+@dataclass
+class ProgramSolution:
+    """Raw solution of the scaled program (before unscaling and reporting)."""
+
+    allocation: FloatArray
+    transfer: FloatArray
+    tokens: dict[str, FloatArray]
+    objective: float
+    status: str
+    ic_pairs: FloatArray
+    ic_duals: FloatArray
+    ir_duals: FloatArray
+    rounds: int
+    times: dict[str, float]
+    solver: str
+    solver_stats: dict[str, object] = field(default_factory=dict)
+    n_constraints: int = 0
+
+
+def adjacent_pairs(n: int) -> FloatArray:
+    """Pairs (k, k+1) and (k+1, k) for k = 0..n-2."""
+    k = np.arange(n - 1)
+    return np.concatenate([np.column_stack([k + 1, k]), np.column_stack([k, k + 1])])
+
+
+def all_pairs(n: int) -> FloatArray:
+    """Every ordered pair (i, j), i != j."""
+    i, j = np.nonzero(~np.eye(n, dtype=bool))
+    return np.column_stack([i, j])
+
+
+def ic_matrix(values: FloatArray, pairs: FloatArray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    r"""Sparse rows :math:`v_n\cdot(a_m - a_n) - (t_m - t_n) \le 0` as ``(A_alloc, A_transfer)``.
+
+    ``values`` is ``(N, D)``; the allocation is flattened row-major (index ``n*D + d``).
+    """
+    N, D = values.shape
+    P = len(pairs)
+    n, m = pairs[:, 0], pairs[:, 1]
+    rows = np.repeat(np.arange(P), 2 * D)
+    cols = np.column_stack([m[:, None] * D + np.arange(D), n[:, None] * D + np.arange(D)]).reshape(-1)
+    data = np.column_stack([values[n], -values[n]]).reshape(-1)
+    A_a = sp.csr_matrix((data, (rows, cols)), shape=(P, N * D))
+    rows_t = np.repeat(np.arange(P), 2)
+    cols_t = np.column_stack([m, n]).reshape(-1)
+    data_t = np.tile([-1.0, 1.0], P)
+    A_t = sp.csr_matrix((data_t, (rows_t, cols_t)), shape=(P, N))
+    return A_a, A_t
+
+
+def _solver_options(solver: str, user: dict[str, object] | None) -> dict[str, object]:
+    base: dict[str, object] = {}
+    if solver == "CLARABEL":
+        base = dict(CLARABEL_OPTIONS)
+    elif solver == "SCS":
+        base = dict(SCS_OPTIONS)
+    base.update(user or {})
+    return base
+
+
+def _check_status(prob: cp.Problem, solver: str) -> str:
+    status = prob.status
+    if status == cp.OPTIMAL:
+        return "optimal"
+    if status == cp.OPTIMAL_INACCURATE:
+        return "optimal_inaccurate"
+    if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+        raise InfeasibleProgramError(
+            f"{solver} reports the screening program infeasible (status {status}). With zero outside "
+            "options the null menu is feasible, so check the outside options and the technology."
+        )
+    if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
+        raise UnboundedProgramError(
+            f"{solver} reports the screening program unbounded (status {status}); check that the "
+            "technology has decreasing returns (sigma + sigma_hat < 1)."
+        )
+    raise SolverError(
+        f"{solver} returned status {status!r}. Try another solver (solver='SCS'), fewer types, or "
+        "verbose=True to see the solver log."
+    )
+
+
+@dataclass
+class ScreeningProgram:
+    r"""The linear screening program for types ``values`` (N, D) with probabilities ``prob``.
+
+    Inputs are expected in scaled units (payoffs of order one); see
+    :class:`mechdesign.problem.SingleModelProblem` for the scaling used by the LLM settings.
+    """
+
+    values: FloatArray
+    prob: FloatArray
+    cost_model: CostModel
+    outside: FloatArray | None = None
+
+    def __post_init__(self) -> None:
+        v = np.asarray(self.values, dtype=float)
+        self.values = v[:, None] if v.ndim == 1 else v
+        self.prob = np.asarray(self.prob, dtype=float)
+        if self.outside is None:
+            self.outside = np.zeros(self.values.shape[0])
+
+    @property
+    def n(self) -> int:
+        return int(self.values.shape[0])
+
+    def solve(self, ic: str = "adaptive", solver: str = "CLARABEL",
+              solver_options: dict[str, object] | None = None, verbose: bool = False,
+              max_rounds: int = ADAPTIVE_MAX_ROUNDS, polish: bool = True) -> ProgramSolution:
+        """Solve with the chosen IC strategy; raise :class:`SolverError` subclasses on failure.
+
+        With ``polish=True``, types that the solution leaves at the null item (zero allocation and
+        transfer, to :data:`NULL_TOL`) are fixed there and the program is re-solved without their
+        variables. Interior-point methods converge slowly to that corner (a cone's apex, with a
+        degenerate block of tight IC constraints among excluded types); the re-solve is a restriction
+        of the same program, so it is kept only when its audit passes and its profit is not below the
+        first solve's (less a :data:`POLISH_RTOL` margin); ``solver_stats['polish']`` says what happened.
+        """
+        ic = Vd.one_of("ic", ic, IC_STRATEGIES)
+        solver = str(solver).upper()
+        if solver not in cp.installed_solvers():
+            raise ProblemSpecError(
+                "solver", solver, "must be an installed cvxpy solver: " + ", ".join(cp.installed_solvers())
+            )
+        N, D = self.values.shape
+        if ic == "local" and D != 1:
+            raise ProblemSpecError("ic", ic, "'local' needs scalar types (D = 1); use 'all' or 'adaptive'")
+        if ic == "all":
+            pairs = all_pairs(N)
+        else:
+            pairs = adjacent_pairs(N)
+        times = {"build": 0.0, "solve": 0.0, "audit": 0.0}
+        rounds = 0
+        seen = set(map(tuple, pairs.tolist())) if ic == "adaptive" else set()
+        while True:
+            rounds += 1
+            sol = self._solve_once(pairs, ic == "local", solver, solver_options, verbose, times)
+            if ic != "adaptive":
+                break
+            t0 = time.perf_counter()
+            rep = audit_menu(self.values, sol.allocation, sol.transfer, self.outside)
+            new = self._violated_pairs(sol, rep.ic_violation, seen)
+            times["audit"] += time.perf_counter() - t0
+            if len(new) == 0:
+                break
+            if rounds >= max_rounds:
+                raise SolverError(
+                    f"adaptive IC generation did not converge in {max_rounds} rounds "
+                    f"({len(pairs)} pairs, worst remaining violation {rep.max_ic_violation:.3g}); use ic='all'."
+                )
+            pairs = np.concatenate([pairs, new])
+        sol.rounds = rounds
+        if polish:
+            for _ in range(POLISH_MAX_PASSES):
+                before = sol.solver_stats.get("polish", {}).get("null_types", -1)  # type: ignore[union-attr]
+                sol = self._polish(sol, ic, solver, solver_options, verbose, times)
+                info = sol.solver_stats["polish"]
+                assert isinstance(info, dict)
+                if not info.get("applied") or info["null_types"] == before:
+                    break
+        sol.times = times
+        if sol.status != "optimal":
+            warnings.warn(
+                f"{solver} stopped at reduced accuracy (status {sol.status}); the menu is returned with "
+                "that status: check its audit, or try another solver.",
+                SolverInaccurateWarning, stacklevel=2,
+            )
+        return sol
+
+    def _polish(self, sol: ProgramSolution, ic: str, solver: str,
+                solver_options: dict[str, object] | None, verbose: bool,
+                times: dict[str, float]) -> ProgramSolution:
+        gross = np.sum(self.values * sol.allocation, axis=1)
+        ref = max(float(np.max(np.abs(gross), initial=0.0)), 1e-300)
+        null = (np.abs(gross) <= NULL_TOL * ref) & (np.abs(sol.transfer) <= NULL_TOL * ref)
+        assert self.outside is not None
+        prev = sol.solver_stats.get("polish")
+        passes = int(prev.get("passes", 0)) if isinstance(prev, dict) and prev.get("applied") else 0
+        info: dict[str, object] = {"applied": passes > 0, "null_types": int(null.sum()), "passes": passes}
+        if passes and isinstance(prev, dict) and int(prev["null_types"]) >= int(null.sum()):
+            return sol  # nothing new to fix
+        sol.solver_stats["polish"] = info
+        if not null.any() or null.all() or np.any(self.outside[null] > 0):
+            return sol
+        if ic == "local" and not np.all(null[: int(null.sum())]):
+            return sol  # monotonicity on the remaining types needs the null types at the bottom
+        try:
+            new = self._solve_once(sol.ic_pairs, ic == "local", solver, solver_options, verbose, times,
+                                   active=~null)
+        except SolverError as exc:
+            info["skipped"] = f"re-solve failed: {exc}"
+            return sol
+        rep = audit_menu(self.values, new.allocation, new.transfer, self.outside)
+        tol = POLISH_RTOL * max(abs(sol.objective), 1e-12)
+        if not rep.passed or new.objective < sol.objective - tol:
+            info["skipped"] = "re-solve did not improve (audit or objective)"
+            return sol
+        info.update(applied=True, passes=passes + 1, objective_change=new.objective - sol.objective,
+                    first_status=sol.status)
+        new.rounds, new.solver_stats["polish"] = sol.rounds, info
+        return new
+
+    def _violated_pairs(self, sol: ProgramSolution, ic_violation: FloatArray,
+                        seen: set[tuple[int, int]], per_type: int = 5) -> FloatArray:
+        bad = np.flatnonzero(ic_violation > ADAPTIVE_ADD_TOL)
+        if bad.size == 0:
+            return np.zeros((0, 2), dtype=int)
+        v, a, t = self.values, sol.allocation, sol.transfer
+        own = np.sum(v[bad] * a[bad], axis=1) - t[bad]
+        U = v[bad] @ a.T - t[None, :]
+        gain = U - own[:, None]
+        k = min(per_type, self.n)
+        top = np.argpartition(-gain, k - 1, axis=1)[:, :k]
+        out = []
+        for row, n in enumerate(bad):
+            for m in top[row]:
+                if gain[row, m] > ADAPTIVE_ADD_TOL and m != n and (n, int(m)) not in seen:
+                    seen.add((int(n), int(m)))
+                    out.append((int(n), int(m)))
+        return np.array(out, dtype=int).reshape(-1, 2)
+
+    def _solve_once(self, pairs: FloatArray, monotone: bool, solver: str,
+                    solver_options: dict[str, object] | None, verbose: bool,
+                    times: dict[str, float], active: FloatArray | None = None) -> ProgramSolution:
+        """One solve; types outside ``active`` are fixed to the null item (zero allocation and transfer)."""
+        t0 = time.perf_counter()
+        N, D = self.values.shape
+        act = np.ones(N, dtype=bool) if active is None else np.asarray(active, dtype=bool)
+        S = int(act.sum())
+        vals, prob_w, u0 = self.values[act], self.prob[act], np.asarray(self.outside)[act]
+        a = cp.Variable(S * D, name="allocation")
+        t = cp.Variable(S, name="transfer")
+        alloc = a if D == 1 else cp.reshape(a, (S, D), order="C")
+        cons, cost, tokens = self.cost_model.build(alloc)
+        A_a, A_t = ic_matrix(self.values, pairs)
+        rows = np.ones(len(pairs), dtype=bool)
+        if active is not None:
+            cols_a = np.flatnonzero(np.repeat(act, D))
+            A_a, A_t = A_a[:, cols_a], A_t[:, np.flatnonzero(act)]
+            rows = (A_a.getnnz(axis=1) + A_t.getnnz(axis=1)) > 0
+            A_a, A_t = A_a[rows], A_t[rows]
+        ic_con = A_a @ a + A_t @ t <= 0
+        gross = cp.multiply(vals[:, 0], a) if D == 1 else cp.sum(cp.multiply(vals, alloc), axis=1)
+        ir_con = gross - t >= u0
+        extra = [ic_con, ir_con]
+        if monotone:
+            extra.append(cp.diff(a) >= 0)
+        prob = cp.Problem(cp.Maximize(prob_w @ (t - cost)), cons + extra)
+        times["build"] += time.perf_counter() - t0
+        t1 = time.perf_counter()
+        try:
+            prob.solve(solver=solver, verbose=verbose, **_solver_options(solver, solver_options))
+        except cp.error.SolverError as exc:
+            raise SolverError(
+                f"{solver} failed on the screening program ({exc}). Try another solver (solver='SCS') "
+                "or verbose=True to see the solver log."
+            ) from None
+        times["solve"] += time.perf_counter() - t1
+        status = _check_status(prob, solver)
+        stats = prob.solver_stats
+        info = {
+            "solve_time": getattr(stats, "solve_time", None),
+            "iterations": getattr(stats, "num_iters", None),
+            "setup_time": getattr(stats, "setup_time", None),
+        }
+        alloc_val = np.zeros((N, D))
+        alloc_val[act] = np.asarray(a.value, dtype=float).reshape(S, D)
+        transfer = np.zeros(N)
+        transfer[act] = np.asarray(t.value, dtype=float)
+        tok: dict[str, FloatArray] = {}
+        for k, var in tokens.items():
+            val = np.asarray(var.value, dtype=float)
+            full = np.zeros((N,) + val.shape[1:])
+            full[act] = val
+            tok[k] = full
+        ic_duals = np.zeros(len(pairs))
+        ic_duals[rows] = np.maximum(np.asarray(ic_con.dual_value, dtype=float).reshape(-1), 0.0)
+        ir_duals = np.zeros(N)
+        ir_duals[act] = np.maximum(np.asarray(ir_con.dual_value, dtype=float).reshape(-1), 0.0)
+        return ProgramSolution(
+            allocation=alloc_val,
+            transfer=transfer,
+            tokens=tok,
+            objective=float(prob.value),
+            status=status,
+            ic_pairs=pairs,
+            ic_duals=ic_duals,
+            ir_duals=ir_duals,
+            rounds=1,
+            times=times,
+            solver=solver,
+            solver_stats=info,
+            n_constraints=len(pairs) + N + (N - 1 if monotone else 0),
+        )
