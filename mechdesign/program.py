@@ -50,10 +50,19 @@ FloatArray = np.ndarray
 
 IC_STRATEGIES = ("all", "local", "adaptive")
 
-#: Clarabel settings: tight tolerances (the program is scaled so that payoffs are of order one)
+#: Accuracy a solution must reach to be called optimal (gap and feasibility, scaled units): Clarabel's own default.
+REQUIRED_TOL = 1e-8
+#: Clarabel settings: aim at 1e-12, require REQUIRED_TOL. Clarabel reports "AlmostSolved" (cvxpy:
+#: optimal_inaccurate) when it stops short of the aim but meets its *reduced* tolerances, which are set
+#: to REQUIRED_TOL here; such a solution is therefore reported as optimal (``solver_status`` keeps the
+#: raw status). The program is scaled so that payoffs are of order one.
 CLARABEL_OPTIONS: dict[str, object] = {
-    "tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 500,
+    "tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12,
+    "reduced_tol_gap_abs": REQUIRED_TOL, "reduced_tol_gap_rel": REQUIRED_TOL, "reduced_tol_feas": REQUIRED_TOL,
+    "max_iter": 500,
 }
+#: Clarabel settings of the first pass when a polish follows (its solution is provisional)
+CLARABEL_FIRST_PASS: dict[str, object] = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 500}
 SCS_OPTIONS: dict[str, object] = {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000}
 
 #: a pair is added by the adaptive strategy when its violation exceeds this (scaled payoff units)
@@ -63,8 +72,8 @@ ADAPTIVE_MAX_ROUNDS = 60
 #: the null item (interior-point solutions leave excluded types near 1e-7 of the scale, not at zero)
 NULL_TOL = 1e-6
 #: the polished re-solve may not lose more than this share of the first solve's objective
-POLISH_RTOL = 1e-9
-#: the polish is repeated while it finds more null types, at most this many times
+POLISH_RTOL = 1e-8
+#: the polish is repeated while the set of null types changes, at most this many times
 POLISH_MAX_PASSES = 3
 
 
@@ -125,21 +134,24 @@ def ic_matrix(values: FloatArray, pairs: FloatArray) -> tuple[sp.csr_matrix, sp.
     return A_a, A_t
 
 
-def _solver_options(solver: str, user: dict[str, object] | None) -> dict[str, object]:
+def _solver_options(solver: str, user: dict[str, object] | None, final: bool = True) -> dict[str, object]:
     base: dict[str, object] = {}
     if solver == "CLARABEL":
-        base = dict(CLARABEL_OPTIONS)
+        base = dict(CLARABEL_OPTIONS if final else CLARABEL_FIRST_PASS)
     elif solver == "SCS":
         base = dict(SCS_OPTIONS)
     base.update(user or {})
     return base
 
 
-def _check_status(prob: cp.Problem, solver: str) -> str:
+def _check_status(prob: cp.Problem, solver: str, options: dict[str, object]) -> str:
     status = prob.status
     if status == cp.OPTIMAL:
         return "optimal"
     if status == cp.OPTIMAL_INACCURATE:
+        reduced = [options.get(k, 1.0) for k in ("reduced_tol_gap_abs", "reduced_tol_gap_rel", "reduced_tol_feas")]
+        if solver == "CLARABEL" and max(float(r) for r in reduced) <= REQUIRED_TOL:  # type: ignore[arg-type]
+            return "optimal"
         return "optimal_inaccurate"
     if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
         raise InfeasibleProgramError(
@@ -186,12 +198,14 @@ class ScreeningProgram:
               max_rounds: int = ADAPTIVE_MAX_ROUNDS, polish: bool = True) -> ProgramSolution:
         """Solve with the chosen IC strategy; raise :class:`SolverError` subclasses on failure.
 
-        With ``polish=True``, types that the solution leaves at the null item (zero allocation and
-        transfer, to :data:`NULL_TOL`) are fixed there and the program is re-solved without their
-        variables. Interior-point methods converge slowly to that corner (a cone's apex, with a
-        degenerate block of tight IC constraints among excluded types); the re-solve is a restriction
-        of the same program, so it is kept only when its audit passes and its profit is not below the
-        first solve's (less a :data:`POLISH_RTOL` margin); ``solver_stats['polish']`` says what happened.
+        With ``polish=True`` (default) the IC strategy runs at first-pass accuracy, then the program is
+        re-solved at the final accuracy (:data:`CLARABEL_OPTIONS`) on the final IC set, with the types
+        that the first solution leaves at the null item (zero allocation and transfer, to
+        :data:`NULL_TOL`) fixed there. Interior-point methods converge slowly to that corner (a cone's
+        apex, with a degenerate block of tight IC constraints among excluded types). The re-solve is a
+        restriction of the same program, so it is kept only when its all-pairs audit passes and its
+        profit is not below the first solve's (less :data:`POLISH_RTOL`); it is repeated while the null
+        set changes. ``solver_stats['polish']`` says what happened.
         """
         ic = Vd.one_of("ic", ic, IC_STRATEGIES)
         solver = str(solver).upper()
@@ -207,11 +221,13 @@ class ScreeningProgram:
         else:
             pairs = adjacent_pairs(N)
         times = {"build": 0.0, "solve": 0.0, "audit": 0.0}
+        final = _solver_options(solver, solver_options, final=True)
+        first = _solver_options(solver, solver_options, final=not polish)
         rounds = 0
         seen = set(map(tuple, pairs.tolist())) if ic == "adaptive" else set()
         while True:
             rounds += 1
-            sol = self._solve_once(pairs, ic == "local", solver, solver_options, verbose, times)
+            sol = self._solve_once(pairs, ic == "local", solver, first, verbose, times)
             if ic != "adaptive":
                 break
             t0 = time.perf_counter()
@@ -228,13 +244,7 @@ class ScreeningProgram:
             pairs = np.concatenate([pairs, new])
         sol.rounds = rounds
         if polish:
-            for _ in range(POLISH_MAX_PASSES):
-                before = sol.solver_stats.get("polish", {}).get("null_types", -1)  # type: ignore[union-attr]
-                sol = self._polish(sol, ic, solver, solver_options, verbose, times)
-                info = sol.solver_stats["polish"]
-                assert isinstance(info, dict)
-                if not info.get("applied") or info["null_types"] == before:
-                    break
+            sol = self._polish(sol, ic, solver, final, verbose, times)
         sol.times = times
         if sol.status != "optimal":
             warnings.warn(
@@ -244,38 +254,41 @@ class ScreeningProgram:
             )
         return sol
 
-    def _polish(self, sol: ProgramSolution, ic: str, solver: str,
-                solver_options: dict[str, object] | None, verbose: bool,
-                times: dict[str, float]) -> ProgramSolution:
+    def _null_types(self, sol: ProgramSolution) -> FloatArray:
         gross = np.sum(self.values * sol.allocation, axis=1)
         ref = max(float(np.max(np.abs(gross), initial=0.0)), 1e-300)
-        null = (np.abs(gross) <= NULL_TOL * ref) & (np.abs(sol.transfer) <= NULL_TOL * ref)
+        return (np.abs(gross) <= NULL_TOL * ref) & (np.abs(sol.transfer) <= NULL_TOL * ref)
+
+    def _polish(self, sol: ProgramSolution, ic: str, solver: str, options: dict[str, object],
+                verbose: bool, times: dict[str, float]) -> ProgramSolution:
+        """Re-solve at the final accuracy with null types fixed; repeat while the null set changes."""
         assert self.outside is not None
-        prev = sol.solver_stats.get("polish")
-        passes = int(prev.get("passes", 0)) if isinstance(prev, dict) and prev.get("applied") else 0
-        info: dict[str, object] = {"applied": passes > 0, "null_types": int(null.sum()), "passes": passes}
-        if passes and isinstance(prev, dict) and int(prev["null_types"]) >= int(null.sum()):
-            return sol  # nothing new to fix
-        sol.solver_stats["polish"] = info
-        if not null.any() or null.all() or np.any(self.outside[null] > 0):
-            return sol
-        if ic == "local" and not np.all(null[: int(null.sum())]):
-            return sol  # monotonicity on the remaining types needs the null types at the bottom
-        try:
-            new = self._solve_once(sol.ic_pairs, ic == "local", solver, solver_options, verbose, times,
-                                   active=~null)
-        except SolverError as exc:
-            info["skipped"] = f"re-solve failed: {exc}"
-            return sol
-        rep = audit_menu(self.values, new.allocation, new.transfer, self.outside)
-        tol = POLISH_RTOL * max(abs(sol.objective), 1e-12)
-        if not rep.passed or new.objective < sol.objective - tol:
-            info["skipped"] = "re-solve did not improve (audit or objective)"
-            return sol
-        info.update(applied=True, passes=passes + 1, objective_change=new.objective - sol.objective,
-                    first_status=sol.status)
-        new.rounds, new.solver_stats["polish"] = sol.rounds, info
-        return new
+        info: dict[str, object] = {"applied": False, "passes": 0, "null_types": 0, "first_status": sol.status}
+        best, prev = sol, None
+        for _ in range(POLISH_MAX_PASSES):
+            null = self._null_types(best)
+            if prev is not None and np.array_equal(null, prev):
+                break
+            k = int(null.sum())
+            if k == len(null) or np.any(self.outside[null] > 0) or (ic == "local" and not np.all(null[:k])):
+                info["skipped"] = "null types are all types, have positive outside options, or are not the lowest"
+                break
+            try:
+                new = self._solve_once(best.ic_pairs, ic == "local", solver, options, verbose, times,
+                                       active=None if k == 0 else ~null)
+            except SolverError as exc:
+                info["skipped"] = f"re-solve failed: {exc}"
+                break
+            rep = audit_menu(self.values, new.allocation, new.transfer, self.outside)
+            if not rep.passed or new.objective < best.objective - POLISH_RTOL * max(abs(best.objective), 1e-12):
+                info["skipped"] = "re-solve did not pass the audit or lost objective"
+                break
+            info.update(applied=True, passes=int(info["passes"]) + 1, null_types=k,  # type: ignore[call-overload]
+                        objective_change=new.objective - sol.objective)
+            best, prev = new, null
+        best.rounds = sol.rounds
+        best.solver_stats["polish"] = info
+        return best
 
     def _violated_pairs(self, sol: ProgramSolution, ic_violation: FloatArray,
                         seen: set[tuple[int, int]], per_type: int = 5) -> FloatArray:
@@ -297,7 +310,7 @@ class ScreeningProgram:
         return np.array(out, dtype=int).reshape(-1, 2)
 
     def _solve_once(self, pairs: FloatArray, monotone: bool, solver: str,
-                    solver_options: dict[str, object] | None, verbose: bool,
+                    options: dict[str, object], verbose: bool,
                     times: dict[str, float], active: FloatArray | None = None) -> ProgramSolution:
         """One solve; types outside ``active`` are fixed to the null item (zero allocation and transfer)."""
         t0 = time.perf_counter()
@@ -326,16 +339,17 @@ class ScreeningProgram:
         times["build"] += time.perf_counter() - t0
         t1 = time.perf_counter()
         try:
-            prob.solve(solver=solver, verbose=verbose, **_solver_options(solver, solver_options))
+            prob.solve(solver=solver, verbose=verbose, **options)
         except cp.error.SolverError as exc:
             raise SolverError(
                 f"{solver} failed on the screening program ({exc}). Try another solver (solver='SCS') "
                 "or verbose=True to see the solver log."
             ) from None
         times["solve"] += time.perf_counter() - t1
-        status = _check_status(prob, solver)
+        status = _check_status(prob, solver, options)
         stats = prob.solver_stats
         info = {
+            "solver_status": prob.status,
             "solve_time": getattr(stats, "solve_time", None),
             "iterations": getattr(stats, "num_iters", None),
             "setup_time": getattr(stats, "setup_time", None),

@@ -208,7 +208,13 @@ class Distribution(ABC):
     def virtual_value(self, x: FloatArray) -> FloatArray:
         r""":math:`\varphi(\theta) = \theta - (1-F(\theta))/f(\theta)`, eq. (11)."""
         x = np.asarray(x, dtype=float)
-        return x - (1.0 - self.cdf(x)) / self.pdf(x)
+        dens = np.asarray(self.pdf(x), dtype=float)
+        tail = 1.0 - np.asarray(self.cdf(x), dtype=float)
+        pos = dens > 0
+        ratio = np.divide(tail, dens, out=np.full_like(dens, np.inf), where=pos)
+        # where the density vanishes the hazard rate is zero: phi = -inf (never served) unless F = 1
+        ratio[~pos & (tail <= 0)] = 0.0
+        return x - ratio
 
     def discretize(self, n: int) -> DiscreteTypes:
         """N equal cells on ``[lo, hi]``: midpoints as types, exact cell masses as probabilities."""

@@ -1,0 +1,208 @@
+"""Result objects: one ``summary()`` drives ``__str__``, ``__repr__`` and ``_repr_html_``; tables are pandas."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .analytic.monopoly import ContinuousMenu, DiscreteMenu
+from .audit import AuditReport, BindingSets
+from .compare import Comparison
+
+FloatArray = np.ndarray
+
+
+def _jsonable(obj: object) -> object:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return f if np.isfinite(f) else None
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+class SummaryMixin:
+    """``__str__``, ``__repr__`` and ``_repr_html_`` from one ``summary()``."""
+
+    def summary(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + self.summary().replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
+
+
+@dataclass
+class MenuResult(SummaryMixin):
+    """The optimal menu of a single-model problem, with its audit, binding sets and comparison.
+
+    Attributes
+    ----------
+    menu : pandas.DataFrame
+        One row per type (0-based index in ascending theta): ``theta``, ``prob``, ``quality`` (Q),
+        ``transfer`` (t), ``rent`` (U = theta Q - t), one column per token class (budgets), ``cost``.
+    profit, surplus, consumer_surplus : float
+        Expected profit, total surplus and buyer rent of the numeric menu (from the menu's numbers,
+        not the solver's objective).
+    audit : AuditReport
+        All-pairs IC and IR audit (independent of the solver's constraints).
+    binding : BindingSets
+        Tight and active constraints.
+    analytic : DiscreteMenu or None
+        The exact discrete closed-form menu (Prop 3, discrete version).
+    continuous : ContinuousMenu or None
+        Prop 3's continuous menu, when the types come from a continuous distribution.
+    comparison : Comparison or None
+        Errors numeric vs analytic and binding-set agreement.
+    """
+
+    problem_name: str
+    problem_info: dict[str, object]
+    status: str
+    menu: pd.DataFrame
+    profit: float
+    surplus: float
+    consumer_surplus: float
+    audit: AuditReport
+    binding: BindingSets
+    solver: dict[str, object]
+    analytic: DiscreteMenu | None = None
+    continuous: ContinuousMenu | None = None
+    comparison: Comparison | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def quality(self) -> FloatArray:
+        """Aggregate quality per type (Q)."""
+        return self.menu["quality"].to_numpy()
+
+    @property
+    def transfer(self) -> FloatArray:
+        """Transfer per type (t)."""
+        return self.menu["transfer"].to_numpy()
+
+    def binding_table(self) -> pd.DataFrame:
+        """Counts of tight and active constraints by group."""
+        return self.binding.groups()
+
+    def summary(self) -> str:
+        lines = []
+        n = len(self.menu)
+        lines.append(f"mechdesign menu: {self.problem_name}  ({n} types, IC strategy "
+                     f"{self.solver.get('ic')}, solver {self.solver.get('name')})")
+        lines.append("=" * 78)
+        lines.append(f"status            {self.status}")
+        lines.append(f"profit            {self.profit:.10g}")
+        lines.append(f"surplus           {self.surplus:.10g}")
+        lines.append(f"consumer surplus  {self.consumer_surplus:.10g}")
+        a = self.audit
+        lines.append(f"audit             max IC violation {a.max_ic_violation:.3e} "
+                     f"({a.max_ic_violation_rel:.2e} rel), max IR violation {a.max_ir_violation:.3e} "
+                     f"({a.max_ir_violation_rel:.2e} rel); {'PASS' if a.passed else 'FAIL'} at rtol {a.rtol:g}")
+        times = self.solver.get("times", {})
+        assert isinstance(times, dict)
+        lines.append("solver            " + ", ".join(f"{k} {v:.3f}s" for k, v in times.items())
+                     + f"; rounds {self.solver.get('rounds')}; IC rows {self.solver.get('ic_pairs')}")
+        lines.append("")
+        lines.append("Menu (quality Q, transfer t, rent U, token budgets):")
+        shown = self.menu if n <= 20 else pd.concat([self.menu.head(10), self.menu.tail(10)])
+        with pd.option_context("display.width", 120, "display.max_columns", 20,
+                               "display.float_format", "{:.6g}".format):
+            text = shown.to_string()
+        lines.append(text)
+        if n > 20:
+            lines.append(f"... ({n - 20} rows not shown; see .menu or --csv)")
+        lines.append("")
+        lines.append("Binding constraints (tight: slack <= "
+                     f"{self.binding.tight_atol:.2e}; active: dual > {self.binding.active_tol:g}):")
+        lines.append(self.binding_table().to_string())
+        if self.analytic is not None:
+            an = self.analytic
+            lines.append("")
+            low = an.lowest_served
+            cutoff = "none served" if low is None else f"type {low} (theta = {an.types.theta[low]:.6g})"
+            lines.append(f"Analytic (exact discrete menu, Prop 3): profit {an.profit:.10g}; lowest served "
+                         f"{cutoff}; pooled blocks {an.pooled_blocks or 'none'}")
+        if self.comparison is not None:
+            c = self.comparison
+            lines.append(f"Numeric vs analytic: profit {c.profit_rel_error:.2e}, quality {c.quality_rel_error:.2e}, "
+                         f"transfer {c.transfer_rel_error:.2e} (relative); binding sets "
+                         f"{'agree' if c.binding_agree else 'DISAGREE'}; pooled blocks numeric "
+                         f"{c.pooled_numeric or 'none'}")
+            if c.continuous:
+                cc = c.continuous
+                lines.append(f"Against the continuous closed form (Prop 3, eqs. 12-13): quality "
+                             f"{cc['quality_rel_error']:.2e}, transfer {cc['transfer_rel_error']:.2e}, "
+                             f"profit {cc['profit_rel_error']:.2e} (discretisation error, ~1/N)")
+        for note in self.notes:
+            lines.append(f"note: {note}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON output contract of DESIGN.md."""
+        rows = []
+        token_cols = [c for c in self.menu.columns if c.startswith(("X_", "Z_"))]
+        for i, r in self.menu.iterrows():
+            rows.append({
+                "type": int(i),  # type: ignore[call-overload]
+                "prob": r["prob"], "theta": r["theta"], "quality": r["quality"],
+                "transfer": r["transfer"], "rent": r["rent"], "cost": r["cost"],
+                "tokens": {c: r[c] for c in token_cols},
+            })
+        out: dict[str, object] = {
+            "problem": {"name": self.problem_name, **self.problem_info},
+            "status": self.status,
+            "profit": self.profit,
+            "surplus": self.surplus,
+            "consumer_surplus": self.consumer_surplus,
+            "menu": rows,
+            "binding": self.binding.to_dict(),
+            "audit": self.audit.to_dict(),
+            "solver": self.solver,
+            "notes": self.notes,
+        }
+        if self.analytic is not None:
+            an = self.analytic
+            out["analytic"] = {
+                "kind": "exact discrete menu (Prop 3 with discrete virtual values, ironed)",
+                "profit": an.profit, "surplus": an.surplus, "consumer_surplus": an.consumer_surplus,
+                "lowest_served": an.lowest_served,
+                "pooled_blocks": [list(b) for b in an.pooled_blocks],
+                "quality": an.quality, "transfer": an.transfer,
+                "virtual_value": an.phi, "ironed_virtual_value": an.phi_bar,
+            }
+            if self.continuous is not None:
+                out["analytic"]["continuous"] = {  # type: ignore[index]
+                    "cutoff": self.continuous.cutoff,
+                    "pooled_intervals": [list(b) for b in self.continuous.pooled_intervals],
+                    "quality": self.continuous.quality(self.menu["theta"].to_numpy()),
+                    "transfer": self.continuous.transfer(self.menu["theta"].to_numpy()),
+                }
+        if self.comparison is not None:
+            out["comparison"] = self.comparison.to_dict()
+        return _jsonable(out)  # type: ignore[return-value]
+
+    def to_json(self, path: str | Path) -> None:
+        """Write :meth:`to_dict` as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write the menu table as CSV (type index as the first column)."""
+        self.menu.to_csv(path, index_label="type")
