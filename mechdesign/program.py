@@ -65,8 +65,10 @@ CLARABEL_OPTIONS: dict[str, object] = {
 CLARABEL_FIRST_PASS: dict[str, object] = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 500}
 SCS_OPTIONS: dict[str, object] = {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000}
 
-#: a pair is added by the adaptive strategy when its violation exceeds this (scaled payoff units)
-ADAPTIVE_ADD_TOL = 1e-10
+#: a pair is added by the adaptive strategy when its violation exceeds this (scaled payoff units, where
+#: the largest gross payoff is about one). It sits above the first pass's numerical noise near the
+#: exclusion cutoff (1e-10 to 1e-8) and ten times below the audit tolerance (1e-7).
+ADAPTIVE_ADD_TOL = 1e-8
 ADAPTIVE_MAX_ROUNDS = 60
 #: a type whose gross payoff and transfer are below this share of the largest gross payoff sits at
 #: the null item (interior-point solutions leave excluded types near 1e-7 of the scale, not at zero)

@@ -475,6 +475,15 @@ class Technology:
                 f"has no {what}: C(Q) is not a power function with the baseline form (b + z)^gamma",
             )
 
+    def with_costs(self, c: FloatArray, c_hat: FloatArray | None = None) -> Technology:
+        """The same technology with other token costs (e.g. Cor 1's inflated costs)."""
+        ft = self.finetuning
+        if isinstance(ft, CESFineTuning):
+            ft = CESFineTuning(ft.aggregator, ft.sigma_hat, ft.c_hat if c_hat is None else c_hat)
+        elif isinstance(ft, BaselineFineTuning):
+            ft = BaselineFineTuning(ft.b, ft.gamma, ft.c_hat if c_hat is None else c_hat)
+        return Technology(self.inference, self.sigma, c, ft)
+
     def describe(self) -> dict[str, object]:
         """A JSON-ready description of the technology."""
         ft = self.finetuning
