@@ -22,17 +22,21 @@ import numpy as np
 
 from .conic import ces_hypograph, geo_mean_hypograph
 from .exceptions import SolverError
-from .program import CLARABEL_OPTIONS
+from .program import CLARABEL_FIRST_PASS, CLARABEL_OPTIONS, solve_quietly
 from .technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
 
 FloatArray = np.ndarray
 
 
 def _solve(prob: cp.Problem, what: str) -> None:
+    """Solve at the final accuracy; if Clarabel stalls there, retry at first-pass accuracy."""
     try:
-        prob.solve(solver="CLARABEL", **CLARABEL_OPTIONS)
-    except cp.error.SolverError as exc:
-        raise SolverError(f"CLARABEL failed on {what}: {exc}") from None
+        solve_quietly(prob, "CLARABEL", CLARABEL_OPTIONS)
+    except cp.error.SolverError:
+        try:
+            solve_quietly(prob, "CLARABEL", CLARABEL_FIRST_PASS)
+        except cp.error.SolverError as exc:
+            raise SolverError(f"CLARABEL failed on {what}: {exc}") from None
     if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         raise SolverError(f"CLARABEL returned status {prob.status} on {what}")
 

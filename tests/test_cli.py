@@ -1,0 +1,147 @@
+"""The mechdesign command and problem files: outputs, the JSON contract, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mechdesign import ProblemFileError, ProblemSpecError, load_problem
+from mechdesign.cli import main
+
+from .conftest import PROBLEMS, ROOT
+
+BASE = (PROBLEMS / "single_model_cobb_douglas.toml").read_text()
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mechdesign.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+
+
+def test_help_lists_subcommands() -> None:
+    out = _run(["--help"])
+    assert out.returncode == 0
+    for cmd in ("solve", "analytic", "problems"):
+        assert cmd in out.stdout
+
+
+def test_solve_writes_json_csv_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    js, csv, png = tmp_path / "out.json", tmp_path / "menu.csv", tmp_path / "fig.png"
+    rc = main(["solve", str(PROBLEMS / "single_model_cobb_douglas.toml"), "--n", "60", "--ic", "local",
+               "--json", str(js), "--csv", str(csv), "--plot", str(png)])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "status            optimal" in text and "Binding constraints" in text
+    data = json.loads(js.read_text())
+    for key in ("problem", "status", "profit", "surplus", "consumer_surplus", "menu", "binding", "audit",
+                "solver", "analytic", "comparison"):
+        assert key in data, key
+    for key in ("ic_tight", "ic_active", "ir_tight", "ir_active"):
+        assert key in data["binding"]
+    assert {"max_ic_violation", "max_ir_violation"} <= set(data["audit"])
+    row = data["menu"][-1]
+    assert {"prob", "theta", "quality", "transfer", "rent", "tokens"} <= set(row)
+    assert set(row["tokens"]) == {"X_input", "X_output", "Z_finetune"}
+    assert data["status"] == "optimal"
+    assert csv.read_text().splitlines()[0].startswith("type,theta,prob,quality,transfer")
+    assert png.stat().st_size > 10_000
+
+
+def test_analytic_and_problems_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analytic", str(PROBLEMS / "single_model_ironing.toml"), "--n", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "pooled blocks" in out and "exclusion cutoff" in out
+    assert main(["problems", "--dir", str(PROBLEMS)]) == 0
+    assert "single_model_beta.toml" in capsys.readouterr().out
+
+
+def _bad(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    return p
+
+
+BAD_FILES = [
+    ("\nsigma = 0.5", "\nsigma = 1.5", "technology.sigma"),
+    ('kind = "uniform"', 'kind = "cauchy"', "types.distribution.kind"),
+    ("cost = [1.0, 3.0]", "cost = [1.0, -3.0]", "technology.inference.cost"),
+    ("alpha = [0.6, 0.4]", "alpha = [0.6, 0.5]", "technology.inference.alpha"),
+    ("\nsigma_hat = 0.25", "\nsigma_hat = 0.6", "sigma + sigma_hat"),
+    ("n = 200", "n = 1", "types.n"),
+    ("rho = 0.0", "rho = 0.0\nbogus = 3", "technology.inference.bogus"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "field"), BAD_FILES)
+def test_bad_problem_file_is_one_readable_line(tmp_path: Path, old: str, new: str, field: str) -> None:
+    path = _bad(tmp_path, BASE.replace(old, new, 1))
+    with pytest.raises(ProblemSpecError) as info:
+        load_problem(path)
+    assert field in str(info.value)
+    out = _run(["solve", str(path)])
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mechdesign: error:") and field in lines[0]
+
+
+DISCRETE = """
+[problem]
+name = "discrete"
+[technology]
+sigma = 0.5
+[technology.inference]
+alpha = [1.0]
+cost = [1.0]
+[types]
+kind = "discrete"
+theta = {theta}
+prob = {prob}
+"""
+
+
+@pytest.mark.parametrize(
+    ("theta", "prob", "fragment"),
+    [
+        ("[0.2, 0.5, 0.9]", "[0.3, 0.3, 0.3]", "sum to 1"),
+        ("[0.2, 0.5, 0.5]", "[0.3, 0.3, 0.4]", "duplicate"),
+        ("[0.5, 0.2, 0.9]", "[0.3, 0.3, 0.4]", "sorted ascending"),
+    ],
+)
+def test_bad_discrete_types_in_file(tmp_path: Path, theta: str, prob: str, fragment: str) -> None:
+    path = _bad(tmp_path, DISCRETE.format(theta=theta, prob=prob))
+    out = _run(["solve", str(path)])
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert fragment in out.stderr and "types." in out.stderr
+
+
+def test_discrete_file_solves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _bad(tmp_path, DISCRETE.format(theta="[0.2, 0.5, 0.9]", prob="[0.3, 0.3, 0.4]"))
+    assert main(["solve", str(path), "--ic", "all"]) == 0
+    assert "binding sets agree" in capsys.readouterr().out
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ProblemFileError, match="does not exist"):
+        load_problem(tmp_path / "nope.toml")
+    bad = _bad(tmp_path, "[problem\nname = 1")
+    with pytest.raises(ProblemFileError, match="not valid TOML"):
+        load_problem(bad)
+    out = _run(["solve", str(bad)])
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "not valid TOML" in out.stderr
+
+
+def test_solver_failure_exits_one_without_traceback() -> None:
+    out = _run(["solve", str(PROBLEMS / "single_model_cobb_douglas.toml"), "--n", "20", "--solver", "NOPE"])
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "solver" in out.stderr
+
+
+@pytest.mark.parametrize("name", ["single_model_cobb_douglas", "single_model_beta", "single_model_ironing"])
+def test_shipped_problem_files_load(name: str) -> None:
+    p = load_problem(PROBLEMS / f"{name}.toml")
+    assert p.technology.sigma == pytest.approx(0.5) and p.technology.sigma_hat == pytest.approx(0.25)
+    assert p.n == 200
