@@ -174,7 +174,7 @@ class SingleModelProblem:
         X, Z, rescale = _tighten_tokens(tech, quality, X, Z)
         if rescale > 1e-6:
             notes.append(f"token budgets rescaled by up to {rescale:.2e} so that g(X, Z) = Q exactly "
-                         "(the solver leaves slack for types of negligible mass)")
+                         "(the solver leaves slack where it barely moves profit: near the exclusion cutoff, or types of negligible mass)")
         cost = tech.token_cost(X, Z)
         delivered = tech.gain(X, Z if tech.K else None)
         audit = audit_menu(theta, delivered, transfer, rtol=audit_rtol)

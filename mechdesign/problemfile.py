@@ -81,7 +81,7 @@ def load_problem(path: str | Path) -> SingleModelProblem:
 def problem_from_dict(data: Mapping[str, object], source: str = "") -> SingleModelProblem:
     """Build a problem from the parsed contents of a problem file (see :func:`load_problem`)."""
     _only(data, ("problem", "technology", "types", "solve"), "")
-    meta = _table(data, "problem", "")
+    meta = _table(data, "problem", "", required=False)
     _only(meta, ("name", "kind", "description"), "problem.")
     kind = V.one_of("problem.kind", meta.get("kind", "single_model"), KINDS)
     name = str(meta.get("name", Path(source).stem if source else "problem"))

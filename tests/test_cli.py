@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mechdesign import ProblemFileError, ProblemSpecError, load_problem
@@ -145,3 +146,44 @@ def test_shipped_problem_files_load(name: str) -> None:
     p = load_problem(PROBLEMS / f"{name}.toml")
     assert p.technology.sigma == pytest.approx(0.5) and p.technology.sigma_hat == pytest.approx(0.25)
     assert p.n == 200
+
+
+TASKS = """
+[technology]
+sigma = 0.5
+[technology.inference]
+alpha = [1.0]
+cost = [1.0]
+[types]
+kind = "task_profiles"
+w = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.5, 0.5]]
+prob = [0.25, 0.25, 0.25, 0.25]
+measures = [0.5, 0.5]
+"""
+
+
+def test_task_profile_file_reduces_by_eq7(tmp_path: Path) -> None:
+    # eq. (7) with sigma = 1/2, mu = (1/2, 1/2): theta(w) = (sum mu w^2)^{1/2}; the first two profiles
+    # share theta = sqrt(1/2) and are merged (Prop 1); (1, 1) has theta 1 and (0.5, 0.5) has 0.5.
+    p = load_problem(_bad(tmp_path, TASKS))
+    types = p.discrete_types()
+    np.testing.assert_allclose(types.theta, [0.5, np.sqrt(0.5), 1.0])
+    np.testing.assert_allclose(types.prob, [0.25, 0.5, 0.25])
+    r = p.solve(ic="all")
+    assert r.status == "optimal" and r.comparison.agree
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        'kind = "power"\nk = 2.0',
+        'kind = "tabulated"\npoints = [0.0, 0.5, 1.0]\nvalues = [1.0, 2.0, 1.0]',
+        'kind = "beta"\na = 2.0\nb = 3.0\nlo = 0.5\nhi = 2.0',
+    ],
+)
+def test_other_distributions_in_files(tmp_path: Path, dist: str) -> None:
+    text = BASE[: BASE.index("[types.distribution]")].replace("n = 200", "n = 40")
+    text += "[types.distribution]\n" + dist + "\n"
+    p = load_problem(_bad(tmp_path, text))
+    r = p.solve(ic="adaptive")
+    assert r.status == "optimal" and r.comparison.agree
