@@ -55,7 +55,7 @@ def run(sizes: list[int], strategies: list[str], all_max: int) -> pd.DataFrame:
             if ic == "all" and n > all_max:
                 continue
             t0 = time.perf_counter()
-            r = problem.solve(n=n, ic=ic, binding="local" if n > 3000 else "auto")
+            r = problem.solve(n=n, ic=ic, binding="auto")
             wall = time.perf_counter() - t0
             times = r.solver["times"]
             c = r.comparison

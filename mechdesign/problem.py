@@ -44,8 +44,9 @@ from .types import NEGLIGIBLE_MASS, DiscreteTypes, Distribution, TaskProfileType
 
 FloatArray = np.ndarray
 
-#: the full set of tight IC pairs is computed up to this many types (binding='auto')
-FULL_BINDING_MAX_N = 3000
+#: the full set of tight IC pairs is computed up to this many types (binding="auto"); the set is
+#: quadratic in the size of the excluded block, and comparing it with theory dominates the wall time above this
+FULL_BINDING_MAX_N = 1000
 
 
 @dataclass
@@ -135,7 +136,7 @@ class SingleModelProblem:
         solver : str
             Any installed cvxpy conic solver (default Clarabel).
         binding : {'auto', 'full', 'local'}
-            Compute the full set of tight IC pairs ('auto': when N <= 3000).
+            Compute the full set of tight IC pairs ('auto': when N <= 1000).
         compare : bool
             Compute the analytic menus and the comparison.
         audit_rtol : float

@@ -90,14 +90,15 @@ def test_bad_problem_file_is_one_readable_line(tmp_path: Path, old: str, new: st
     assert len(lines) == 1 and lines[0].startswith("mechdesign: error:") and field in lines[0]
 
 
-DISCRETE = """
-[problem]
-name = "discrete"
+ONE_CLASS = """
 [technology]
 sigma = 0.5
 [technology.inference]
 alpha = [1.0]
 cost = [1.0]
+"""
+
+DISCRETE = ONE_CLASS + """
 [types]
 kind = "discrete"
 theta = {theta}
@@ -148,12 +149,7 @@ def test_shipped_problem_files_load(name: str) -> None:
     assert p.n == 200
 
 
-TASKS = """
-[technology]
-sigma = 0.5
-[technology.inference]
-alpha = [1.0]
-cost = [1.0]
+TASKS = ONE_CLASS + """
 [types]
 kind = "task_profiles"
 w = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.5, 0.5]]
