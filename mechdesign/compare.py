@@ -119,13 +119,12 @@ def compare_discrete(theta: FloatArray, quality: FloatArray, transfer: FloatArra
     atol = binding.tight_atol
     # tight IC sets
     if binding.ic_tight is not None:
-        num_tight = {tuple(p) for p in np.asarray(binding.ic_tight, dtype=int).tolist()}
-        pairs = np.array(sorted(num_tight), dtype=int).reshape(-1, 2)
+        pairs = np.asarray(binding.ic_tight, dtype=int).reshape(-1, 2)
         analytic_slack = ic_slacks(theta, menu.quality, menu.transfer, pairs)
         unexpected = int(np.sum(analytic_slack > 10 * atol))
-        # predicted pairs: local downward always; within-block pairs
-        down = np.column_stack([np.arange(1, N), np.arange(N - 1)])
-        cand = [down]
+        # predicted pairs: every local downward pair; pairs within a block of equal quality (pooled or
+        # excluded); and the type just above a block mimicking any member of the block
+        cand = [np.column_stack([np.arange(1, N), np.arange(N - 1)])]
         groups = menu.groups
         for g in np.unique(groups):
             idx = np.flatnonzero(groups == g)
@@ -133,9 +132,13 @@ def compare_discrete(theta: FloatArray, quality: FloatArray, transfer: FloatArra
                 i, j = np.meshgrid(idx, idx, indexing="ij")
                 mask = i != j
                 cand.append(np.column_stack([i[mask], j[mask]]))
-        pred = np.unique(np.concatenate(cand), axis=0)
+                if idx[-1] + 1 < N:
+                    cand.append(np.column_stack([np.full(idx.size, idx[-1] + 1), idx]))
+        pred = np.concatenate(cand)
         pred = pred[menu.predicted_tight(pred)]
-        missing = sum(1 for p in pred.tolist() if tuple(p) not in num_tight)
+        codes = pairs[:, 0].astype(np.int64) * N + pairs[:, 1]
+        pred_codes = np.unique(pred[:, 0].astype(np.int64) * N + pred[:, 1])
+        missing = int(np.sum(~np.isin(pred_codes, codes)))
     else:
         unexpected, missing = 0, 0
     # IR
