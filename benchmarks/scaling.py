@@ -25,7 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import mechdesign as md  # noqa: E402
+import mechdesign as md
 
 
 def machine() -> str:

@@ -208,7 +208,7 @@ class BindingSets:
             tight = None if self.ic_tight is None else int(np.sum(classify_pairs(self.ic_tight) == grp))
             active = int(np.sum(classify_pairs(self.ic_active) == grp))
             rows.append({"group": f"IC {grp.replace('_', ' ')}", "tight": tight, "active": active})
-        rows.append({"group": "IR", "tight": int(len(self.ir_tight)), "active": int(len(self.ir_active))})
+        rows.append({"group": "IR", "tight": len(self.ir_tight), "active": len(self.ir_active)})
         return pd.DataFrame(rows).set_index("group")
 
     def to_dict(self) -> dict[str, object]:

@@ -107,7 +107,7 @@ def solve_efficient_tasks(tech: Technology, w: FloatArray, measures: FloatArray,
     y = cp.Variable(T, nonneg=True)
     s = cp.Variable(T)
     cons = ces_hypograph(tech.inference.reweighted(Xu), x, y)
-    Zv = cp.Variable((1, K), nonneg=True) if K else None
+    Zv = cp.Variable((1, max(K, 1)), nonneg=True)
     terms: list[cp.Expression] = [y]
     weights = [tech.sigma]
     if K:
@@ -161,9 +161,8 @@ def solve_constrained_efficient(tech: Technology, theta: float, X_cap: FloatArra
     cons = ces_hypograph(tech.inference.reweighted(Xc), x, y)
     terms: list[cp.Expression] = [y]
     weights = [tech.sigma]
-    zv = None
+    zv = cp.Variable((1, max(K, 1)), nonneg=True)
     if K:
-        zv = cp.Variable((1, K), nonneg=True)
         ft_cons, ft_terms, ft_w = _phi_terms(tech, zv, 1, Zc)
         cons += ft_cons
         terms += ft_terms
@@ -176,16 +175,15 @@ def solve_constrained_efficient(tech: Technology, theta: float, X_cap: FloatArra
     cap_x = x[0] <= 1
     cons.append(cap_x)
     cost = x[0] @ (tech.c * Xc)
-    cap_z = None
+    cap_z = zv[0] <= 1
     if K:
-        cap_z = zv[0] <= 1
         cons.append(cap_z)
         cost = cost + zv[0] @ (tech.c_hat * Zc)
     prob = cp.Problem(cp.Maximize((theta * q_unit * q[0] - cost) / money), cons)
     _solve(prob, "the capacity-constrained planner's problem (Cor 1)")
     # dual of x_j <= 1 in scaled units is d(objective/money)/d(cap in units) -> per token: * money / Xc
-    lam = np.asarray(cap_x.dual_value, dtype=float) * money / Xc
-    lam_z = np.asarray(cap_z.dual_value, dtype=float) * money / Zc if K else np.zeros(0)
+    lam = np.asarray(cap_x.dual_value, dtype=float) * (money / Xc)
+    lam_z = np.asarray(cap_z.dual_value, dtype=float) * (money / Zc) if K else np.zeros(0)
     X = np.asarray(x.value)[0] * Xc
     Z = np.asarray(zv.value)[0] * Zc if K else np.zeros(0)
-    return ConstrainedEfficient(float(q.value[0]) * q_unit, X, Z, lam, lam_z, float(prob.value) * money)
+    return ConstrainedEfficient(float(np.asarray(q.value)[0]) * q_unit, X, Z, lam, lam_z, float(prob.value) * money)

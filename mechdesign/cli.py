@@ -126,7 +126,7 @@ def _problems(args: argparse.Namespace) -> int:
     for path in sorted(folder.glob("*.toml")):
         prob = load_problem(path)
         desc = prob.source.get("description", "")
-        print(f"{str(path):50s} {desc}")
+        print(f"{path!s:50s} {desc}")
     return 0
 
 

@@ -39,7 +39,7 @@ FloatArray = np.ndarray
 MAX_DENOM = 1024
 
 
-def exact_fractions(weights: Sequence[float]) -> tuple[Fraction, ...] | None:
+def exact_fractions(weights: Sequence[float] | FloatArray) -> tuple[Fraction, ...] | None:
     """The weights as fractions with denominators <= MAX_DENOM if that is exact in float64, else None."""
     w = [float(x) for x in weights]
     fr = tuple(Fraction(x).limit_denominator(MAX_DENOM) for x in w)
@@ -48,7 +48,7 @@ def exact_fractions(weights: Sequence[float]) -> tuple[Fraction, ...] | None:
     return fr
 
 
-def geo_mean_hypograph(terms: Sequence[cp.Expression], weights: Sequence[float],
+def geo_mean_hypograph(terms: Sequence[cp.Expression], weights: Sequence[float] | FloatArray,
                        out: cp.Expression) -> list[cp.Constraint]:
     r"""Constraints for :math:`|out| \le \prod_i terms_i^{w_i}` with :math:`\sum_i w_i = 1`, elementwise.
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from .results import MenuResult  # noqa: E402
+from .results import MenuResult
 
 
 def plot_menu(result: MenuResult, path: str | Path) -> None:

@@ -226,7 +226,7 @@ class SingleModelProblem:
                 comparison.continuous = compare_continuous(theta, delivered, transfer, profit, cont)
         solver_info: dict[str, object] = {
             "name": sol.solver, "status": sol.status, "ic": ic, "rounds": sol.rounds,
-            "ic_pairs": int(len(sol.ic_pairs)), "objective_scaled": sol.objective,
+            "ic_pairs": len(sol.ic_pairs), "objective_scaled": sol.objective,
             "times": times, **sol.solver_stats,
             "scaling": {"quality_unit": q_ref, "money_unit": money},
         }

@@ -22,8 +22,8 @@ from .types import (
     Distribution,
     Mixture,
     Power,
-    TaskProfileTypes,
     Tabulated,
+    TaskProfileTypes,
     Uniform,
 )
 
@@ -187,7 +187,7 @@ def types_from_table(t: Mapping[str, object]) -> tuple[DiscreteTypes | TaskProfi
     except (TypeError, ValueError):
         raise ProblemSpecError("types.w", w, "must be a list of equal-length lists of numbers") from None
     T = warr.shape[1] if warr.ndim == 2 else 0
-    measures = t.get("measures", [1.0 / T] * T if T else [])
+    measures = V.vector("types.measures", t.get("measures", [1.0 / T] * T if T else [1.0]))
     return TaskProfileTypes(warr, V.vector("types.prob", _need(t, "prob", "types.")), measures), len(warr)
 
 

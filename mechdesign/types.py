@@ -23,6 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy import integrate, stats
@@ -122,7 +123,7 @@ def iron_discrete(phi: FloatArray, prob: FloatArray) -> tuple[FloatArray, list[t
         hull.append(k)
     phi_bar = np.empty_like(phi)
     blocks: list[tuple[int, int]] = []
-    for i, j in zip(hull[:-1], hull[1:]):
+    for i, j in pairwise(hull):
         slope = (H[j] - H[i]) / (F[j] - F[i])
         phi_bar[i:j] = slope
         if j - i > 1 and not np.allclose(phi[i:j], slope, rtol=0, atol=1e-14 * max(1.0, abs(slope))):

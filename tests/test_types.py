@@ -7,7 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechdesign import BetaDist, DiscreteTypes, Mixture, Power, ProblemSpecError, Tabulated, TaskProfileTypes, Uniform
+from mechdesign import (
+    BetaDist,
+    DiscreteTypes,
+    Mixture,
+    Power,
+    ProblemSpecError,
+    Tabulated,
+    TaskProfileTypes,
+    Uniform,
+)
 from mechdesign.types import aggregate_type, discrete_virtual_values, iron_discrete
 
 
