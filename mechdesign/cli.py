@@ -150,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MechDesignError as exc:
         print(f"mechdesign: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
     except OSError as exc:
         print(f"mechdesign: error: {exc}", file=sys.stderr)
         return 2
