@@ -75,7 +75,7 @@ def test_inverse_marginal_cost(any_tech: Technology) -> None:
     np.testing.assert_allclose(any_tech.marginal_cost(Q[2:]), p[2:], rtol=1e-9)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(
     a=st.lists(st.floats(0.05, 1.0), min_size=1, max_size=3),
     rho=st.sampled_from([-2.0, -0.5, 0.0, 0.3, 0.7]),
