@@ -457,14 +457,21 @@ class Technology:
                 break
             u0 -= gap
         ref = float(costs @ np.exp(u0))
-        res = optimize.minimize(
-            lambda u: float(costs @ np.exp(u)) / ref,
-            u0,
-            jac=lambda u: costs * np.exp(u) / ref,
-            constraints=[{"type": "ineq", "fun": lambda u: gain_log(u) - np.log(Q)}],
-            method="SLSQP",
-            options={"ftol": 1e-15, "maxiter": 1000},
-        )
+        bounds = [(float(u) - 60.0, float(u) + 60.0) for u in u0]
+        x = u0
+        for _ in range(4):  # restarts from the last point: budgets may span many orders of magnitude
+            res = optimize.minimize(
+                lambda u: float(costs @ np.exp(u)) / ref,
+                x,
+                jac=lambda u: costs * np.exp(u) / ref,
+                constraints=[{"type": "ineq", "fun": lambda u: gain_log(u) - np.log(Q)}],
+                method="SLSQP",
+                bounds=bounds,
+                options={"ftol": 1e-15, "maxiter": 2000},
+            )
+            if np.allclose(res.x, x, rtol=0, atol=1e-10):
+                break
+            x = res.x
         X, Z = split(res.x)
         return float(costs @ np.exp(res.x)), X, Z
 

@@ -91,8 +91,14 @@ def test_cost_property_random_ces(a: list[float], rho: float, sigma: float, shar
     sigma_hat = share * (1 - sigma) * 0.95
     tech = Technology(CES(alpha, rho), sigma, np.array(costs[: len(a)]),
                       CESFineTuning(CES(np.array([1.0]), 0.0, "a"), sigma_hat, np.array([costs[-1]])))
-    numeric, _, _ = tech.cost_numeric(Q)
-    assert tech.cost(np.array(Q)) == pytest.approx(numeric, rel=1e-6)
+    numeric, X, Z = tech.cost_numeric(Q)
+    closed = float(tech.cost(np.array(Q)))
+    # The numeric search never beats the closed form (which is attained by feasible budgets, see
+    # test_budgets_deliver_quality_at_cost), and comes close to it; SLSQP is the less accurate side when
+    # the optimal budgets span many orders of magnitude (substitutes, rho = 0.7): 1.7e-6 seen.
+    assert tech.gain(X, Z) >= Q * (1 - 1e-9)
+    assert closed <= numeric * (1 + 1e-9)
+    assert closed == pytest.approx(numeric, rel=1e-5)
 
 
 @pytest.mark.parametrize(
