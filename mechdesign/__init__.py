@@ -34,6 +34,7 @@ from .exceptions import (
     SolverInaccurateWarning,
     UnboundedProgramError,
 )
+from .formats import PostedFormat, build_format, check_format, markups, simulate
 from .problem import SingleModelProblem
 from .problemfile import load_problem, problem_from_dict
 from .program import ScreeningProgram
@@ -59,4 +60,5 @@ __all__ = [
     "Technology", "UnboundedProgramError", "Uniform", "aggregate_type", "audit_menu", "buyer_allocation",
     "cobb_douglas", "continuous_menu", "discrete_menu", "efficient_allocation", "efficient_task_tokens",
     "indirect_utility", "load_problem", "problem_from_dict",
+    "PostedFormat", "build_format", "check_format", "markups", "simulate",
 ]

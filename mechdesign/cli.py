@@ -1,4 +1,4 @@
-"""The ``mechdesign`` command: ``solve``, ``analytic`` and ``problems``.
+"""The ``mechdesign`` command: ``solve``, ``analytic``, ``price`` and ``problems``.
 
 Errors in the input or the solve print one line, ``mechdesign: error: ...``, and exit non-zero
 (2 for bad input, 1 for solver or audit failures); no traceback.
@@ -47,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("file", help="problem file (TOML)")
     a.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
     a.add_argument("--csv", metavar="PATH", help="write the analytic menu as CSV")
+
+    pr = sub.add_parser("price", help="post the optimal menu as a pricing page (Defs 1-3, Prop 4)",
+                        description="Solve the problem, turn the optimal menu into a maximum-spend, "
+                                    "minimum-spend or two-part-tariff pricing page, and check it by "
+                                    "simulating every buyer type.")
+    pr.add_argument("file", help="problem file (TOML)")
+    pr.add_argument("--format", dest="fmt", choices=("max-spend", "min-spend", "two-part"), default="max-spend")
+    pr.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
+    pr.add_argument("--csv", metavar="PATH", help="write the pricing page as CSV")
+    pr.add_argument("--json", metavar="PATH", help="write the pricing page and its check as JSON")
 
     ls = sub.add_parser("problems", help="list the shipped problem files")
     ls.add_argument("--dir", default="problems", help="folder to list (default ./problems)")
@@ -117,6 +127,41 @@ def _analytic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _price(args: argparse.Namespace) -> int:
+    import json
+
+    from .formats import build_format, check_format
+    from .problemfile import load_problem
+
+    problem = load_problem(args.file)
+    result = problem.solve(n=args.n)
+    theta = result.menu["theta"].to_numpy()
+    fmt = build_format(args.fmt, problem.technology, theta, result.quality, result.transfer)
+    page = fmt.table(problem.technology, problem.inference_names, problem.finetuning_names)
+    check = check_format(fmt, problem.technology, theta, result.menu["prob"].to_numpy(), result.quality,
+                         result.transfer)
+    print(f"{problem.name}: {args.fmt} pricing page ({fmt.size} tiers, from the optimal menu, status "
+          f"{result.status})")
+    with pd.option_context("display.width", 140, "display.max_columns", 20, "display.float_format", "{:.6g}".format):
+        shown = page if len(page) <= 20 else pd.concat([page.head(10), page.tail(10)])
+        print(shown.to_string(index=False))
+    if len(page) > 20:
+        print(f"... ({len(page) - 20} tiers not shown; see --csv)")
+    verdict = "reproduces the direct menu" if check.missorted.size == 0 else (
+        f"MIS-SORTS {check.missorted.size} types (first: {check.missorted[:5].tolist()}), profit loss "
+        f"{check.profit_loss:.3g} ({check.profit_rel_error:.2e} of the optimum)")
+    print(f"simulated buyers: {verdict}; max quality error {check.quality_rel_error:.2e}, payment error "
+          f"{check.payment_rel_error:.2e}")
+    if args.csv:
+        page.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"format": args.fmt, "tiers": page.to_dict(orient="records"),
+                                               "check": check.to_dict()}, indent=1, default=float))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _problems(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
@@ -143,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _solve(args)
         if args.command == "analytic":
             return _analytic(args)
+        if args.command == "price":
+            return _price(args)
         return _problems(args)
     except (ProblemSpecError, ProblemFileError) as exc:
         print(f"mechdesign: error: {exc}", file=sys.stderr)

@@ -401,6 +401,26 @@ class Technology:
             hi += 10.0
         return float(np.exp(optimize.brentq(f, lo, hi, xtol=1e-14, rtol=1e-15)))
 
+    def inverse_cost(self, B: FloatArray) -> FloatArray:
+        r"""The quality a budget buys at marginal-cost prices: :math:`C^{-1}(B)` (0 for :math:`B \le 0`)."""
+        B = np.asarray(B, dtype=float)
+        out = np.zeros_like(B)
+        pos = B > 0
+        if self.is_homogeneous:
+            out[pos] = (B[pos] / self.C0) ** (1.0 / self.cost_exponent)
+            return out
+        flat = out.reshape(-1)
+        for i, b in enumerate(B.reshape(-1)):
+            if b > 0:
+                f = lambda lq, b=b: float(np.log(self.cost(np.exp(lq)))) - np.log(b)
+                lo, hi = -5.0, 5.0
+                while f(lo) > 0:
+                    lo -= 10.0
+                while f(hi) < 0:
+                    hi += 10.0
+                flat[i] = float(np.exp(optimize.brentq(f, lo, hi, xtol=1e-14, rtol=1e-15)))
+        return flat.reshape(B.shape)
+
     def budgets(self, Q: FloatArray) -> tuple[FloatArray, FloatArray]:
         r"""Cost-minimising token budgets :math:`(X(Q), Z(Q))` (proof of Lemma 3).
 

@@ -183,3 +183,14 @@ def test_other_distributions_in_files(tmp_path: Path, dist: str) -> None:
     p = load_problem(_bad(tmp_path, text))
     r = p.solve(ic="adaptive")
     assert r.status == "optimal" and r.comparison.agree
+
+
+def test_price_command_prints_a_checked_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv, js = tmp_path / "page.csv", tmp_path / "page.json"
+    rc = main(["price", str(PROBLEMS / "single_model_cobb_douglas.toml"), "--format", "max-spend", "--n", "40",
+               "--csv", str(csv), "--json", str(js)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "Tier 1" in out and "reproduces the direct menu" in out
+    header = csv.read_text().splitlines()[0]
+    assert header.startswith("tier,upfront_fee,credit_budget,price_input,price_output,price_finetune")
+    assert json.loads(js.read_text())["check"]["missorted_types"] == []
