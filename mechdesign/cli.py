@@ -1,4 +1,4 @@
-"""The ``mechdesign`` command: ``solve``, ``analytic``, ``price`` and ``problems``.
+"""The ``mechdesign`` command: ``solve``, ``analytic``, ``price``, ``audit`` and ``problems``.
 
 Errors in the input or the solve print one line, ``mechdesign: error: ...``, and exit non-zero
 (2 for bad input, 1 for solver or audit failures); no traceback.
@@ -55,8 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("file", help="problem file (TOML)")
     pr.add_argument("--format", dest="fmt", choices=("max-spend", "min-spend", "two-part"), default="max-spend")
     pr.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
+    pr.add_argument("--tiers", type=int, default=None, metavar="K",
+                    help="post the best menu with at most K items instead of the full optimal menu")
+    pr.add_argument("--report", action="store_true",
+                    help="also compare simpler formats: K = 1..6 items, one two-part tariff, one linear price")
+    pr.add_argument("--plot", metavar="PATH", help="PNG: markups m and r by type, profit share against K")
     pr.add_argument("--csv", metavar="PATH", help="write the pricing page as CSV")
     pr.add_argument("--json", metavar="PATH", help="write the pricing page and its check as JSON")
+
+    au = sub.add_parser("audit", help="audit a posted menu against a problem's types",
+                        description="Each type picks its best item of MENU.csv (columns: fee and quality, or "
+                                    "fee and budget at marginal-cost prices; optional type = the type an item "
+                                    "is meant for). Prints choices, payoffs and profit, every IC/IR violation "
+                                    "of a direct menu, and the gap to the optimum.")
+    au.add_argument("menu", help="CSV file with the posted menu")
+    au.add_argument("--problem", required=True, help="problem file (TOML) with the technology and types")
+    au.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
 
     ls = sub.add_parser("problems", help="list the shipped problem files")
     ls.add_argument("--dir", default="problems", help="folder to list (default ./problems)")
@@ -134,14 +148,24 @@ def _price(args: argparse.Namespace) -> int:
     from .problemfile import load_problem
 
     problem = load_problem(args.file)
-    result = problem.solve(n=args.n)
-    theta = result.menu["theta"].to_numpy()
-    fmt = build_format(args.fmt, problem.technology, theta, result.quality, result.transfer)
+    types = problem.discrete_types(args.n)
+    theta, prob = types.theta, types.prob
+    if args.tiers is not None:
+        from .tiers import best_k_item_menu
+
+        tm = best_k_item_menu(problem.technology, types, args.tiers)
+        served = tm.assignment >= 0
+        Q = np.where(served, tm.quality[np.maximum(tm.assignment, 0)], 0.0)
+        T = np.where(served, tm.transfer[np.maximum(tm.assignment, 0)], 0.0)
+        source = f"best menu with at most {args.tiers} items"
+    else:
+        result = problem.solve(n=args.n)
+        Q, T = result.quality, result.transfer
+        source = f"optimal menu, status {result.status}"
+    fmt = build_format(args.fmt, problem.technology, theta, Q, T)
     page = fmt.table(problem.technology, problem.inference_names, problem.finetuning_names)
-    check = check_format(fmt, problem.technology, theta, result.menu["prob"].to_numpy(), result.quality,
-                         result.transfer)
-    print(f"{problem.name}: {args.fmt} pricing page ({fmt.size} tiers, from the optimal menu, status "
-          f"{result.status})")
+    check = check_format(fmt, problem.technology, theta, prob, Q, T)
+    print(f"{problem.name}: {args.fmt} pricing page ({fmt.size} tiers, from the {source})")
     with pd.option_context("display.width", 140, "display.max_columns", 20, "display.float_format", "{:.6g}".format):
         shown = page if len(page) <= 20 else pd.concat([page.head(10), page.tail(10)])
         print(shown.to_string(index=False))
@@ -152,13 +176,108 @@ def _price(args: argparse.Namespace) -> int:
         f"{check.profit_loss:.3g} ({check.profit_rel_error:.2e} of the optimum)")
     print(f"simulated buyers: {verdict}; max quality error {check.quality_rel_error:.2e}, payment error "
           f"{check.payment_rel_error:.2e}")
+    report = _format_report(problem, types) if (args.report or args.plot) else None
+    if args.report and report is not None:
+        print()
+        print("What simpler formats leave on the table (profit share of the optimal menu):")
+        print(report.to_string(index=False, float_format="{:.6g}".format))
+        opt = float(report["profit"].iloc[0])
+        lin = float(report.loc[report["format"] == "one linear price", "profit"].iloc[0])
+        print(f"optimal menu vs one linear price: profit {opt / lin - 1:+.1%} (ratio {opt / lin:.4g})")
+    if args.plot and report is not None:
+        from .formats import markups
+        from .plotting import plot_pricing
+
+        plot_pricing(problem.name, markups(problem.technology, theta, Q, T), report, args.plot)
+        print(f"wrote {args.plot}")
     if args.csv:
         page.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"format": args.fmt, "tiers": page.to_dict(orient="records"),
-                                               "check": check.to_dict()}, indent=1, default=float))
+        payload: dict[str, object] = {"format": args.fmt, "source": source,
+                                      "tiers": page.to_dict(orient="records"), "check": check.to_dict()}
+        if report is not None:
+            payload["report"] = report.to_dict(orient="records")
+        Path(args.json).write_text(json.dumps(payload, indent=1, default=float))
         print(f"wrote {args.json}")
+    return 0
+
+
+def _format_report(problem: object, types: object) -> pd.DataFrame:
+    from .analytic.monopoly import discrete_menu
+    from .tiers import best_k_item_menu, linear_price, single_two_part
+
+    tech = problem.technology  # type: ignore[attr-defined]
+    opt = discrete_menu(tech, types)  # type: ignore[arg-type]
+    rows = [{"format": "optimal menu", "items": len(np.unique(np.round(opt.quality[~opt.excluded], 15))),
+             "profit": opt.profit, "surplus": opt.surplus, "consumer_surplus": opt.consumer_surplus}]
+    for K in range(1, 7):
+        m = best_k_item_menu(tech, types, K)  # type: ignore[arg-type]
+        rows.append({"format": f"best {K}-item menu", "items": len(m.blocks), "profit": m.profit,
+                     "surplus": m.surplus, "consumer_surplus": m.consumer_surplus})
+    p0, k2, pr2, s2, cs2 = single_two_part(tech, types)  # type: ignore[arg-type]
+    rows.append({"format": "one two-part tariff", "items": 1, "profit": pr2, "surplus": s2, "consumer_surplus": cs2})
+    k, pr1, s1, cs1 = linear_price(tech, types)  # type: ignore[arg-type]
+    rows.append({"format": "one linear price", "items": 1, "profit": pr1, "surplus": s1, "consumer_surplus": cs1})
+    df = pd.DataFrame(rows)
+    df["profit_share"] = df["profit"] / opt.profit
+    return df
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .analytic.monopoly import discrete_menu
+    from .audit import audit_menu
+    from .problemfile import load_problem
+
+    problem = load_problem(args.problem)
+    tech = problem.technology
+    types = problem.discrete_types(args.n)
+    path = Path(args.menu)
+    if not path.is_file():
+        raise ProblemFileError(f"menu file {args.menu!r} does not exist")
+    try:
+        menu = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ProblemFileError(f"menu file {args.menu!r} is not a readable CSV: {exc}") from None
+    if "fee" not in menu or not ({"quality", "budget"} & set(menu.columns)):
+        raise ProblemSpecError("menu columns", list(menu.columns),
+                               "need 'fee' and either 'quality' or 'budget' (optional 'type')")
+    fee = menu["fee"].to_numpy(dtype=float)
+    quality = (menu["quality"].to_numpy(dtype=float) if "quality" in menu
+               else tech.inverse_cost(menu["budget"].to_numpy(dtype=float)))
+    if np.any(~np.isfinite(fee)) or np.any(~np.isfinite(quality)) or np.any(quality < 0):
+        raise ProblemSpecError("menu", args.menu, "fees must be finite and qualities/budgets finite and >= 0")
+    th, f = types.theta, types.prob
+    payoff = th[:, None] * quality[None, :] - fee[None, :]
+    best = np.argmax(payoff, axis=1)
+    best_pay = payoff[np.arange(types.n), best]
+    buys = best_pay >= 0
+    q_n = np.where(buys, quality[best], 0.0)
+    t_n = np.where(buys, fee[best], 0.0)
+    profit = float(f @ (t_n - tech.cost(q_n)))
+    opt = discrete_menu(tech, types).profit
+    table = pd.DataFrame({"theta": th, "prob": f, "item": np.where(buys, best, -1), "quality": q_n,
+                          "payment": t_n, "payoff": np.where(buys, best_pay, 0.0),
+                          "profit": t_n - tech.cost(q_n)})
+    print(f"Audit of {args.menu} ({len(menu)} items) for {problem.name} ({types.n} types)")
+    with pd.option_context("display.width", 140, "display.float_format", "{:.6g}".format):
+        print(table.to_string() if types.n <= 20 else pd.concat([table.head(10), table.tail(10)]).to_string())
+    print(f"profit {profit:.10g}; optimum {opt:.10g}; share {profit / opt:.6f} (gap {opt - profit:.4g})")
+    if "type" in menu:
+        owner = menu["type"].to_numpy()
+        if len(owner) != types.n or sorted(owner.tolist()) != list(range(types.n)):
+            raise ProblemSpecError("menu.type", owner.tolist(), f"must list each type 0..{types.n - 1} once")
+        order = np.argsort(owner)
+        rep = audit_menu(th, quality[order], fee[order])
+        bad = np.flatnonzero(rep.ic_violation > rep.rtol * rep.scale)
+        print(f"direct menu: max IC violation {rep.max_ic_violation:.3e} ({rep.max_ic_violation_rel:.2e} rel), "
+              f"max IR violation {rep.max_ir_violation:.3e}; {bad.size} types prefer another item")
+        for n in bad[:20]:
+            print(f"  type {n} (theta {th[n]:.6g}) prefers item of type {rep.best_deviation[n]}, "
+                  f"gain {rep.ic_violation[n]:.4g}")
+        bad_ir = np.flatnonzero(rep.ir_violation > rep.rtol * rep.scale)
+        for n in bad_ir[:20]:
+            print(f"  type {n} (theta {th[n]:.6g}) gets payoff {-rep.ir_violation[n]:.4g} < 0 (IR)")
     return 0
 
 
@@ -190,6 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analytic(args)
         if args.command == "price":
             return _price(args)
+        if args.command == "audit":
+            return _audit(args)
         return _problems(args)
     except (ProblemSpecError, ProblemFileError) as exc:
         print(f"mechdesign: error: {exc}", file=sys.stderr)

@@ -40,3 +40,32 @@ def plot_menu(result: MenuResult, path: str | Path) -> None:
     fig.suptitle(f"{result.problem_name}: optimal menu of token budgets (N = {len(theta)})", fontsize=11)
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def plot_pricing(name: str, markups: pd.DataFrame, report: pd.DataFrame, path: str | Path) -> None:
+    """Two panels: the two-part markup m and the minimum-spend markup r by type (Prop 4), and the
+    profit share of the best K-item menu against K (with one two-part tariff and one linear price)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    ax = axes[0]
+    ax.plot(markups["theta"], markups["m"], "-", color="C0", label="two-part markup $m = \\theta/C'(Q)$ (eq. 14)")
+    ax.plot(markups["theta"], markups["r"], "--", color="C3", label="minimum-spend markup $r = t/C(Q)$")
+    ax.set_xlabel("aggregate type $\\theta$")
+    ax.set_ylabel("price / marginal cost")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    tiers = report[report["format"].str.startswith("best ")]
+    ks = np.arange(1, len(tiers) + 1)
+    ax.plot(ks, tiers["profit_share"], "o-", color="C0", label="best K-item menu")
+    for label, style in (("one two-part tariff", ":"), ("one linear price", "--")):
+        row = report[report["format"] == label]
+        if len(row):
+            ax.axhline(float(row["profit_share"].iloc[0]), ls=style, color="0.4", label=label)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("number of items K")
+    ax.set_ylabel("profit share of the optimal menu")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.suptitle(f"{name}: markups and what simpler formats leave on the table", fontsize=11)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)

@@ -194,3 +194,31 @@ def test_price_command_prints_a_checked_page(tmp_path: Path, capsys: pytest.Capt
     header = csv.read_text().splitlines()[0]
     assert header.startswith("tier,upfront_fee,credit_budget,price_input,price_output,price_finetune")
     assert json.loads(js.read_text())["check"]["missorted_types"] == []
+
+
+def test_price_tiers_report_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png, js = tmp_path / "pricing.png", tmp_path / "p.json"
+    rc = main(["price", str(PROBLEMS / "single_model_cobb_douglas.toml"), "--n", "60", "--tiers", "3",
+               "--report", "--plot", str(png), "--json", str(js)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "Tier 3" in out and "Tier 4" not in out and "reproduces the direct menu" in out
+    assert "best 6-item menu" in out and "one linear price" in out
+    data = json.loads(js.read_text())
+    shares = [r["profit_share"] for r in data["report"] if r["format"].startswith("best ")]
+    assert shares == sorted(shares) and shares[-1] < 1
+    assert png.stat().st_size > 10_000
+
+
+def test_audit_command_reports_violations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A two-type direct menu whose high type prefers the low item: IC violation 2*1 - 0 vs 2*1.5 - 10.
+    prob_file = _bad(tmp_path, DISCRETE.format(theta="[1.0, 2.0]", prob="[0.5, 0.5]"))
+    menu = tmp_path / "menu.csv"
+    menu.write_text("type,quality,fee\n0,1.0,0.0\n1,1.5,10.0\n")
+    assert main(["audit", str(menu), "--problem", str(prob_file)]) == 0
+    out = capsys.readouterr().out
+    assert "type 1 (theta 2) prefers item of type 0, gain 9" in out
+    assert "share" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("price\n1.0\n")
+    r = _run(["audit", str(bad), "--problem", str(prob_file)])
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "fee" in r.stderr
