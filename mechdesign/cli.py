@@ -215,9 +215,9 @@ def _format_report(problem: object, types: object) -> pd.DataFrame:
         m = best_k_item_menu(tech, types, K)  # type: ignore[arg-type]
         rows.append({"format": f"best {K}-item menu", "items": len(m.blocks), "profit": m.profit,
                      "surplus": m.surplus, "consumer_surplus": m.consumer_surplus})
-    p0, k2, pr2, s2, cs2 = single_two_part(tech, types)  # type: ignore[arg-type]
+    _, _, pr2, s2, cs2 = single_two_part(tech, types)  # type: ignore[arg-type]
     rows.append({"format": "one two-part tariff", "items": 1, "profit": pr2, "surplus": s2, "consumer_surplus": cs2})
-    k, pr1, s1, cs1 = linear_price(tech, types)  # type: ignore[arg-type]
+    _, pr1, s1, cs1 = linear_price(tech, types)  # type: ignore[arg-type]
     rows.append({"format": "one linear price", "items": 1, "profit": pr1, "surplus": s1, "consumer_surplus": cs1})
     df = pd.DataFrame(rows)
     df["profit_share"] = df["profit"] / opt.profit
