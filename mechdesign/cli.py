@@ -181,9 +181,11 @@ def _price(args: argparse.Namespace) -> int:
         print()
         print("What simpler formats leave on the table (profit share of the optimal menu):")
         print(report.to_string(index=False, float_format="{:.6g}".format))
-        opt = float(report["profit"].iloc[0])
-        lin = float(report.loc[report["format"] == "one linear price", "profit"].iloc[0])
-        print(f"optimal menu vs one linear price: profit {opt / lin - 1:+.1%} (ratio {opt / lin:.4g})")
+        lin = report[report["format"] == "one linear price"].iloc[0]
+        for label in ("optimal menu", "best 3-item menu"):
+            row = report[report["format"] == label].iloc[0]
+            print(f"{label} vs one linear price: profit {row['profit'] / lin['profit'] - 1:+.1%}, "
+                  f"revenue {row['revenue'] / lin['revenue'] - 1:+.1%}")
     if args.plot and report is not None:
         from .formats import markups
         from .plotting import plot_pricing
@@ -204,21 +206,31 @@ def _price(args: argparse.Namespace) -> int:
 
 
 def _format_report(problem: object, types: object) -> pd.DataFrame:
+    """Profit, revenue, surplus and consumer surplus of the optimal menu and of simpler formats."""
     from .analytic.monopoly import discrete_menu
     from .tiers import best_k_item_menu, linear_price, single_two_part
 
     tech = problem.technology  # type: ignore[attr-defined]
+    th, f = types.theta, types.prob  # type: ignore[attr-defined]
     opt = discrete_menu(tech, types)  # type: ignore[arg-type]
-    rows = [{"format": "optimal menu", "items": len(np.unique(np.round(opt.quality[~opt.excluded], 15))),
-             "profit": opt.profit, "surplus": opt.surplus, "consumer_surplus": opt.consumer_surplus}]
+    rows = [{"format": "optimal menu", "items": int(len(np.unique(np.round(opt.quality[~opt.excluded], 15)))),
+             "profit": opt.profit, "revenue": float(f @ opt.transfer), "surplus": opt.surplus,
+             "consumer_surplus": opt.consumer_surplus}]
     for K in range(1, 7):
         m = best_k_item_menu(tech, types, K)  # type: ignore[arg-type]
+        t_n = np.where(m.assignment >= 0, m.transfer[np.maximum(m.assignment, 0)] if m.transfer.size else 0.0, 0.0)
         rows.append({"format": f"best {K}-item menu", "items": len(m.blocks), "profit": m.profit,
-                     "surplus": m.surplus, "consumer_surplus": m.consumer_surplus})
-    _, _, pr2, s2, cs2 = single_two_part(tech, types)  # type: ignore[arg-type]
-    rows.append({"format": "one two-part tariff", "items": 1, "profit": pr2, "surplus": s2, "consumer_surplus": cs2})
-    _, pr1, s1, cs1 = linear_price(tech, types)  # type: ignore[arg-type]
-    rows.append({"format": "one linear price", "items": 1, "profit": pr1, "surplus": s1, "consumer_surplus": cs1})
+                     "revenue": float(f @ t_n), "surplus": m.surplus, "consumer_surplus": m.consumer_surplus})
+    p0, k2, pr2, s2, cs2 = single_two_part(tech, types)  # type: ignore[arg-type]
+    q2 = tech.inverse_marginal_cost(th / k2)
+    pay2 = p0 + k2 * tech.cost(q2)
+    buy = th * q2 - pay2 >= 0
+    rows.append({"format": "one two-part tariff", "items": 1, "profit": pr2, "revenue": float(f @ np.where(buy, pay2, 0.0)),
+                 "surplus": s2, "consumer_surplus": cs2})
+    k, pr1, s1, cs1 = linear_price(tech, types)  # type: ignore[arg-type]
+    rev1 = float(f @ (k * tech.cost(tech.inverse_marginal_cost(th / k))))
+    rows.append({"format": "one linear price", "items": 1, "profit": pr1, "revenue": rev1, "surplus": s1,
+                 "consumer_surplus": cs1})
     df = pd.DataFrame(rows)
     df["profit_share"] = df["profit"] / opt.profit
     return df
