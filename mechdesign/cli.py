@@ -213,7 +213,7 @@ def _format_report(problem: object, types: object) -> pd.DataFrame:
     tech = problem.technology  # type: ignore[attr-defined]
     th, f = types.theta, types.prob  # type: ignore[attr-defined]
     opt = discrete_menu(tech, types)  # type: ignore[arg-type]
-    rows = [{"format": "optimal menu", "items": int(len(np.unique(np.round(opt.quality[~opt.excluded], 15)))),
+    rows = [{"format": "optimal menu", "items": len(np.unique(np.round(opt.quality[~opt.excluded], 15))),
              "profit": opt.profit, "revenue": float(f @ opt.transfer), "surplus": opt.surplus,
              "consumer_surplus": opt.consumer_surplus}]
     for K in range(1, 7):
