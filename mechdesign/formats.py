@@ -119,16 +119,14 @@ def simulate(fmt: PostedFormat, tech: Technology, theta: FloatArray) -> pd.DataF
     """
     theta = np.asarray(theta, dtype=float)
     rows = []
-    scale = None
+    q_top, _ = _responses(fmt, tech, float(theta.max(initial=0.0)))
+    scale = max(float(theta.max(initial=0.0)) * float(q_top.max(initial=0.0)), 1e-300)
     for th in theta:
         q, pay = _responses(fmt, tech, float(th))
         q = np.append(q, 0.0)
         pay = np.append(pay, 0.0)
         payoff = th * q - pay
         profit = pay - tech.cost(q)
-        if scale is None:
-            scale = max(float(np.max(np.abs(theta[-1] * tech.inverse_cost(np.array([np.nanmax(
-                np.append(fmt.budget, tech.cost(q[:-1])))]))))), 1e-300)
         best = payoff.max()
         near = np.flatnonzero(payoff >= best - TIE_RTOL * scale)
         pick = int(near[np.argmax(profit[near])])
