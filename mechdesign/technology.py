@@ -34,6 +34,7 @@ This module is pure economics: it never imports the solver layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -384,42 +385,17 @@ class Technology:
             k = self.cost_exponent
             out[pos] = (p[pos] / (self.C0 * k)) ** (1.0 / (k - 1.0))
             return out
-        flat = out.reshape(-1)
-        for i, pi in enumerate(p.reshape(-1)):
-            if pi > 0:
-                flat[i] = self._invert_baseline_mc(float(pi))
-        return flat.reshape(p.shape)
-
-    def _invert_baseline_mc(self, p: float) -> float:
-        def f(logq: float) -> float:
-            return float(np.log(self.marginal_cost(np.exp(logq)))) - np.log(p)
-
-        lo, hi = -5.0, 5.0
-        while f(lo) > 0:
-            lo -= 10.0
-        while f(hi) < 0:
-            hi += 10.0
-        return float(np.exp(optimize.brentq(f, lo, hi, xtol=1e-14, rtol=1e-15)))
+        return _invert_increasing(self.marginal_cost, p)
 
     def inverse_cost(self, B: FloatArray) -> FloatArray:
         r"""The quality a budget buys at marginal-cost prices: :math:`C^{-1}(B)` (0 for :math:`B \le 0`)."""
         B = np.asarray(B, dtype=float)
-        out = np.zeros_like(B)
-        pos = B > 0
         if self.is_homogeneous:
+            out = np.zeros_like(B)
+            pos = B > 0
             out[pos] = (B[pos] / self.C0) ** (1.0 / self.cost_exponent)
             return out
-        flat = out.reshape(-1)
-        for i, b in enumerate(B.reshape(-1)):
-            if b > 0:
-                f = lambda lq, b=b: float(np.log(self.cost(np.exp(lq)))) - np.log(b)
-                lo, hi = -5.0, 5.0
-                while f(lo) > 0:
-                    lo -= 10.0
-                while f(hi) < 0:
-                    hi += 10.0
-                flat[i] = float(np.exp(optimize.brentq(f, lo, hi, xtol=1e-14, rtol=1e-15)))
-        return flat.reshape(B.shape)
+        return _invert_increasing(self.cost, B)
 
     def budgets(self, Q: FloatArray) -> tuple[FloatArray, FloatArray]:
         r"""Cost-minimising token budgets :math:`(X(Q), Z(Q))` (proof of Lemma 3).
@@ -531,6 +507,26 @@ class Technology:
             out["C0"] = self.C0
             out["cost_exponent"] = self.cost_exponent
         return out
+
+
+def _invert_increasing(func: Callable[[FloatArray], FloatArray], target: FloatArray) -> FloatArray:
+    """Solve ``func(Q) = target`` elementwise for an increasing positive ``func`` (0 where target <= 0),
+    by bracketing and Brent's method in log Q."""
+    target = np.asarray(target, dtype=float)
+    out = np.zeros_like(target)
+    flat = out.reshape(-1)
+    for i, v in enumerate(target.reshape(-1)):
+        if v > 0:
+            def gap(logq: float, v: float = float(v)) -> float:
+                return float(np.log(func(np.exp(logq)))) - np.log(v)
+
+            lo, hi = -5.0, 5.0
+            while gap(lo) > 0:
+                lo -= 10.0
+            while gap(hi) < 0:
+                hi += 10.0
+            flat[i] = float(np.exp(optimize.brentq(gap, lo, hi, xtol=1e-14, rtol=1e-15)))
+    return flat.reshape(target.shape)
 
 
 def cobb_douglas(exponents: FloatArray, c: FloatArray, ft_exponents: FloatArray | None = None,

@@ -121,3 +121,8 @@ def test_bad_parameters_name_the_field(build, field: str) -> None:  # type: igno
         build()
     assert info.value.field == field
     assert field in str(info.value)
+
+
+def test_inverse_cost(any_tech: Technology) -> None:
+    Q = np.array([0.0, 1e-3, 0.4, 3.0])
+    np.testing.assert_allclose(any_tech.inverse_cost(any_tech.cost(Q)), Q, rtol=1e-10, atol=0)
