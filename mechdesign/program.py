@@ -378,9 +378,11 @@ class ScreeningProgram:
         transfer[act] = np.asarray(t.value, dtype=float)
         tok: dict[str, FloatArray] = {}
         for k, var in tokens.items():
+            # token variables have a whole number of rows per active type (one, or one per segment)
             val = np.asarray(var.value, dtype=float)
-            full = np.zeros((N,) + val.shape[1:])
-            full[act] = val
+            per = val.shape[0] // S
+            full = np.zeros((N * per,) + val.shape[1:])
+            full[np.repeat(act, per)] = val
             tok[k] = full
         ic_duals = np.zeros(len(pairs))
         ic_duals[rows] = np.maximum(np.asarray(ic_con.dual_value, dtype=float).reshape(-1), 0.0)

@@ -1,0 +1,54 @@
+"""Contractible tasks with two types (Appendix B.2, Prop 9): the program against the closed form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mechdesign import CES, TaskProfileTypes, Technology
+from mechdesign.analytic.contractible import binary_menu
+from mechdesign.contractible import solve_contractible
+
+from .conftest import TECHNOLOGIES
+
+MU = np.full(4, 0.25)
+W_L = [1.0, 1.0, 0.2, 0.2]
+FULL = np.array([W_L, [0.5, 0.5, 1.5, 1.5]])      # issue 5: binary_full_extraction
+SCREEN = np.array([W_L, [0.9, 1.4, 0.6, 0.6]])    # issue 5: binary_screening
+F = np.array([0.6, 0.4])                           # f_H = 0.4
+SQRT = Technology(CES(np.array([1.0])), 0.5, np.array([1.0]))  # Psi(x) = x^0.5, cost 1, no fine-tuning
+
+
+@pytest.mark.parametrize("tech", [SQRT, TECHNOLOGIES["cobb_douglas"], TECHNOLOGIES["ces_complements"]],
+                         ids=["sqrt", "cobb_douglas", "ces"])
+@pytest.mark.parametrize("w", [FULL, SCREEN], ids=["full_extraction", "screening"])
+def test_prop9_binary_types(tech: Technology, w: np.ndarray) -> None:
+    # Prop 9: H (larger theta(w)) is served efficiently; under (52) both are efficient with full
+    # extraction; otherwise L is efficient for w_L - (w_H - w_L) f_H / f_L (zero where negative),
+    # IR of L and IC of H bind. Reference: binary_menu (closed form), numeric: the contractible program.
+    an = binary_menu(tech, w, F, MU)
+    r = solve_contractible(tech, TaskProfileTypes(w, F, MU), ic="all")
+    assert r.status == "optimal"
+    assert r.profit == pytest.approx(an.profit, rel=1e-6)
+    np.testing.assert_allclose(r.quality, an.quality, rtol=0, atol=1e-6 * an.quality.max())
+    np.testing.assert_allclose(r.transfer, an.transfer, rtol=0, atol=1e-6 * an.transfer.max())
+    H, L = an.high, 1 - an.high
+    duals = {tuple(p): d for p, d in zip(r.ic_pairs.tolist(), r.ic_duals)}
+    if an.full_extraction:
+        assert r.ir_duals[H] > 1e-6 and r.ir_duals[L] > 1e-6  # both IRs bind
+        assert duals[(H, L)] < 1e-7
+    else:
+        assert duals[(H, L)] == pytest.approx(F[H], rel=1e-6)  # IC of H, multiplier f_H
+        assert r.ir_duals[L] == pytest.approx(1.0, rel=1e-6)   # IR of L, multiplier f_L + f_H
+        assert r.ir_duals[H] < 1e-7
+
+
+def test_prop9_labels_and_condition_52() -> None:
+    full = binary_menu(SQRT, FULL, F, MU)
+    screen = binary_menu(SQRT, SCREEN, F, MU)
+    assert full.high == 1 and screen.high == 1
+    # (52) with sigma = 1/2: sum mu (w_H - w_L) w_L = 0.25 * (-0.5 - 0.5 + 1.3 * 0.2 * 2) = -0.12
+    assert full.condition_52 == pytest.approx(-0.12) and full.full_extraction
+    assert screen.condition_52 == pytest.approx(0.25 * (-0.1 + 0.4 + 0.4 * 0.2 * 2)) and not screen.full_extraction
+    # the virtual type of L is negative on the last two segments: L gets no quality there
+    assert np.all(screen.quality[0, 2:] == 0) and np.all(screen.quality[0, :2] > 0)
