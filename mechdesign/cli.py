@@ -1,4 +1,4 @@
-"""The ``mechdesign`` command: ``solve``, ``analytic``, ``price``, ``audit`` and ``problems``.
+"""The ``mechdesign`` command: ``solve``, ``analytic``, ``price``, ``audit``, ``validate`` and ``problems``.
 
 Errors in the input or the solve print one line, ``mechdesign: error: ...``, and exit non-zero
 (2 for bad input, 1 for solver or audit failures); no traceback.
@@ -71,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     au.add_argument("menu", help="CSV file with the posted menu")
     au.add_argument("--problem", required=True, help="problem file (TOML) with the technology and types")
     au.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
+
+    va = sub.add_parser("validate", help="run every proposition check over shipped and random instances",
+                        description="Compare independent numerical computations with the paper's closed forms "
+                                    "(Lemmas 1, 3; Props 1-4, 9; Cor 1) and print a pass/fail table.")
+    va.add_argument("--only", nargs="+", metavar="CHECK", help="run only these checks (e.g. prop3 prop9)")
+    va.add_argument("--seed", type=int, default=0, help="seed of the random instances (default 0)")
+    va.add_argument("--problems", default="problems", help="folder of shipped problems (default ./problems)")
+    va.add_argument("--json", metavar="PATH", help="write the table as JSON")
 
     ls = sub.add_parser("problems", help="list the shipped problem files")
     ls.add_argument("--dir", default="problems", help="folder to list (default ./problems)")
@@ -293,6 +301,25 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from .validate import CHECKS, run_checks
+
+    unknown = sorted(set(args.only or []) - set(CHECKS))
+    if unknown:
+        raise ProblemSpecError("--only", unknown, "must name checks among " + ", ".join(CHECKS))
+    if not Path(args.problems).is_dir():
+        raise ProblemFileError(f"folder {args.problems!r} does not exist; run from the repository root or pass --problems")
+    table = run_checks(args.only, args.seed, args.problems)
+    with pd.option_context("display.width", 160, "display.max_colwidth", 70):
+        print(table.to_string(index=False, float_format="{:.2e}".format))
+    failed = int((~table["pass"]).sum())
+    print(f"{len(table) - failed} passed, {failed} failed")
+    if args.json:
+        Path(args.json).write_text(table.to_json(orient="records", indent=1))
+        print(f"wrote {args.json}")
+    return 0 if failed == 0 else 1
+
+
 def _problems(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
@@ -323,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _price(args)
         if args.command == "audit":
             return _audit(args)
+        if args.command == "validate":
+            return _validate(args)
         return _problems(args)
     except (ProblemSpecError, ProblemFileError) as exc:
         print(f"mechdesign: error: {exc}", file=sys.stderr)

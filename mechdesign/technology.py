@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize
 
 from . import _validate as V
@@ -529,8 +530,8 @@ def _invert_increasing(func: Callable[[FloatArray], FloatArray], target: FloatAr
     return flat.reshape(target.shape)
 
 
-def cobb_douglas(exponents: FloatArray, c: FloatArray, ft_exponents: FloatArray | None = None,
-                 c_hat: FloatArray | None = None) -> Technology:
+def cobb_douglas(exponents: ArrayLike, c: ArrayLike, ft_exponents: ArrayLike | None = None,
+                 c_hat: ArrayLike | None = None) -> Technology:
     r"""Build :math:`g = \prod_j x_j^{a_j}\prod_k z_k^{b_k}` from its raw exponents.
 
     ``sigma = sum(a)``, ``alpha = a / sigma``; likewise ``sigma_hat`` and the fine-tuning weights.

@@ -222,3 +222,14 @@ def test_audit_command_reports_violations(tmp_path: Path, capsys: pytest.Capture
     bad.write_text("price\n1.0\n")
     r = _run(["audit", str(bad), "--problem", str(prob_file)])
     assert r.returncode == 2 and "Traceback" not in r.stderr and "fee" in r.stderr
+
+
+def test_validate_command(tmp_path: Path) -> None:
+    js = tmp_path / "v.json"
+    out = _run(["validate", "--only", "prop4", "prop9", "lemma3", "--json", str(js)])
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "3 passed, 0 failed" in out.stdout
+    rows = json.loads(js.read_text())
+    assert {r["check"] for r in rows} == {"prop4", "prop9", "lemma3"} and all(r["pass"] for r in rows)
+    bad = _run(["validate", "--only", "prop99"])
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

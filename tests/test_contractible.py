@@ -52,3 +52,24 @@ def test_prop9_labels_and_condition_52() -> None:
     assert screen.condition_52 == pytest.approx(0.25 * (-0.1 + 0.4 + 0.4 * 0.2 * 2)) and not screen.full_extraction
     # the virtual type of L is negative on the last two segments: L gets no quality there
     assert np.all(screen.quality[0, 2:] == 0) and np.all(screen.quality[0, :2] > 0)
+
+
+def test_prop9_kink_case_missing_from_the_paper() -> None:
+    # Horizontally differentiated types where distorting L toward the virtual type of Prop 9 would give
+    # H a negative rent: the optimum has IC of H and BOTH IRs binding, L efficient for
+    # w_L - lambda (w_H - w_L) with 0 < lambda < f_H / f_L (see analytic/contractible.py).
+    w = np.array([[0.96, 0.64, 1.5, 1.47], [1.06, 1.01, 1.06, 0.64]])
+    an = binary_menu(SQRT, w, F, MU)
+    assert an.high == 0 and not an.full_extraction and an.kink
+    assert 0 < an.lam < F[0] / F[1]
+    r = solve_contractible(SQRT, TaskProfileTypes(w, F, MU), ic="all")
+    assert r.profit == pytest.approx(an.profit, rel=1e-6)
+    np.testing.assert_allclose(r.quality, an.quality, rtol=0, atol=1e-6 * an.quality.max())
+    assert r.ir_duals[0] > 1e-6 and r.ir_duals[1] > 1e-6
+    duals = {tuple(p): d for p, d in zip(r.ic_pairs.tolist(), r.ic_duals)}
+    assert duals[(0, 1)] > 1e-6
+    # the paper's formula (lambda = f_H / f_L) would leave H with negative rent, i.e. violate IR
+    from mechdesign.analytic.contractible import efficient_profile
+
+    q_paper, _ = efficient_profile(SQRT, w[1] - (w[0] - w[1]) * F[0] / F[1], MU)
+    assert MU @ ((w[0] - w[1]) * q_paper) < 0

@@ -15,6 +15,15 @@ Prop 9: the high type H is the one with the larger aggregate type. If condition 
 :math:`\sum_t \mu_t (w_{H,t} - w_{L,t}) w_{L,t}^{\sigma/(1-\sigma)} \le 0`, holds, both types get
 efficient profiles and pay their full value (full surplus extraction). Otherwise H is efficient, L is
 efficient for the virtual type :math:`w_L - (w_H - w_L) f_H / f_L`, IR of L and IC of H bind.
+
+**Correction (found by ``mechdesign validate``).** Prop 9 omits a third case. H's rent in the
+second case is :math:`U_H = \sum_t \mu_t (w_{H,t} - w_{L,t}) q_{L,t}`, which can be *negative* when
+the types are horizontally differentiated: distorting :math:`q_L` toward the virtual type can remove
+H's envy entirely. Then H's IR binds as well, and L is efficient for
+:math:`w_L - \lambda (w_H - w_L)` with :math:`\lambda \in (0, f_H/f_L)` chosen so that
+:math:`U_H = 0` (the kink of :math:`\max(0, \sum_t \mu_t (w_H - w_L) q_L)` in the seller's
+objective). Both rents are zero but L's allocation is distorted. :func:`binary_menu` implements all
+three cases; the contractible program confirms them (tests/test_contractible.py).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import optimize
 
 from ..technology import Technology
 from ..types import aggregate_type
@@ -46,6 +56,8 @@ class BinaryMenu:
     high: int
     full_extraction: bool
     condition_52: float
+    kink: bool
+    lam: float
     quality: FloatArray
     transfer: FloatArray
     cost: FloatArray
@@ -72,15 +84,22 @@ def binary_menu(tech: Technology, w: FloatArray, prob: FloatArray, measures: Flo
         qL, cL = efficient_profile(tech, w[L], mu)
         tL = float(mu @ (w[L] * qL))
         tH = float(mu @ (w[H] * qH))
-    else:
-        virtual = w[L] - (w[H] - w[L]) * prob[H] / prob[L]
-        qL, cL = efficient_profile(tech, virtual, mu)
+    lam, kink = 0.0, False
+    if not full:
+        def envy(x: float) -> float:
+            return float(mu @ ((w[H] - w[L]) * efficient_profile(tech, w[L] - x * (w[H] - w[L]), mu)[0]))
+
+        lam = float(prob[H] / prob[L])
+        if envy(lam) < 0:  # the virtual-type menu would violate H's IR: U_H = 0 at the kink
+            kink = True
+            lam = float(optimize.brentq(envy, 0.0, lam, xtol=1e-15, rtol=1e-15))
+        qL, cL = efficient_profile(tech, w[L] - lam * (w[H] - w[L]), mu)
         tL = float(mu @ (w[L] * qL))
-        tH = float(mu @ (w[H] * qH)) - float(mu @ ((w[H] - w[L]) * qL))
+        tH = float(mu @ (w[H] * qH)) - max(float(mu @ ((w[H] - w[L]) * qL)), 0.0)
     quality = np.zeros_like(w)
     quality[H], quality[L] = qH, qL
     transfer = np.zeros(2)
     transfer[H], transfer[L] = tH, tL
     cost = np.zeros(2)
     cost[H], cost[L] = cH, cL
-    return BinaryMenu(H, full, cond, quality, transfer, cost, prob)
+    return BinaryMenu(H, full, cond, kink, lam, quality, transfer, cost, prob)
