@@ -86,13 +86,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _solve(args: argparse.Namespace) -> int:
+    from .contractible import ContractibleProblem
     from .problemfile import load_problem
 
     problem = load_problem(args.file)
     defaults = problem.source.get("solve_defaults", {})
     assert isinstance(defaults, dict)
-    ic = args.ic or defaults.get("ic", "adaptive")
     solver = args.solver or defaults.get("solver", "CLARABEL")
+    if isinstance(problem, ContractibleProblem):
+        if args.csv or args.plot or args.n:
+            raise ProblemSpecError("options", "--csv/--plot/--n", "apply to single-model problems only; "
+                                   "use --json for contractible problems")
+        cres = problem.solve(ic=args.ic or defaults.get("ic", "all"), solver=solver)
+        print(cres.summary())
+        if args.json:
+            cres.to_json(args.json)
+            print(f"wrote {args.json}")
+        return 0 if cres.status == "optimal" else 1
+    ic = args.ic or defaults.get("ic", "adaptive")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MechDesignWarning)
         result = problem.solve(n=args.n, ic=ic, solver=solver, polish=not args.no_polish)
@@ -115,9 +126,9 @@ def _solve(args: argparse.Namespace) -> int:
 
 
 def _analytic(args: argparse.Namespace) -> int:
-    from .problemfile import load_problem
+    from .problemfile import load_single_model
 
-    problem = load_problem(args.file)
+    problem = load_single_model(args.file)
     menu = problem.analytic(args.n)
     tech = problem.technology
     table = pd.DataFrame({"theta": menu.types.theta, "prob": menu.types.prob, "virtual_value": menu.phi,
@@ -153,9 +164,9 @@ def _price(args: argparse.Namespace) -> int:
     import json
 
     from .formats import build_format, check_format
-    from .problemfile import load_problem
+    from .problemfile import load_single_model
 
-    problem = load_problem(args.file)
+    problem = load_single_model(args.file)
     types = problem.discrete_types(args.n)
     theta, prob = types.theta, types.prob
     if args.tiers is not None:
@@ -247,9 +258,9 @@ def _format_report(problem: object, types: object) -> pd.DataFrame:
 def _audit(args: argparse.Namespace) -> int:
     from .analytic.monopoly import discrete_menu
     from .audit import audit_menu
-    from .problemfile import load_problem
+    from .problemfile import load_single_model
 
-    problem = load_problem(args.problem)
+    problem = load_single_model(args.problem)
     tech = problem.technology
     types = problem.discrete_types(args.n)
     path = Path(args.menu)

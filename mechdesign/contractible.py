@@ -16,17 +16,22 @@ It is the engine of :mod:`mechdesign.program` with type vectors :math:`v_n = \mu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import cvxpy as cp
 import numpy as np
+import pandas as pd
 
-from .audit import AUDIT_RTOL, AuditReport, audit_menu
+from .analytic.contractible import BinaryMenu, binary_menu
+from .audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
 from .conic import ces_hypograph, geo_mean_hypograph
 from .exceptions import AuditError
 from .program import ScreeningProgram
+from .results import SummaryMixin, _jsonable
 from .technology import CESFineTuning, NoFineTuning, Technology
-from .types import TaskProfileTypes
+from .types import TaskProfileTypes, aggregate_type
 
 FloatArray = np.ndarray
 
@@ -79,9 +84,17 @@ class ContractibleCostModel:
 
 
 @dataclass
-class ContractibleResult:
-    """Numeric contractible menu: per-segment qualities (N, T), transfers, profit, audit, IC duals."""
+class ContractibleResult(SummaryMixin):
+    """Numeric contractible menu: per-segment qualities (N, T), transfers, profit, audit, duals.
 
+    For two types, ``analytic`` holds Prop 9's closed form (as corrected in
+    :mod:`mechdesign.analytic.contractible`) and ``comparison`` the errors against it.
+    """
+
+    name: str
+    w: FloatArray
+    prob: FloatArray
+    measures: FloatArray
     quality: FloatArray
     transfer: FloatArray
     profit: float
@@ -90,14 +103,66 @@ class ContractibleResult:
     ic_duals: FloatArray
     ir_duals: FloatArray
     status: str
+    solver: dict[str, object] = field(default_factory=dict)
+    analytic: BinaryMenu | None = None
+    comparison: dict[str, object] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [f"mechdesign contractible menu: {self.name}  ({len(self.prob)} types x {self.w.shape[1]} task segments)",
+                 "=" * 78,
+                 f"status            {self.status}",
+                 f"profit            {self.profit:.10g}",
+                 (f"audit             max IC violation {self.audit.max_ic_violation_rel:.2e} rel, max IR violation "
+                  f"{self.audit.max_ir_violation_rel:.2e} rel; {'PASS' if self.audit.passed else 'FAIL'}"),
+                 "", "Menu (per-segment quality q_t, transfer):"]
+        table = pd.DataFrame(self.quality, columns=[f"q_{t + 1}" for t in range(self.w.shape[1])])
+        table.insert(0, "prob", self.prob)
+        table["transfer"] = self.transfer
+        table.index.name = "type"
+        with pd.option_context("display.width", 140, "display.float_format", "{:.6g}".format):
+            lines.append(table.to_string() if len(table) <= 20 else table.head(20).to_string())
+        act = [tuple(p) for p, d in zip(self.ic_pairs.tolist(), self.ic_duals) if d > ACTIVE_TOL]
+        lines.append(f"active IC pairs [type, item]: {act[:20]}; active IR: "
+                     f"{np.flatnonzero(self.ir_duals > ACTIVE_TOL).tolist()}")
+        if self.analytic is not None:
+            an = self.analytic
+            case = ("full surplus extraction" if an.full_extraction else
+                    "IC of H and both IRs bind (kink; corrected Prop 9)" if an.kink else "IC of H and IR of L bind")
+            lines.append(f"Prop 9 (closed form): high type {an.high}, condition (52) = {an.condition_52:.6g}, {case}; "
+                         f"profit {an.profit:.10g}")
+            c = self.comparison
+            lines.append(f"Numeric vs Prop 9: profit {c['profit_rel_error']:.2e}, quality {c['quality_rel_error']:.2e}, "
+                         f"transfer {c['transfer_rel_error']:.2e} (relative)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "problem": {"name": self.name, "kind": "contractible", "measures": self.measures},
+            "status": self.status, "profit": self.profit,
+            "menu": [{"type": n, "prob": self.prob[n], "w": self.w[n], "quality": self.quality[n],
+                      "transfer": self.transfer[n]} for n in range(len(self.prob))],
+            "binding": {"ic_active": [list(p) for p, d in zip(self.ic_pairs.tolist(), self.ic_duals) if d > ACTIVE_TOL],
+                        "ir_active": np.flatnonzero(self.ir_duals > ACTIVE_TOL)},
+            "audit": self.audit.to_dict(), "solver": self.solver,
+        }
+        if self.analytic is not None:
+            an = self.analytic
+            out["analytic"] = {"kind": "Prop 9 (corrected)", "high": an.high, "condition_52": an.condition_52,
+                               "full_extraction": an.full_extraction, "kink": an.kink, "lambda": an.lam,
+                               "quality": an.quality, "transfer": an.transfer, "profit": an.profit}
+            out["comparison"] = self.comparison
+        return _jsonable(out)  # type: ignore[return-value]
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
 
 
 def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all",
-                       solver: str = "CLARABEL") -> ContractibleResult:
-    """Solve the contractible program for task-profile types (``ic``: 'all' or 'adaptive')."""
+                       solver: str = "CLARABEL", name: str = "contractible problem") -> ContractibleResult:
+    """Solve the contractible program for task-profile types (``ic``: "all" or "adaptive")."""
     w, f, mu = types.w, types.prob, types.measures
     values = w * mu[None, :]
-    theta = np.asarray([float((mu @ row ** (1 / (1 - tech.sigma))) ** (1 - tech.sigma)) for row in w])
+    theta = aggregate_type(w, mu, tech.sigma)
     th_max = float(theta.max())
     q_ref = float(tech.efficient_quality(np.array([th_max]))[0])
     money = th_max * q_ref
@@ -114,5 +179,30 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
     token_cost = (X @ tech.c) @ mu
     if "Z" in sol.tokens:
         token_cost = token_cost + (sol.tokens["Z"] * model.z_ref) @ tech.c_hat
-    return ContractibleResult(quality, transfer, float(f @ (transfer - token_cost)), audit, sol.ic_pairs,
-                              sol.ic_duals, sol.ir_duals, sol.status)
+    profit = float(f @ (transfer - token_cost))
+    result = ContractibleResult(name, w, f, mu, quality, transfer, profit, audit, sol.ic_pairs, sol.ic_duals,
+                                sol.ir_duals, sol.status,
+                                solver={"name": sol.solver, "status": sol.status, "ic": ic, "times": sol.times})
+    if len(f) == 2:
+        an = binary_menu(tech, w, f, mu)
+        result.analytic = an
+        result.comparison = {
+            "profit_rel_error": abs(profit - an.profit) / max(abs(an.profit), 1e-300),
+            "quality_rel_error": float(np.abs(quality - an.quality).max() / max(an.quality.max(), 1e-300)),
+            "transfer_rel_error": float(np.abs(transfer - an.transfer).max() / max(np.abs(an.transfer).max(), 1e-300)),
+        }
+    return result
+
+
+@dataclass
+class ContractibleProblem:
+    """A contractible-task problem (Appendix B): technology and task-profile types."""
+
+    technology: Technology
+    types: TaskProfileTypes
+    name: str = "contractible problem"
+    source: dict[str, object] = field(default_factory=dict)
+
+    def solve(self, ic: str = "all", solver: str = "CLARABEL") -> ContractibleResult:
+        """Solve, audit and (for two types) compare with Prop 9."""
+        return solve_contractible(self.technology, self.types, ic=ic, solver=solver, name=self.name)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _validate as V
+from .contractible import ContractibleProblem
 from .exceptions import ProblemFileError, ProblemSpecError
 from .problem import SingleModelProblem
 from .technology import CES, BaselineFineTuning, CESFineTuning, FineTuning, NoFineTuning, Technology
@@ -27,7 +28,7 @@ from .types import (
     Uniform,
 )
 
-KINDS = ("single_model",)
+KINDS = ("single_model", "contractible")
 
 
 def _table(parent: Mapping[str, object], key: str, where: str, required: bool = True) -> dict[str, object]:
@@ -55,7 +56,7 @@ def _need(table: Mapping[str, object], key: str, where: str) -> object:
     return table[key]
 
 
-def load_problem(path: str | Path) -> SingleModelProblem:
+def load_problem(path: str | Path) -> SingleModelProblem | ContractibleProblem:
     """Read a problem file and build the problem it describes.
 
     Raises
@@ -78,7 +79,16 @@ def load_problem(path: str | Path) -> SingleModelProblem:
     return problem_from_dict(data, source=str(path))
 
 
-def problem_from_dict(data: Mapping[str, object], source: str = "") -> SingleModelProblem:
+def load_single_model(path: str | Path) -> SingleModelProblem:
+    """:func:`load_problem` for commands that need a single-model problem (§3-4)."""
+    problem = load_problem(path)
+    if not isinstance(problem, SingleModelProblem):
+        raise ProblemSpecError("problem.kind", "contractible",
+                               "this command needs a single-model problem (problem.kind = \"single_model\")")
+    return problem
+
+
+def problem_from_dict(data: Mapping[str, object], source: str = "") -> SingleModelProblem | ContractibleProblem:
     """Build a problem from the parsed contents of a problem file (see :func:`load_problem`)."""
     _only(data, ("problem", "technology", "types", "solve"), "")
     meta = _table(data, "problem", "", required=False)
@@ -96,7 +106,11 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> SingleMod
     src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
     if solve_t:
         src["solve_defaults"] = dict(solve_t)
-    assert kind == "single_model"
+    if kind == "contractible":
+        if not isinstance(types, TaskProfileTypes):
+            raise ProblemSpecError("types.kind", types_t.get("kind", "distribution"),
+                                   'must be "task_profiles" for problem.kind = "contractible" (Appendix B)')
+        return ContractibleProblem(tech, types, name=name, source=src)
     return SingleModelProblem(tech, types, n=n, name=name, inference_names=inames, finetuning_names=fnames,
                               source=src)
 

@@ -26,7 +26,7 @@ from .analytic.efficient import (
 from .checks import solve_buyer_allocation, solve_constrained_efficient, solve_efficient_tasks
 from .contractible import solve_contractible
 from .formats import build_format, check_format
-from .problemfile import load_problem
+from .problemfile import load_single_model
 from .technology import CES, CESFineTuning, Technology, cobb_douglas
 from .types import TaskProfileTypes, aggregate_type
 
@@ -139,7 +139,7 @@ def check_prop3(rng: np.random.Generator, problems: Path) -> CheckResult:
     files = _shipped(problems)
     for path in files:
         for ic in ("local", "adaptive"):
-            r = load_problem(path).solve(n=200, ic=ic)
+            r = load_single_model(path).solve(n=200, ic=ic)
             c = r.comparison
             assert c is not None
             errs.append(max(c.profit_rel_error, c.quality_rel_error, c.transfer_rel_error))
@@ -152,7 +152,7 @@ def check_prop4(rng: np.random.Generator, problems: Path) -> CheckResult:
     errs = []
     n = 0
     for path in _shipped(problems):
-        p = load_problem(path)
+        p = load_single_model(path)
         an = p.analytic(100)
         th = an.types.theta
         kinds = ["max-spend"] + (["min-spend"] if not an.pooled_blocks else [])

@@ -233,3 +233,27 @@ def test_validate_command(tmp_path: Path) -> None:
     assert {r["check"] for r in rows} == {"prop4", "prop9", "lemma3"} and all(r["pass"] for r in rows)
     bad = _run(["validate", "--only", "prop99"])
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(("name", "case"), [("binary_full_extraction", True), ("binary_screening", False)])
+def test_contractible_problem_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+                                    case: bool) -> None:
+    js = tmp_path / "c.json"
+    assert main(["solve", str(PROBLEMS / f"{name}.toml"), "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert "Numeric vs Prop 9" in out
+    data = json.loads(js.read_text())
+    assert data["status"] == "optimal" and data["problem"]["kind"] == "contractible"
+    row = data["menu"][1]
+    assert len(row["w"]) == 4 and len(row["quality"]) == 4 and "transfer" in row
+    assert data["analytic"]["full_extraction"] is case
+    assert data["comparison"]["profit_rel_error"] < 1e-6 and data["comparison"]["quality_rel_error"] < 1e-6
+
+
+def test_contractible_needs_task_profiles_and_single_model_commands_refuse_it(tmp_path: Path) -> None:
+    text = (PROBLEMS / "binary_screening.toml").read_text()
+    bad = _bad(tmp_path, text[: text.index("[types]")] + '[types]\nkind = "discrete"\ntheta = [0.5, 1.0]\nprob = [0.5, 0.5]\n')
+    out = _run(["solve", str(bad)])
+    assert out.returncode == 2 and "task_profiles" in out.stderr and "Traceback" not in out.stderr
+    out = _run(["analytic", str(PROBLEMS / "binary_screening.toml")])
+    assert out.returncode == 2 and "single-model" in out.stderr and "Traceback" not in out.stderr
