@@ -41,8 +41,12 @@ def _solve(prob: cp.Problem, what: str) -> None:
         raise SolverError(f"CLARABEL returned status {prob.status} on {what}")
 
 
-def _phi_terms(tech: Technology, Z: cp.Expression, n: int, z_unit: FloatArray) -> tuple[list[cp.Constraint], list[cp.Expression], list[float]]:
-    """Fine-tuning factor as geo-mean terms (Z in units of ``z_unit``; Phi(z_unit) normalised to 1)."""
+def _phi_terms(tech: Technology, Z: cp.Expression, n: int, z_unit: FloatArray,
+               anchor: float | None = None) -> tuple[list[cp.Constraint], list[cp.Expression], list[float]]:
+    """Fine-tuning factor as geo-mean terms, Z in units of ``z_unit``.
+
+    Phi is normalised to 1 at ``z_unit`` (at ``anchor`` fine-tuning tokens for the baseline form,
+    default ``z_unit``), matching the quality unit of the caller."""
     ft = tech.finetuning
     if isinstance(ft, NoFineTuning):
         return [], [], []
@@ -50,7 +54,8 @@ def _phi_terms(tech: Technology, Z: cp.Expression, n: int, z_unit: FloatArray) -
         yh = cp.Variable(n, nonneg=True)
         return ces_hypograph(ft.aggregator.reweighted(z_unit), Z, yh), [yh], [ft.sigma_hat]
     assert isinstance(ft, BaselineFineTuning)
-    return [], [(ft.b + z_unit[0] * Z[:, 0]) / (ft.b + z_unit[0])], [ft.gamma]
+    base = float(z_unit[0]) if anchor is None else anchor
+    return [], [(ft.b + z_unit[0] * Z[:, 0]) / (ft.b + base)], [ft.gamma]
 
 
 @dataclass(frozen=True)
@@ -111,26 +116,21 @@ def solve_efficient_tasks(tech: Technology, w: FloatArray, measures: FloatArray,
     terms: list[cp.Expression] = [y]
     weights = [tech.sigma]
     if K:
-        ft_cons, ft_terms, ft_w = _phi_terms(tech, Zv, 1, zu)
+        # Phi normalised at the cost-minimising budget Zu, so that quality is in units of q_unit
+        ft_cons, ft_terms, ft_w = _phi_terms(tech, Zv, 1, zu, anchor=float(Zu[0]))
         cons += ft_cons
-        terms += [cp.reshape(cp.hstack([ft_terms[0]] * T), (T,), order="C")] if ft_terms else []
+        terms.append(cp.reshape(cp.hstack([ft_terms[0]] * T), (T,), order="C"))
         weights += ft_w
-    if isinstance(tech.finetuning, BaselineFineTuning):
-        # Phi(Zu o z) / Phi(Zu) with the anchor at Zu (not zu) as in the cost model
-        anchor = float(Zu[0])
-        terms[-1] = cp.reshape(cp.hstack([(tech.finetuning.b + zu[0] * Zv[0, 0]) / (tech.finetuning.b + anchor)] * T),
-                               (T,), order="C")
     terms.append(cp.Constant(np.ones(T)))
     weights.append(1 - sum(weights))
     cons += geo_mean_hypograph(terms, weights, s)
-    money = q_unit
     cost = (mu @ x) @ (tech.c * Xu)
     if K:
         cost = cost + Zv[0] @ (tech.c_hat * zu)
-    prob = cp.Problem(cp.Maximize(((mu * w) @ s) * q_unit / money - cost / money), cons)
+    prob = cp.Problem(cp.Maximize((mu * w) @ s - cost / q_unit), cons)  # money in units of q_unit
     _solve(prob, "the planner's task-level program (5)")
     z = np.asarray(Zv.value)[0] * zu if K else np.zeros(0)
-    return TaskAllocation(float(prob.value) * money, np.asarray(x.value) * Xu[None, :], z, prob.status)
+    return TaskAllocation(float(prob.value) * q_unit, np.asarray(x.value) * Xu[None, :], z, prob.status)
 
 
 @dataclass(frozen=True)

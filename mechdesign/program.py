@@ -102,7 +102,6 @@ class ProgramSolution:
     times: dict[str, float]
     solver: str
     solver_stats: dict[str, object] = field(default_factory=dict)
-    n_constraints: int = 0
 
 
 def adjacent_pairs(n: int) -> FloatArray:
@@ -401,5 +400,4 @@ class ScreeningProgram:
             times=times,
             solver=solver,
             solver_stats=info,
-            n_constraints=len(pairs) + N + (N - 1 if monotone else 0),
         )
