@@ -3,7 +3,8 @@
 Implements the single-model framework of Bergemann, Bonatti and Smolin (2026), *Menu Pricing of
 Large Language Models*: technology and cost of quality (Lemmas 1, 3), efficient allocation and the
 buyer's indirect utility (Props 1-2), and the optimal menu of token budgets (Prop 3), solved as a
-convex screening program in cvxpy and compared with the closed forms.
+convex screening program in cvxpy and compared with the closed forms; and contractible tasks
+(Appendix B: Props 8-10, Lemma 5, cost-based tariffs, value-scale types, task caps).
 """
 
 from __future__ import annotations
@@ -11,17 +12,26 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .analytic import (
+    Assumption2Report,
     ContinuousMenu,
+    CostBasedTariff,
     DiscreteMenu,
+    ValueScaleTypes,
+    assumption2,
     buyer_allocation,
     continuous_menu,
+    cost_based_tariff,
     discrete_menu,
     efficient_allocation,
     efficient_task_tokens,
     indirect_utility,
+    joint_profiles,
+    observable_scale_menu,
+    separable_profiles,
 )
 from .audit import AuditReport, BindingSets, audit_menu
 from .compare import Comparison
+from .contractible import ContractibleProblem, ContractibleResult, solve_contractible
 from .exceptions import (
     AuditError,
     DiscretisationWarning,
@@ -39,6 +49,7 @@ from .problem import SingleModelProblem
 from .problemfile import load_problem, problem_from_dict
 from .program import ScreeningProgram
 from .results import MenuResult
+from .taskcaps import simulate_task_caps, task_cap_menu
 from .technology import CES, BaselineFineTuning, CESFineTuning, NoFineTuning, Technology, cobb_douglas
 from .types import (
     BetaDist,
@@ -50,9 +61,11 @@ from .types import (
     Uniform,
     aggregate_type,
 )
+from .value_scale import ValueScaleProblem, ValueScaleResult, solve_value_scale
 
 __all__ = [
     "CES",
+    "Assumption2Report",
     "AuditError",
     "AuditReport",
     "BaselineFineTuning",
@@ -61,6 +74,9 @@ __all__ = [
     "CESFineTuning",
     "Comparison",
     "ContinuousMenu",
+    "ContractibleProblem",
+    "ContractibleResult",
+    "CostBasedTariff",
     "DiscreteMenu",
     "DiscreteTypes",
     "DiscretisationWarning",
@@ -83,19 +99,31 @@ __all__ = [
     "Technology",
     "UnboundedProgramError",
     "Uniform",
+    "ValueScaleProblem",
+    "ValueScaleResult",
+    "ValueScaleTypes",
     "aggregate_type",
+    "assumption2",
     "audit_menu",
     "build_format",
     "buyer_allocation",
     "check_format",
     "cobb_douglas",
     "continuous_menu",
+    "cost_based_tariff",
     "discrete_menu",
     "efficient_allocation",
     "efficient_task_tokens",
     "indirect_utility",
+    "joint_profiles",
     "load_problem",
     "markups",
+    "observable_scale_menu",
     "problem_from_dict",
+    "separable_profiles",
     "simulate",
+    "simulate_task_caps",
+    "solve_contractible",
+    "solve_value_scale",
+    "task_cap_menu",
 ]

@@ -88,15 +88,16 @@ def _parser() -> argparse.ArgumentParser:
 def _solve(args: argparse.Namespace) -> int:
     from .contractible import ContractibleProblem
     from .problemfile import load_problem
+    from .value_scale import ValueScaleProblem
 
     problem = load_problem(args.file)
     defaults = problem.source.get("solve_defaults", {})
     assert isinstance(defaults, dict)
     solver = args.solver or defaults.get("solver", "CLARABEL")
-    if isinstance(problem, ContractibleProblem):
+    if isinstance(problem, (ContractibleProblem, ValueScaleProblem)):
         if args.csv or args.plot or args.n:
             raise ProblemSpecError("options", "--csv/--plot/--n", "apply to single-model problems only; "
-                                   "use --json for contractible problems")
+                                   "use --json for contractible and value-scale problems")
         cres = problem.solve(ic=args.ic or defaults.get("ic", "all"), solver=solver)
         print(cres.summary())
         if args.json:

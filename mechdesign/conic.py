@@ -154,6 +154,21 @@ class TokenCostModel:
         cons.append(q >= 0)
         return cons, cost / self.money_ref, tokens
 
+    def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+        """Scaled cost of scaled qualities ``a`` (N, 1) with gradient and Hessian (None: baseline form)."""
+        if not self.tech.is_homogeneous:
+            return None
+        v, g, h = self.tech.profile_cost(np.asarray(a) * self.q_ref, np.ones(1))
+        return v / self.money_ref, g * (self.q_ref / self.money_ref), h * (self.q_ref**2 / self.money_ref)
+
+    def smooth_tokens(self, a: FloatArray) -> dict[str, FloatArray]:
+        """Scaled cost-minimising tokens for scaled qualities ``a`` (the shapes of :meth:`build`'s variables)."""
+        X, Z = self.tech.profile_tokens(np.asarray(a) * self.q_ref, np.ones(1))
+        out = {"X": X[:, 0, :] / self.x_ref}
+        if self.tech.K:
+            out["Z"] = Z / self.z_ref
+        return out
+
     def unscale(self, tokens: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
         """Token budgets in natural units from the solved scaled variables."""
         X = tokens["X"] * self.x_ref

@@ -24,7 +24,9 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from . import _validate as V
 from .analytic.contractible import BinaryMenu, binary_menu
+from .analytic.cost_based import CostBasedTariff, cost_based_tariff, separability_gap
 from .audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
 from .conic import ces_hypograph, geo_mean_hypograph
 from .exceptions import AuditError
@@ -35,6 +37,10 @@ from .types import TaskProfileTypes, aggregate_type
 
 FloatArray = np.ndarray
 
+#: how the contractible program writes the technology: ``tokens`` (token variables per type and
+#: segment, g(x, z) >= q as cone trees) or ``profile`` (the least cost of each quality profile)
+FORMULATIONS = ("tokens", "profile")
+
 
 @dataclass
 class ContractibleCostModel:
@@ -44,8 +50,10 @@ class ContractibleCostModel:
     measures: FloatArray
     q_ref: float
     money_ref: float
+    formulation: str = "tokens"
 
     def __post_init__(self) -> None:
+        self.formulation = V.one_of("formulation", self.formulation, FORMULATIONS)
         ft = self.tech.finetuning
         if not isinstance(ft, (NoFineTuning, CESFineTuning)):
             raise NotImplementedError("contractible tasks support none or homogeneous CES fine-tuning")
@@ -55,6 +63,8 @@ class ContractibleCostModel:
         self.q_scale = float(self.tech.gain(X, Z if self.tech.K else None))
 
     def build(self, q: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
+        if self.formulation == "profile":
+            return self._build_profile(q)
         tech = self.tech
         N, T = q.shape
         rows = N * T
@@ -82,6 +92,39 @@ class ContractibleCostModel:
         cons.append(q_flat >= 0)
         return cons, cost / self.money_ref, tokens
 
+    def _build_profile(self, q: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
+        r"""The least token cost of each type's profile written directly (:meth:`Technology.profile_cost`).
+
+        :math:`K S^p` with :math:`S = \sum_t \mu_t q_t^{1/\sigma}`, i.e.
+        :math:`K \lVert \mu^\sigma \circ q\rVert_{1/\sigma}^{1/(\sigma+\hat\sigma)}`: a p-norm per type and
+        one power, instead of a cone tree per (type, segment) with token variables. Tokens are recovered
+        from the solution in closed form (:meth:`smooth_tokens`).
+        """
+        tech = self.tech
+        K, p, _, _ = tech._profile_constants()
+        a = 1.0 / tech.sigma
+        qs = q * self.q_ref
+        if p == 1.0:
+            cost = K * (cp.power(qs, a) @ self.measures)
+        else:
+            w = self.measures ** tech.sigma
+            norms = cp.norm(cp.multiply(qs, w[None, :]), a, axis=1)  # type: ignore[arg-type]
+            cost = K * cp.power(norms, p * a)
+        return [q >= 0], cost / self.money_ref, {}
+
+    def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Scaled cost of scaled per-segment qualities ``a`` (N, T), gradient and Hessian (for the refinement)."""
+        v, g, h = self.tech.profile_cost(np.asarray(a) * self.q_ref, self.measures)
+        return v / self.money_ref, g * (self.q_ref / self.money_ref), h * (self.q_ref**2 / self.money_ref)
+
+    def smooth_tokens(self, a: FloatArray) -> dict[str, FloatArray]:
+        """Scaled cost-minimising tokens for scaled qualities ``a`` (shapes of :meth:`build`'s variables)."""
+        X, Z = self.tech.profile_tokens(np.asarray(a) * self.q_ref, self.measures)
+        out = {"X": X.reshape(-1, self.tech.J) / self.x_ref}
+        if self.tech.K:
+            out["Z"] = Z / self.z_ref
+        return out
+
 
 @dataclass
 class ContractibleResult(SummaryMixin):
@@ -106,6 +149,15 @@ class ContractibleResult(SummaryMixin):
     solver: dict[str, object] = field(default_factory=dict)
     analytic: BinaryMenu | None = None
     comparison: dict[str, object] = field(default_factory=dict)
+    cost_based: CostBasedTariff | None = None
+    separability_gap: float = float("nan")
+
+    @property
+    def contracting_gain_rel(self) -> float:
+        """(contractible profit - best cost-based tariff profit) / contractible profit (Prop 8: 0 if separable)."""
+        if self.cost_based is None:
+            return float("nan")
+        return (self.profit - self.cost_based.profit) / max(abs(self.profit), 1e-300)
 
     def summary(self) -> str:
         lines = [f"mechdesign contractible menu: {self.name}  ({len(self.prob)} types x {self.w.shape[1]} task segments)",
@@ -133,6 +185,13 @@ class ContractibleResult(SummaryMixin):
             c = self.comparison
             lines.append(f"Numeric vs Prop 9: profit {c['profit_rel_error']:.2e}, quality {c['quality_rel_error']:.2e}, "
                          f"transfer {c['transfer_rel_error']:.2e} (relative)")
+        if self.cost_based is not None:
+            sep = self.separability_gap <= 1e-12
+            lines.append(f"Cost-based tariff (Def 4, best menu of token budgets): profit {self.cost_based.profit:.10g}; "
+                         f"contracting on tasks gains {self.contracting_gain_rel:.3e} relative")
+            lines.append("Type distribution is separable (Def 6): Prop 8 predicts no gain" if sep else
+                         f"Type distribution is not separable (max |P(size,dir) - P(size)P(dir)| = "
+                         f"{self.separability_gap:.3g}): Prop 8 does not apply")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
@@ -151,6 +210,11 @@ class ContractibleResult(SummaryMixin):
                                "full_extraction": an.full_extraction, "kink": an.kink, "lambda": an.lam,
                                "quality": an.quality, "transfer": an.transfer, "profit": an.profit}
             out["comparison"] = self.comparison
+        if self.cost_based is not None:
+            out["cost_based"] = {"kind": "cost-based tariff (Def 4)", "profit": self.cost_based.profit,
+                                 "budget": self.cost_based.budget, "payment": self.cost_based.fee,
+                                 "contracting_gain_rel": self.contracting_gain_rel,
+                                 "separability_gap": self.separability_gap}
         return _jsonable(out)  # type: ignore[return-value]
 
     def to_json(self, path: str | Path) -> None:
@@ -158,15 +222,26 @@ class ContractibleResult(SummaryMixin):
 
 
 def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all",
-                       solver: str = "CLARABEL", name: str = "contractible problem") -> ContractibleResult:
-    """Solve the contractible program for task-profile types (``ic``: "all" or "adaptive")."""
+                       solver: str = "CLARABEL", name: str = "contractible problem",
+                       formulation: str = "tokens") -> ContractibleResult:
+    r"""Solve the contractible program for task-profile types.
+
+    Parameters
+    ----------
+    ic : {"all", "adaptive"}
+        Every IC pair, or constraint generation from the all-pairs audit.
+    formulation : {"tokens", "profile"}
+        ``tokens`` writes token variables per (type, segment) and the technology as cones; ``profile``
+        writes each type's least cost :math:`K\lVert\mu^\sigma\circ q\rVert_{1/\sigma}^{1/(\sigma+\hat\sigma)}`
+        directly (much smaller; tokens recovered in closed form). Both give the same menu.
+    """
     w, f, mu = types.w, types.prob, types.measures
     values = w * mu[None, :]
     theta = aggregate_type(w, mu, tech.sigma)
     th_max = float(theta.max())
     q_ref = float(tech.efficient_quality(np.array([th_max]))[0])
     money = th_max * q_ref
-    model = ContractibleCostModel(tech, mu, q_ref, money)
+    model = ContractibleCostModel(tech, mu, q_ref, money, formulation)
     prog = ScreeningProgram(values / th_max, f, model)
     sol = prog.solve(ic=ic, solver=solver)
     quality = sol.allocation * q_ref
@@ -175,14 +250,19 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
     if not audit.passed:
         raise AuditError(f"the contractible menu fails the all-pairs audit (max IC violation "
                          f"{audit.max_ic_violation_rel:.2e} relative)")
-    X = sol.tokens["X"].reshape(len(f), -1, tech.J) * model.x_ref
+    tokens = sol.tokens if "X" in sol.tokens else model.smooth_tokens(sol.allocation)
+    X = tokens["X"].reshape(len(f), -1, tech.J) * model.x_ref
     token_cost = (X @ tech.c) @ mu
-    if "Z" in sol.tokens:
-        token_cost = token_cost + (sol.tokens["Z"] * model.z_ref) @ tech.c_hat
+    if "Z" in tokens:
+        token_cost = token_cost + (tokens["Z"] * model.z_ref) @ tech.c_hat
     profit = float(f @ (transfer - token_cost))
     result = ContractibleResult(name, w, f, mu, quality, transfer, profit, audit, sol.ic_pairs, sol.ic_duals,
                                 sol.ir_duals, sol.status,
-                                solver={"name": sol.solver, "status": sol.status, "ic": ic, "times": sol.times})
+                                solver={"name": sol.solver, "status": sol.status, "ic": ic, "times": sol.times,
+                                        "formulation": formulation, "rounds": sol.rounds,
+                                        "refine": sol.solver_stats.get("refine")},
+                                cost_based=cost_based_tariff(tech, types),
+                                separability_gap=separability_gap(types, tech.sigma))
     if len(f) == 2:
         an = binary_menu(tech, w, f, mu)
         result.analytic = an

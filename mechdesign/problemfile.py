@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from . import _validate as V
+from .analytic.cost_based import joint_profiles, separable_profiles
+from .analytic.value_scale import ValueScaleTypes, flat_virtual_value_types
 from .contractible import ContractibleProblem
 from .exceptions import ProblemFileError, ProblemSpecError
 from .problem import SingleModelProblem
@@ -27,8 +29,14 @@ from .types import (
     TaskProfileTypes,
     Uniform,
 )
+from .value_scale import ValueScaleProblem
 
-KINDS = ("single_model", "contractible")
+KINDS = ("single_model", "contractible", "value_scale")
+#: types.kind values each problem kind accepts
+TYPE_KINDS = {"single_model": ("distribution", "discrete", "task_profiles", "separable", "joint"),
+              "contractible": ("task_profiles", "separable", "joint"),
+              "value_scale": ("value_scale",)}
+Problem = SingleModelProblem | ContractibleProblem | ValueScaleProblem
 
 
 def _table(parent: Mapping[str, object], key: str, where: str, required: bool = True) -> dict[str, object]:
@@ -56,7 +64,7 @@ def _need(table: Mapping[str, object], key: str, where: str) -> object:
     return table[key]
 
 
-def load_problem(path: str | Path) -> SingleModelProblem | ContractibleProblem:
+def load_problem(path: str | Path) -> Problem:
     """Read a problem file and build the problem it describes.
 
     Raises
@@ -83,12 +91,13 @@ def load_single_model(path: str | Path) -> SingleModelProblem:
     """:func:`load_problem` for commands that need a single-model problem (§3-4)."""
     problem = load_problem(path)
     if not isinstance(problem, SingleModelProblem):
-        raise ProblemSpecError("problem.kind", "contractible",
-                               "this command needs a single-model problem (problem.kind = \"single_model\")")
+        raise ProblemSpecError("problem.kind", "contractible" if isinstance(problem, ContractibleProblem) else
+                               "value_scale", "this command needs a single-model problem "
+                               "(problem.kind = \"single_model\")")
     return problem
 
 
-def problem_from_dict(data: Mapping[str, object], source: str = "") -> SingleModelProblem | ContractibleProblem:
+def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
     """Build a problem from the parsed contents of a problem file (see :func:`load_problem`)."""
     _only(data, ("problem", "technology", "types", "solve"), "")
     meta = _table(data, "problem", "", required=False)
@@ -98,7 +107,11 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> SingleMod
     tech_t = _table(data, "technology", "")
     tech, inames, fnames = technology_from_table(tech_t)
     types_t = _table(data, "types", "")
-    types, n = types_from_table(types_t)
+    tkind = types_t.get("kind", "distribution")
+    if tkind not in TYPE_KINDS[kind]:
+        raise ProblemSpecError("types.kind", tkind, f"must be one of {', '.join(TYPE_KINDS[kind])} for "
+                               f"problem.kind = {kind!r} (see docs/problem-files.md)")
+    types, n = types_from_table(types_t, tech.sigma)
     solve_t = _table(data, "solve", "", required=False)
     _only(solve_t, ("ic", "solver", "n"), "solve.")
     if "n" in solve_t:
@@ -106,11 +119,12 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> SingleMod
     src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
     if solve_t:
         src["solve_defaults"] = dict(solve_t)
+    if isinstance(types, ValueScaleTypes):
+        return ValueScaleProblem(tech, types, name=name, source=src)
     if kind == "contractible":
-        if not isinstance(types, TaskProfileTypes):
-            raise ProblemSpecError("types.kind", types_t.get("kind", "distribution"),
-                                   'must be "task_profiles" for problem.kind = "contractible" (Appendix B)')
+        assert isinstance(types, TaskProfileTypes)
         return ContractibleProblem(tech, types, name=name, source=src)
+    assert not isinstance(types, ValueScaleTypes)
     return SingleModelProblem(tech, types, n=n, name=name, inference_names=inames, finetuning_names=fnames,
                               source=src)
 
@@ -180,9 +194,25 @@ def _names(t: Mapping[str, object], field: str, n: int, prefix: str) -> list[str
     return list(names)
 
 
-def types_from_table(t: Mapping[str, object]) -> tuple[DiscreteTypes | TaskProfileTypes | Distribution, int]:
-    """``[types]``: ``kind`` = distribution | discrete | task_profiles."""
-    kind = V.one_of("types.kind", t.get("kind", "distribution"), ("distribution", "discrete", "task_profiles"))
+def _matrix(t: Mapping[str, object], key: str, where: str) -> np.ndarray:
+    raw = _need(t, key, where)
+    try:
+        arr = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise ProblemSpecError(where + key, raw, "must be a list of equal-length lists of numbers") from None
+    if arr.ndim != 2 or arr.size == 0:
+        raise ProblemSpecError(where + key, raw, "must be a non-empty list of equal-length lists of numbers")
+    return arr
+
+
+def types_from_table(t: Mapping[str, object], sigma: float = 0.5
+                     ) -> tuple[DiscreteTypes | TaskProfileTypes | Distribution | ValueScaleTypes, int]:
+    """``[types]``: ``kind`` = distribution | discrete | task_profiles | separable | joint | value_scale.
+
+    ``sigma`` (the technology's) normalises the directions of separable and joint task profiles.
+    """
+    kind = V.one_of("types.kind", t.get("kind", "distribution"),
+                    ("distribution", "discrete", "task_profiles", "separable", "joint", "value_scale"))
     n = 200
     if kind == "distribution":
         _only(t, ("kind", "n", "distribution"), "types.")
@@ -194,15 +224,47 @@ def types_from_table(t: Mapping[str, object]) -> tuple[DiscreteTypes | TaskProfi
         theta = V.vector("types.theta", _need(t, "theta", "types."))
         prob = V.vector("types.prob", _need(t, "prob", "types."), length=theta.size)
         return DiscreteTypes(theta, prob), theta.size
-    _only(t, ("kind", "w", "prob", "measures"), "types.")
-    w = _need(t, "w", "types.")
-    try:
-        warr = np.asarray(w, dtype=float)
-    except (TypeError, ValueError):
-        raise ProblemSpecError("types.w", w, "must be a list of equal-length lists of numbers") from None
-    T = warr.shape[1] if warr.ndim == 2 else 0
-    measures = V.vector("types.measures", t.get("measures", [1.0 / T] * T if T else [1.0]))
-    return TaskProfileTypes(warr, V.vector("types.prob", _need(t, "prob", "types.")), measures), len(warr)
+    if kind == "task_profiles":
+        _only(t, ("kind", "w", "prob", "measures"), "types.")
+        warr = _matrix(t, "w", "types.")
+        T = warr.shape[1]
+        measures = V.vector("types.measures", t.get("measures", [1.0 / T] * T))
+        return TaskProfileTypes(warr, V.vector("types.prob", _need(t, "prob", "types.")), measures), len(warr)
+    if kind in ("separable", "joint"):
+        extra = ("size_prob", "direction_prob") if kind == "separable" else ("joint",)
+        _only(t, ("kind", "sizes", "directions", "measures") + extra, "types.")
+        d = _matrix(t, "directions", "types.")
+        T = d.shape[1]
+        measures = V.vector("types.measures", t.get("measures", [1.0 / T] * T))
+        sizes = V.vector("types.sizes", _need(t, "sizes", "types."))
+        if kind == "separable":
+            prof = separable_profiles(sizes, V.vector("types.size_prob", _need(t, "size_prob", "types.")), d,
+                                      V.vector("types.direction_prob", _need(t, "direction_prob", "types.")),
+                                      measures, sigma)
+        else:
+            prof = joint_profiles(sizes, d, _matrix(t, "joint", "types."), measures, sigma)
+        return prof, len(prof.prob)
+    _only(t, ("kind", "w", "s"), "types.")
+    wt = _table(t, "w", "types.")
+    wkind = V.one_of("types.w.kind", wt.get("kind", "discrete"), ("discrete", "distribution", "flat_virtual_value"))
+    if wkind == "discrete":
+        _only(wt, ("kind", "values", "prob"), "types.w.")
+        vals = V.vector("types.w.values", _need(wt, "values", "types.w."))
+        w = DiscreteTypes(vals, V.vector("types.w.prob", _need(wt, "prob", "types.w."), length=vals.size))
+    elif wkind == "distribution":
+        _only(wt, ("kind", "n", "distribution"), "types.w.")
+        nw = V.integer("types.w.n", wt.get("n", 20), 2)
+        w = distribution_from_table(_table(wt, "distribution", "types.w."), "types.w.distribution.").discretize(nw)
+    else:
+        _only(wt, ("kind", "values", "level"), "types.w.")
+        w = flat_virtual_value_types(V.vector("types.w.values", _need(wt, "values", "types.w.")),
+                                     V.as_float("types.w.level", _need(wt, "level", "types.w.")))
+    st = _table(t, "s", "types.")
+    _only(st, ("values", "prob"), "types.s.")
+    s_vals = V.vector("types.s.values", _need(st, "values", "types.s."))
+    s_prob = V.vector("types.s.prob", st.get("prob", [1.0 / s_vals.size] * s_vals.size), length=s_vals.size)
+    vs = ValueScaleTypes(w, s_vals, s_prob)
+    return vs, vs.n
 
 
 def distribution_from_table(d: Mapping[str, object], where: str) -> Distribution:

@@ -63,6 +63,9 @@ CLARABEL_OPTIONS: dict[str, object] = {
 }
 #: Clarabel settings of the first pass when a polish follows (its solution is provisional)
 CLARABEL_FIRST_PASS: dict[str, object] = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 500}
+#: when Clarabel stops with InsufficientProgress (badly scaled instances: a nearly linear cost, types
+#: whose qualities differ by orders of magnitude), the solve is retried once with shorter steps
+CLARABEL_RETRY: dict[str, object] = {"max_step_fraction": 0.9}
 SCS_OPTIONS: dict[str, object] = {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000}
 
 #: a pair is added by the adaptive strategy when its violation exceeds this (scaled payoff units, where
@@ -77,6 +80,21 @@ NULL_TOL = 1e-6
 POLISH_RTOL = 1e-8
 #: the polish is repeated while the set of null types changes, at most this many times
 POLISH_MAX_PASSES = 3
+#: active-set Newton refinement (see :meth:`ScreeningProgram._refine`): dense KKT systems only, skipped
+#: when free variables plus active rows exceed this
+REFINE_MAX_DIM = 1500
+#: total Newton steps and seconds the refinement may spend over all its attempts
+REFINE_MAX_STEPS = 150
+REFINE_MAX_SECONDS = 10.0
+#: candidate active sets: IC/IR constraints whose multiplier exceeds these shares of the largest one
+#: (an interior-point method leaves multipliers of about gap/slack on inactive constraints), and the
+#: constraints with slack below REFINE_SLACK_TOL (scaled units)
+REFINE_DUAL_RELS = (1e-4, 1e-6, 1e-2)
+REFINE_SLACK_TOL = 1e-9
+#: allocation components below this share of the largest stay at zero
+REFINE_ZERO_TOL = 1e-9
+#: the refined point must satisfy stationarity with non-negative multipliers to this relative residual
+REFINE_KKT_TOL = 1e-7
 
 
 class CostModel(Protocol):
@@ -190,6 +208,8 @@ class ScreeningProgram:
     prob: FloatArray
     cost_model: CostModel
     outside: FloatArray | None = None
+    _refine_budget: int = field(default=0, init=False, repr=False)
+    _refine_deadline: float = field(default=0.0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         v = np.asarray(self.values, dtype=float)
@@ -262,6 +282,9 @@ class ScreeningProgram:
         sol.rounds = rounds
         if polish:
             sol = self._polish(sol, ic, solver, final, verbose, times)
+            t0 = time.perf_counter()
+            sol = self._refine(sol)
+            times["refine"] = time.perf_counter() - t0
         sol.times = times
         if sol.status != "optimal":
             warnings.warn(
@@ -306,6 +329,274 @@ class ScreeningProgram:
         best.rounds = sol.rounds
         best.solver_stats["polish"] = info
         return best
+
+    def _refine(self, sol: ProgramSolution) -> ProgramSolution:
+        r"""Active-set Newton refinement of the interior-point answer (kept only when certified).
+
+        The profit is flat near the optimum, so an interior-point method that closes the duality gap to
+        :math:`\epsilon` pins the allocation only to about :math:`\sqrt{\epsilon}`. Here the IC/IR
+        constraints that the solution makes tight (multiplier or slack, see :data:`REFINE_DUAL_RELS`)
+        are imposed as equalities, allocation components at zero stay at zero, and Newton's method on
+        the KKT system of the resulting smooth problem (the cost model's exact cost, gradient and
+        Hessian) converges quadratically. The refined point replaces the solver's only if (i) the
+        all-pairs audit passes, (ii) non-negative multipliers certify stationarity (NNLS, relative
+        residual below :data:`REFINE_KKT_TOL`; components held at zero must not want to rise), and
+        (iii) the profit is not lower. ``solver_stats['refine']`` says what happened. Cost models
+        without ``smooth_cost`` (the baseline fine-tuning form) are not refined.
+        """
+        info: dict[str, object] = {"applied": False}
+        sol.solver_stats["refine"] = info
+        self._refine_budget = REFINE_MAX_STEPS
+        self._refine_deadline = time.perf_counter() + REFINE_MAX_SECONDS
+        model = self.cost_model
+        smooth = getattr(model, "smooth_cost", None)
+        N, D = self.values.shape
+        a0 = sol.allocation.reshape(N, D)
+        if smooth is None or smooth(a0) is None:
+            info["skipped"] = "the cost model has no smooth cost"
+            return sol
+        assert self.outside is not None
+        v, u0 = self.values, np.asarray(self.outside, dtype=float)
+        null = self._null_types(sol)
+        amax = max(float(a0.max(initial=0.0)), 1e-300)
+        # a component the type itself does not value only costs and tempts others: it is zero at an optimum
+        # types at the null item stay there (as in the polish; a type wrongly left out makes the refined
+        # profit fall below the solver's, and the refinement is rejected)
+        free_a = (a0 > REFINE_ZERO_TOL * amax) & ~null[:, None] & (v > 0)
+        free_t = ~null
+        if int(free_a.sum() + free_t.sum()) > REFINE_MAX_DIM:
+            info["skipped"] = f"{int(free_a.sum() + free_t.sum())} free variables > REFINE_MAX_DIM = {REFINE_MAX_DIM}"
+            return sol
+        scale = max(float(np.max(np.abs(np.sum(v * a0, axis=1)), initial=0.0)), 1e-300)
+        own = np.sum(v * a0, axis=1) - sol.transfer
+        pairs = np.asarray(sol.ic_pairs, dtype=int).reshape(-1, 2)
+        dev = np.sum(v[pairs[:, 0]] * a0[pairs[:, 1]], axis=1) - sol.transfer[pairs[:, 1]]
+        slack = own[pairs[:, 0]] - dev
+        dmax = max(float(np.max(sol.ic_duals, initial=0.0)), float(np.max(sol.ir_duals, initial=0.0)), 1e-300)
+        tight = slack <= REFINE_SLACK_TOL * scale
+        rules = {  # candidate active sets (multipliers relative to the largest), tried in turn
+            f"multiplier > {rel:g} max": (sol.ic_duals > rel * dmax, sol.ir_duals > rel * dmax) for rel in REFINE_DUAL_RELS
+        }
+        rules["tight and multiplier > 1e-9 max"] = (tight & (sol.ic_duals > 1e-9 * dmax),
+                                                    (own - u0 <= REFINE_SLACK_TOL * scale) & (sol.ir_duals > 1e-9 * dmax))
+        tried: dict[str, str] = {}
+        # first let the null types on the edge of the served set (an active IC links them to a served
+        # type) re-enter with a tiny allocation: the polish's NULL_TOL can only tell a quality from zero
+        # to 1e-6 of the scale, the refinement's certificate decides
+        strong = sol.ic_duals > REFINE_DUAL_RELS[0] * dmax
+        edge = np.zeros(N, dtype=bool)
+        link = strong & (null[pairs[:, 0]] != null[pairs[:, 1]])
+        edge[pairs[link].ravel()] = True
+        edge &= null & (u0 <= 0)
+        attempts = [("edge types re-enter", edge), ("null types fixed", np.zeros(N, dtype=bool))]
+        if not edge.any():
+            attempts = attempts[1:]
+        done = False
+        for label, reenter in attempts:
+            start = a0.copy()
+            start[reenter] = np.where(v[reenter] > 0, 1e-6 * amax, 0.0)
+            fa = free_a | (reenter[:, None] & (v > 0))
+            ft = free_t | reenter
+            nl = null & ~reenter
+            for rule, (act, act_ir) in rules.items():
+                act = act & ~(nl[pairs[:, 0]] & nl[pairs[:, 1]])
+                act_ir = (act_ir | reenter) & ~nl
+                out = self._newton(sol, start, fa, ft, pairs[act], np.flatnonzero(act_ir), smooth)
+                key = f"{label}, {rule}"
+                if isinstance(out, str):
+                    tried[key] = out
+                    continue
+                a, t, objective, stats = out
+                if objective < sol.objective - 1e-9 * max(abs(sol.objective), 1e-12):
+                    tried[key] = (f"the refined point earns less than the solver's "
+                                  f"({(objective - sol.objective) / max(abs(sol.objective), 1e-12):.1e} relative)")
+                    continue
+                info.update(stats, applied=True, active_set=key, objective_change=objective - sol.objective,
+                            max_allocation_change=float(np.max(np.abs(a - a0))) / amax)
+                sol.allocation = a
+                sol.transfer = t
+                sol.objective = objective
+                sol.tokens = model.smooth_tokens(a)  # type: ignore[attr-defined]
+                done = True
+                break
+            if done:
+                break
+        if tried:
+            info["rejected"] = tried
+        return sol
+
+    def _newton(self, sol: ProgramSolution, a0: FloatArray, free_a: FloatArray, free_t: FloatArray,
+                act_pairs: FloatArray, act_ir: FloatArray,
+                smooth: object) -> tuple[FloatArray, FloatArray, float, dict[str, object]] | str:
+        r"""Newton on the KKT system with the given active set; the refined point or why it was rejected.
+
+        Bounds :math:`a \ge 0`: steps stop short of the boundary (fraction 0.9); components driven to
+        zero are held there and Newton restarts (at most 30 passes). The stationary point is certified by non-negative
+        multipliers on the active rows and on the held bounds (NNLS over every transfer and every valued
+        allocation component); a held component whose bound cannot absorb the gradient is released.
+        """
+        from scipy import optimize
+
+        assert self.outside is not None and callable(smooth)
+        v, f = self.values, self.prob
+        N, D = v.shape
+        free_a = free_a.copy()
+        a, t = a0.copy(), sol.transfer.copy()
+        amax = max(float(a0.max(initial=0.0)), 1e-300)
+        n_ic, n_ir = len(act_pairs), len(act_ir)
+        if n_ic + n_ir == 0:
+            return "no active constraints"
+        if int(free_a.sum() + free_t.sum()) + n_ic + n_ir > REFINE_MAX_DIM:
+            return f"the KKT system is larger than REFINE_MAX_DIM = {REFINE_MAX_DIM}"
+        steps = 0
+        seen: set[bytes] = set()
+        for _ in range(30):
+            key = free_a.tobytes() + act_pairs.tobytes()
+            if key in seen:
+                return "the active-set iterations cycle"
+            seen.add(key)
+            E, b, ia, na, nv = self._active_rows(free_a, free_t, act_pairs, act_ir)
+            x = np.concatenate([a[free_a], t[free_t]])
+            stationary, x, k = self._newton_steps(x, E, b, free_a, free_t, ia, na, nv, smooth)
+            steps += k
+            a = np.zeros((N, D))
+            a[free_a] = x[:na]
+            t = np.zeros(N)
+            t[free_t] = x[na:]
+            if isinstance(stationary, np.ndarray):  # blocked at zero: hold those components
+                free_a &= ~stationary
+                a[stationary] = 0.0
+                # a type left with nothing it values sits at the null item: its IR binds
+                continue
+            # certificate over every transfer and valued allocation component of the types not at the
+            # null item: multipliers mu >= 0 on the active IC/IR rows and nu >= 0 on the bounds of the
+            # components held at zero (types the polish put at the null item stay there)
+            _, g, _ = smooth(a)
+            grad_a = -f[:, None] * g
+            cert = free_t[:, None] & (v > 0)
+            E_all, _, _, _, _ = self._active_rows(cert, free_t, act_pairs, act_ir)
+            grad = np.concatenate([grad_a[cert], f[free_t]])
+            held_cols = np.flatnonzero((~free_a)[cert])
+            bounds = np.zeros((len(grad), held_cols.size))
+            bounds[held_cols, np.arange(held_cols.size)] = 1.0
+            M = np.hstack([E_all.T, bounds])
+            mu, _ = optimize.nnls(M, -grad, maxiter=50 * M.shape[1])
+            gnorm = max(float(np.max(np.abs(grad))), 1e-300)
+            resid = float(np.max(np.abs(M @ mu + grad))) / gnorm
+            stats: dict[str, object] = {"newton_steps": steps, "active_ic": n_ic, "active_ir": n_ir,
+                                        "held_at_zero": int(held_cols.size), "kkt_residual": resid}
+            if resid > REFINE_KKT_TOL:
+                # release the held component of a served type whose bound cannot absorb the push
+                r_held = (M @ mu + grad)[held_cols] / gnorm
+                cols = np.argwhere(cert)[held_cols]
+                served = free_t[cols[:, 0]] if len(cols) else np.zeros(0, dtype=bool)
+                if served.any() and float(r_held[served].max()) > REFINE_KKT_TOL:
+                    i = int(np.flatnonzero(served)[np.argmax(r_held[served])])
+                    free_a[tuple(cols[i])] = True
+                    a[tuple(cols[i])] = 1e3 * REFINE_ZERO_TOL * amax
+                    continue
+                return f"no non-negative multipliers certify the refined point (residual {resid:.1e})"
+            rep = audit_menu(v, a, t, self.outside)
+            if not rep.passed:  # constraints outside the active set bind now: add them and go on
+                bad = np.flatnonzero(rep.ic_violation > 0)
+                best = np.argmax(v[bad] @ a.T - t[None, :], axis=1)
+                new = np.column_stack([bad, best])
+                known = set(map(tuple, act_pairs.tolist()))
+                new = np.array([p for p in new.tolist() if tuple(p) not in known], dtype=int).reshape(-1, 2)
+                ir_new = np.setdiff1d(np.flatnonzero(rep.ir_violation > 0), act_ir)
+                if len(new) == 0 and ir_new.size == 0:
+                    return "the refined menu fails the all-pairs audit"
+                act_pairs = np.concatenate([act_pairs, new])
+                act_ir = np.concatenate([act_ir, ir_new])
+                n_ic, n_ir = len(act_pairs), len(act_ir)
+                continue
+            val, _, _ = smooth(a)
+            return a, t, float(f @ (t - val)), stats
+        return "the active-set iterations did not settle"
+
+    def _active_rows(self, free_a: FloatArray, free_t: FloatArray, act_pairs: FloatArray,
+                     act_ir: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, int, int]:
+        """Rows of the active IC (own - deviation) and IR constraints over the free variables."""
+        assert self.outside is not None
+        v, u0 = self.values, np.asarray(self.outside, dtype=float)
+        N, D = v.shape
+        na, nt = int(free_a.sum()), int(free_t.sum())
+        nv = na + nt
+        ia = -np.ones((N, D), dtype=int)
+        ia[free_a] = np.arange(na)
+        it = -np.ones(N, dtype=int)
+        it[free_t] = na + np.arange(nt)
+        n_ic, n_ir = len(act_pairs), len(act_ir)
+        E = np.zeros((n_ic + n_ir, nv))
+        r_ic = np.arange(n_ic)
+        n_i, m_i = act_pairs[:, 0], act_pairs[:, 1]
+        for d in range(D):  # own(n) - dev(n -> m) >= 0: +v_n a_n - t_n - v_n a_m + t_m
+            ok = ia[n_i, d] >= 0
+            np.add.at(E, (r_ic[ok], ia[n_i[ok], d]), v[n_i[ok], d])
+            ok = ia[m_i, d] >= 0
+            np.add.at(E, (r_ic[ok], ia[m_i[ok], d]), -v[n_i[ok], d])
+            ok = ia[act_ir, d] >= 0
+            np.add.at(E, (n_ic + np.flatnonzero(ok), ia[act_ir[ok], d]), v[act_ir[ok], d])
+        ok = it[n_i] >= 0
+        np.add.at(E, (r_ic[ok], it[n_i[ok]]), -1.0)
+        ok = it[m_i] >= 0
+        np.add.at(E, (r_ic[ok], it[m_i[ok]]), 1.0)
+        E[n_ic + np.arange(n_ir), it[act_ir]] -= 1.0
+        b = np.concatenate([np.zeros(n_ic), u0[act_ir]])
+        return E, b, ia, na, nv
+
+    def _newton_steps(self, x: FloatArray, E: FloatArray, b: FloatArray, free_a: FloatArray, free_t: FloatArray,
+                      ia: FloatArray, na: int, nv: int, smooth: object) -> tuple[FloatArray | None, FloatArray, int]:
+        """Newton steps on the equality-constrained problem; (blocked components or None, x, steps)."""
+        from scipy import linalg
+
+        assert callable(smooth)
+        f = self.prob
+        N, D = self.values.shape
+        types_a = np.flatnonzero(free_a.any(axis=1))
+        if E.shape[0]:  # keep linearly independent rows (pivoted QR once), then LU in every step
+            _, R, piv = linalg.qr(E.T, mode="economic", pivoting=True)
+            diag = np.abs(np.diag(R))
+            rank = int(np.sum(diag > 1e-10 * max(float(diag.max(initial=0.0)), 1e-300)))
+            keep = np.sort(piv[:rank])
+            E, b = E[keep], b[keep]
+        zeros = np.zeros((E.shape[0], E.shape[0]))
+        amax = max(float(np.max(x[:na], initial=0.0)), 1e-300)
+        k = 0
+        for k in range(1, 41):
+            if self._refine_budget <= 0 or time.perf_counter() > self._refine_deadline:
+                break
+            self._refine_budget -= 1
+            a = np.zeros((N, D))
+            a[free_a] = x[:na]
+            _, g, h = smooth(a)
+            grad = np.concatenate([(-f[:, None] * g)[free_a], f[free_t]])
+            H = np.zeros((nv, nv))
+            for n in types_a:
+                idx = ia[n][free_a[n]]
+                H[np.ix_(idx, idx)] = -f[n] * h[n][np.ix_(free_a[n], free_a[n])]
+            K = np.block([[H, E.T], [E, zeros]])
+            rhs = np.concatenate([-grad, b - E @ x])
+            try:
+                with warnings.catch_warnings():  # the certificate, not the condition number, decides
+                    warnings.simplefilter("ignore", linalg.LinAlgWarning)
+                    dx = linalg.solve(K, rhs, check_finite=False)[:nv]
+            except (linalg.LinAlgError, ValueError):
+                dx = linalg.lstsq(K, rhs, lapack_driver="gelsy")[0][:nv]
+            neg = dx[:na] < 0
+            step = 1.0
+            if np.any(neg):  # fraction to the boundary: the cost is far from quadratic near zero
+                step = min(1.0, 0.9 * float(np.min(-x[:na][neg] / dx[:na][neg])))
+            x = x + step * dx
+            blocked = x[:na] <= 1e-3 * REFINE_ZERO_TOL * amax
+            if np.any(blocked):  # driven to zero: hold those components there
+                x[:na][blocked] = 0.0
+                held = np.zeros((N, D), dtype=bool)
+                held[free_a] = blocked
+                return held, x, k
+            if step == 1.0 and float(np.max(np.abs(dx))) <= 1e-13 * max(1.0, float(np.max(np.abs(x)))):
+                break
+        return None, x, k
 
     def _violated_pairs(self, sol: ProgramSolution, ic_violation: FloatArray,
                         seen: set[tuple[int, int]], per_type: int = 5) -> FloatArray:
@@ -355,13 +646,23 @@ class ScreeningProgram:
         prob = cp.Problem(cp.Maximize(prob_w @ (t - cost)), cons + extra)
         times["build"] += time.perf_counter() - t0
         t1 = time.perf_counter()
+        retried = False
         try:
             solve_quietly(prob, solver, options, verbose)
         except cp.error.SolverError as exc:
-            raise SolverError(
-                f"{solver} failed on the screening program ({exc}). Try another solver (solver='SCS') "
-                "or verbose=True to see the solver log."
-            ) from None
+            if solver != "CLARABEL" or "max_step_fraction" in options:
+                raise SolverError(
+                    f"{solver} failed on the screening program ({exc}). Try another solver (solver='SCS') "
+                    "or verbose=True to see the solver log."
+                ) from None
+            retried = True
+            try:
+                solve_quietly(prob, solver, dict(options, **CLARABEL_RETRY), verbose)
+            except cp.error.SolverError as exc2:
+                raise SolverError(
+                    f"{solver} failed on the screening program ({exc2}), also with shorter steps "
+                    f"({CLARABEL_RETRY}). Try another solver (solver='SCS') or verbose=True to see the solver log."
+                ) from None
         times["solve"] += time.perf_counter() - t1
         status = _check_status(prob, solver, options)
         stats = prob.solver_stats
@@ -370,6 +671,7 @@ class ScreeningProgram:
             "solve_time": getattr(stats, "solve_time", None),
             "iterations": getattr(stats, "num_iters", None),
             "setup_time": getattr(stats, "setup_time", None),
+            "retried_with_shorter_steps": retried,
         }
         alloc_val = np.zeros((N, D))
         alloc_val[act] = np.asarray(a.value, dtype=float).reshape(S, D)

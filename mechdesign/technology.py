@@ -423,6 +423,63 @@ class Technology:
         psi0 = Q / (ft.b + z) ** ft.gamma
         return (psi0 ** (1.0 / s))[..., None] * d, z[..., None]
 
+    def _profile_constants(self) -> tuple[float, float, float, float]:
+        """(K, p, e, r) of :meth:`profile_cost`."""
+        self._need_homogeneous("profile cost")
+        e, _, eh, _ = self.unit_costs()
+        s, sh = self.sigma, self.sigma_hat
+        if sh == 0.0:
+            return e, 1.0, e, 0.0
+        r = sh / s
+        p = 1.0 / (1.0 + r)
+        return (1.0 + 1.0 / r) * eh ** (1.0 - p) * (r * e) ** p, p, e, r
+
+    def profile_cost(self, q: FloatArray, measures: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        r"""Least cost of per-segment qualities with shared fine-tuning, its gradient and Hessian.
+
+        For qualities :math:`q_t` on segments of measure :math:`\mu_t` (contractible tasks, App. B),
+        :math:`\min \sum_t \mu_t\,c\cdot x_t + \hat c\cdot z` s.t. :math:`\Psi(x_t)\Phi(z) \ge q_t`
+        equals :math:`K S^p` with :math:`S = \sum_t \mu_t q_t^{1/\sigma}`,
+        :math:`p = \sigma/(\sigma+\hat\sigma)`, :math:`r = \hat\sigma/\sigma` and
+        :math:`K = (1+1/r)\,\hat e^{1-p}(r e)^p` (minimise :math:`e S \hat y^{-r} + \hat e\hat y` over
+        the fine-tuning index :math:`\hat y`); :math:`K = e`, :math:`p = 1` without fine-tuning. With one
+        segment of measure one it is Lemma 3's :math:`C(Q) = C_0 Q^{1/(\sigma+\hat\sigma)}`.
+
+        ``q`` has shape ``(N, T)``; returns the values ``(N,)``, gradients ``(N, T)`` and Hessians
+        ``(N, T, T)`` (second derivatives of zero entries are reported as 0).
+        """
+        q = np.maximum(np.asarray(q, dtype=float), 0.0)
+        mu = np.asarray(measures, dtype=float)
+        K, p, _, _ = self._profile_constants()
+        a = 1.0 / self.sigma
+        S = (q**a) @ mu
+        pos = q > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(pos, mu * a * q ** (a - 1.0), 0.0)
+            d2 = np.where(pos, mu * a * (a - 1.0) * q ** (a - 2.0), 0.0)
+            Sp = np.where(S > 0, S, 1.0)
+            c1 = np.where(S > 0, K * p * Sp ** (p - 1.0), 0.0)
+            c2 = np.where(S > 0, K * p * (p - 1.0) * Sp ** (p - 2.0), 0.0)
+        val = K * S**p
+        grad = c1[:, None] * g
+        hess = c2[:, None, None] * g[:, :, None] * g[:, None, :]
+        idx = np.arange(q.shape[1])
+        hess[:, idx, idx] += c1[:, None] * d2
+        return val, grad, hess
+
+    def profile_tokens(self, q: FloatArray, measures: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Cost-minimising tokens for :meth:`profile_cost`: per-segment ``X`` ``(N, T, J)`` and shared ``Z`` ``(N, K)``."""
+        q = np.maximum(np.asarray(q, dtype=float), 0.0)
+        _, p, e, r = self._profile_constants()
+        _, d, eh, dh = self.unit_costs()
+        S = (q ** (1.0 / self.sigma)) @ np.asarray(measures, dtype=float)
+        if r == 0.0:
+            return (q ** (1.0 / self.sigma))[..., None] * d, np.zeros(q.shape[:1] + (0,))
+        yh = (r * e * S / eh) ** p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(yh[:, None] > 0, (q / np.where(yh > 0, yh, 1.0)[:, None] ** self.sigma_hat), 0.0)
+        return (y ** (1.0 / self.sigma))[..., None] * d, yh[:, None] * dh
+
     def efficient_quality(self, theta: FloatArray) -> FloatArray:
         r"""First-best quality :math:`Q^*(\theta)` solving :math:`\theta = C'(Q)` (Prop 1, eq. 23)."""
         return self.inverse_marginal_cost(theta)

@@ -257,3 +257,30 @@ def test_contractible_needs_task_profiles_and_single_model_commands_refuse_it(tm
     assert out.returncode == 2 and "task_profiles" in out.stderr and "Traceback" not in out.stderr
     out = _run(["analytic", str(PROBLEMS / "binary_screening.toml")])
     assert out.returncode == 2 and "single-model" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_value_scale_and_separable_problem_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    js = tmp_path / "v.json"
+    assert main(["solve", str(PROBLEMS / "value_scale_a2_fails.toml"), "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert "Assumption 2      FAILS" in out and "NOT IC across scales" in out
+    data = json.loads(js.read_text())
+    assert data["problem"]["kind"] == "value_scale" and data["status"] == "optimal"
+    row = data["menu"][5]
+    assert {"w", "quality", "transfer", "value", "scale", "total_quality"} <= set(row)
+    assert data["analytic"]["assumption2"]["holds"] is False and data["comparison"]["profit_gap_rel"] > 0
+    js2 = tmp_path / "s.json"
+    assert main(["solve", str(PROBLEMS / "separable_cost_based.toml"), "--json", str(js2)]) == 0
+    assert "Prop 8 predicts no gain" in capsys.readouterr().out
+    sep = json.loads(js2.read_text())
+    assert abs(sep["cost_based"]["contracting_gain_rel"]) < 1e-6 and sep["cost_based"]["separability_gap"] < 1e-12
+
+
+def test_value_scale_type_errors(tmp_path: Path) -> None:
+    text = (PROBLEMS / "value_scale.toml").read_text()
+    bad = _bad(tmp_path, text.replace("values = [0.25, 0.5, 0.75, 1.0]", "values = [0.25, 0.5, 0.75, 1.5]"))
+    out = _run(["solve", str(bad)])
+    assert out.returncode == 2 and "types.s" in out.stderr and "Traceback" not in out.stderr
+    bad = _bad(tmp_path, text.replace('[types]\nkind = "value_scale"', '[types]\nkind = "discrete"'))
+    out = _run(["solve", str(bad)])
+    assert out.returncode == 2 and "types.kind" in out.stderr and "Traceback" not in out.stderr
