@@ -29,8 +29,11 @@ from .analytic import (
     observable_scale_menu,
     separable_profiles,
 )
+from .analytic.leader_fringe import LeaderFringe
+from .analytic.multimodel import ModelSpec, MultiModel
 from .audit import AuditReport, BindingSets, audit_menu
 from .compare import Comparison
+from .competition import LeaderFringeProblem, MultiModelProblem
 from .contractible import ContractibleProblem, ContractibleResult, solve_contractible
 from .exceptions import (
     AuditError,
@@ -81,10 +84,15 @@ __all__ = [
     "DiscreteTypes",
     "DiscretisationWarning",
     "InfeasibleProgramError",
+    "LeaderFringe",
+    "LeaderFringeProblem",
     "MechDesignError",
     "MechDesignWarning",
     "MenuResult",
     "Mixture",
+    "ModelSpec",
+    "MultiModel",
+    "MultiModelProblem",
     "NoFineTuning",
     "PostedFormat",
     "Power",

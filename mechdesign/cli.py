@@ -7,6 +7,7 @@ Errors in the input or the solve print one line, ``mechdesign: error: ...``, and
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ import pandas as pd
 from . import __version__
 from .exceptions import MechDesignError, MechDesignWarning, ProblemFileError, ProblemSpecError
 from .program import IC_STRATEGIES
+from .results import _jsonable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("file", help="problem file (TOML)")
     a.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
     a.add_argument("--csv", metavar="PATH", help="write the analytic menu as CSV")
+    a.add_argument("--json", metavar="PATH", help="write the closed forms as JSON (multimodel, leader_fringe)")
+
+    pl = sub.add_parser("plot", help="plot a problem: Figure 1 for leader_fringe files, Q and t otherwise",
+                        description="leader_fringe: the paper's Figure 1 (leader and fringe quantities under the "
+                                    "efficient allocation, competition and integrated monopoly, cutoffs marked); "
+                                    "single_model: numeric vs analytic Q and t.")
+    pl.add_argument("file", help="problem file (TOML)")
+    pl.add_argument("--out", required=True, metavar="PATH", help="PNG to write")
 
     pr = sub.add_parser("price", help="post the optimal menu as a pricing page (Defs 1-3, Prop 4)",
                         description="Solve the problem, turn the optimal menu into a maximum-spend, "
@@ -91,6 +101,12 @@ def _solve(args: argparse.Namespace) -> int:
     from .value_scale import ValueScaleProblem
 
     problem = load_problem(args.file)
+    from .competition import LeaderFringeProblem, MultiModelProblem
+
+    if isinstance(problem, (LeaderFringeProblem, MultiModelProblem)):
+        raise ProblemSpecError("problem.kind", "leader_fringe" if isinstance(problem, LeaderFringeProblem) else
+                               "multimodel", "has no certified numerical solver yet (issue 4); use "
+                               "`mechdesign analytic FILE` for the closed forms or `mechdesign plot FILE --out F.png`")
     defaults = problem.source.get("solve_defaults", {})
     assert isinstance(defaults, dict)
     solver = args.solver or defaults.get("solver", "CLARABEL")
@@ -126,9 +142,38 @@ def _solve(args: argparse.Namespace) -> int:
     return 0 if result.status == "optimal" else 1
 
 
-def _analytic(args: argparse.Namespace) -> int:
-    from .problemfile import load_single_model
+def _plot(args: argparse.Namespace) -> int:
+    from .competition import LeaderFringeProblem
+    from .plotting import plot_leader_fringe, plot_menu
+    from .problemfile import load_problem, load_single_model
 
+    loaded = load_problem(args.file)
+    if isinstance(loaded, LeaderFringeProblem):
+        plot_leader_fringe(loaded.market, loaded.dist, args.out, loaded.name)
+        print(loaded.report())
+    else:
+        plot_menu(load_single_model(args.file).solve(), args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _analytic(args: argparse.Namespace) -> int:
+    from .competition import LeaderFringeProblem, MultiModelProblem
+    from .problemfile import load_problem, load_single_model
+
+    loaded = load_problem(args.file)
+    if isinstance(loaded, (MultiModelProblem, LeaderFringeProblem)):
+        print(loaded.report() if isinstance(loaded, LeaderFringeProblem) else loaded.report(args.n))
+        if args.json:
+            data = ({"problem": {"name": loaded.name, "kind": "multimodel"}, "analytic": loaded.analytic(args.n)}
+                    if isinstance(loaded, MultiModelProblem) else None)
+            if data is None:
+                assert isinstance(loaded, LeaderFringeProblem)
+                loaded.to_json(args.json)
+            else:
+                Path(args.json).write_text(json.dumps(_jsonable(data), indent=1))
+            print(f"wrote {args.json}")
+        return 0
     problem = load_single_model(args.file)
     menu = problem.analytic(args.n)
     tech = problem.technology
@@ -358,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _solve(args)
         if args.command == "analytic":
             return _analytic(args)
+        if args.command == "plot":
+            return _plot(args)
         if args.command == "price":
             return _price(args)
         if args.command == "audit":

@@ -11,7 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .analytic.leader_fringe import LeaderFringe
 from .results import MenuResult
+from .types import Distribution
 
 
 def plot_menu(result: MenuResult, path: str | Path) -> None:
@@ -69,4 +71,40 @@ def plot_pricing(name: str, markups: pd.DataFrame, report: pd.DataFrame, path: s
     ax.legend(fontsize=8)
     fig.suptitle(f"{name}: markups and what simpler formats leave on the table", fontsize=11)
     fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def plot_leader_fringe(lf: LeaderFringe, dist: Distribution, path: str | Path, name: str = "") -> None:
+    r"""Figure 1 of the paper: leader quantity (top) and fringe quantity (bottom) under the efficient
+    allocation (solid), leader-fringe competition (dotted, Prop 7) and the integrated multi-model monopoly
+    (dashed), with the cutoffs :math:`\hat\theta, \theta_1, \theta^m, \theta_2` marked (closed forms)."""
+    grid = np.linspace(dist.lo, dist.hi, 1201)[1:]
+    c = lf.cutoffs(dist)
+    eff = lf.efficient(grid)
+    comp = lf.competition(grid, dist)
+    mono = lf.integrated_monopoly(grid, dist)
+    fig, axes = plt.subplots(2, 1, figsize=(7, 7.5), sharex=True, constrained_layout=True)
+    for k, (ax, label) in enumerate(zip(axes, ("leader quantity $q_L(\\theta)$", "fringe quantity $q_F(\\theta)$"))):
+        ax.plot(grid, eff[k], "-", color="C0", lw=1.6, label="efficient")
+        ax.plot(grid, comp[k], ":", color="C3", lw=2.2, label="leader-fringe competition (Prop 7)")
+        ax.plot(grid, mono[k], "--", color="C2", lw=1.6, label="integrated multi-model monopoly")
+        for key, tex in (("theta_hat", "\\hat\\theta"), ("theta_1", "\\theta_1"), ("theta_m", "\\theta^m"),
+                         ("theta_2", "\\theta_2"), ("theta_3", "\\theta_3")):
+            val = c.get(key)
+            if val is not None and dist.lo < val < dist.hi:
+                ax.axvline(val, color="0.6", lw=0.8, ls="-.")
+                if k == 0:
+                    ha = {"theta_m": "right", "theta_2": "left"}.get(key, "center")
+                    ax.annotate(f" ${tex}$ " if ha == "center" else f"${tex}$", (val, 1.0),
+                                xycoords=("data", "axes fraction"), ha=ha, va="bottom", fontsize=10)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_yscale("symlog", linthresh=1.0)
+    axes[0].set_ylim(bottom=0.0)
+    axes[1].set_xlabel("aggregate type $\\theta$")
+    axes[1].legend(fontsize=8, loc="upper right")
+    title = (f"{name + ': ' if name else ''}$\\sigma$ = {lf.sigma:g}, $\\hat\\sigma_L$ = {lf.sigma_hat_L:g}, "
+             f"$c_F$ = {lf.c_F:g}, $c_L$ = {lf.c_L:g}")
+    fig.suptitle(title, fontsize=10, y=1.03)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)

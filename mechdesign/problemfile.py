@@ -14,7 +14,10 @@ import numpy as np
 
 from . import _validate as V
 from .analytic.cost_based import joint_profiles, separable_profiles
+from .analytic.leader_fringe import LeaderFringe
+from .analytic.multimodel import ModelSpec, MultiModel
 from .analytic.value_scale import ValueScaleTypes, flat_virtual_value_types
+from .competition import LeaderFringeProblem, MultiModelProblem
 from .contractible import ContractibleProblem
 from .exceptions import ProblemFileError, ProblemSpecError
 from .problem import SingleModelProblem
@@ -31,12 +34,14 @@ from .types import (
 )
 from .value_scale import ValueScaleProblem
 
-KINDS = ("single_model", "contractible", "value_scale")
+KINDS = ("single_model", "contractible", "value_scale", "multimodel", "leader_fringe")
 #: types.kind values each problem kind accepts
 TYPE_KINDS = {"single_model": ("distribution", "discrete", "task_profiles", "separable", "joint"),
               "contractible": ("task_profiles", "separable", "joint"),
-              "value_scale": ("value_scale",)}
-Problem = SingleModelProblem | ContractibleProblem | ValueScaleProblem
+              "value_scale": ("value_scale",),
+              "multimodel": ("distribution", "discrete"),
+              "leader_fringe": ("distribution",)}
+Problem = SingleModelProblem | ContractibleProblem | ValueScaleProblem | MultiModelProblem | LeaderFringeProblem
 
 
 def _table(parent: Mapping[str, object], key: str, where: str, required: bool = True) -> dict[str, object]:
@@ -91,19 +96,20 @@ def load_single_model(path: str | Path) -> SingleModelProblem:
     """:func:`load_problem` for commands that need a single-model problem (§3-4)."""
     problem = load_problem(path)
     if not isinstance(problem, SingleModelProblem):
-        raise ProblemSpecError("problem.kind", "contractible" if isinstance(problem, ContractibleProblem) else
-                               "value_scale", "this command needs a single-model problem "
+        raise ProblemSpecError("problem.kind", type(problem).__name__, "this command needs a single-model problem "
                                "(problem.kind = \"single_model\")")
     return problem
 
 
 def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
     """Build a problem from the parsed contents of a problem file (see :func:`load_problem`)."""
-    _only(data, ("problem", "technology", "types", "solve"), "")
     meta = _table(data, "problem", "", required=False)
     _only(meta, ("name", "kind", "description"), "problem.")
     kind = V.one_of("problem.kind", meta.get("kind", "single_model"), KINDS)
     name = str(meta.get("name", Path(source).stem if source else "problem"))
+    if kind in ("multimodel", "leader_fringe"):
+        return _competition_problem(data, kind, name, source)
+    _only(data, ("problem", "technology", "types", "solve"), "")
     tech_t = _table(data, "technology", "")
     tech, inames, fnames = technology_from_table(tech_t)
     types_t = _table(data, "types", "")
@@ -127,6 +133,46 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
     assert not isinstance(types, ValueScaleTypes)
     return SingleModelProblem(tech, types, n=n, name=name, inference_names=inames, finetuning_names=fnames,
                               source=src)
+
+
+def _competition_problem(data: Mapping[str, object], kind: str, name: str,
+                         source: str) -> MultiModelProblem | LeaderFringeProblem:
+    """§5 files: ``[technology] sigma``; ``[[models]]`` (multimodel) or ``[leader]``/``[fringe]``."""
+    meta = _table(data, "problem", "", required=False)
+    src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
+    tech_t = _table(data, "technology", "")
+    _only(tech_t, ("sigma",), "technology.")
+    sigma = V.in_open("technology.sigma", _need(tech_t, "sigma", "technology."), 0.0, 1.0)
+    types_t = _table(data, "types", "")
+    tkind = types_t.get("kind", "distribution")
+    if tkind not in TYPE_KINDS[kind]:
+        raise ProblemSpecError("types.kind", tkind, f"must be one of {', '.join(TYPE_KINDS[kind])} for "
+                               f"problem.kind = {kind!r}")
+    types, n = types_from_table(types_t, sigma)
+    if kind == "multimodel":
+        _only(data, ("problem", "technology", "types", "models"), "")
+        raw = _need(data, "models", "")
+        if not isinstance(raw, list) or not raw or not all(isinstance(m, Mapping) for m in raw):
+            raise ProblemSpecError("models", raw, "must be a non-empty array of tables [[models]]")
+        specs = []
+        for i, m in enumerate(raw):
+            where = f"models[{i}]."
+            _only(m, ("name", "sigma_hat", "kappa"), where)
+            specs.append(ModelSpec(V.as_float(where + "sigma_hat", _need(m, "sigma_hat", where)),
+                                   V.positive(where + "kappa", _need(m, "kappa", where)), str(m.get("name", f"model{i}"))))
+        assert isinstance(types, (DiscreteTypes, Distribution))
+        return MultiModelProblem(MultiModel(sigma, tuple(specs)), types, n=n, name=name, source=src)
+    _only(data, ("problem", "technology", "types", "leader", "fringe"), "")
+    lead = _table(data, "leader", "")
+    fr = _table(data, "fringe", "")
+    _only(lead, ("sigma_hat", "cost"), "leader.")
+    _only(fr, ("sigma_hat", "cost"), "fringe.")
+    market = LeaderFringe(sigma, V.as_float("leader.sigma_hat", _need(lead, "sigma_hat", "leader.")),
+                          V.as_float("leader.cost", _need(lead, "cost", "leader.")),
+                          V.as_float("fringe.cost", _need(fr, "cost", "fringe.")),
+                          V.as_float("fringe.sigma_hat", fr.get("sigma_hat", 0.0)))
+    assert isinstance(types, Distribution)
+    return LeaderFringeProblem(market, types, name=name, source=src)
 
 
 def technology_from_table(t: Mapping[str, object]) -> tuple[Technology, list[str], list[str]]:

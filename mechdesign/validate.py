@@ -32,7 +32,7 @@ from .analytic.value_scale import (
     scale_marginal_cost,
 )
 from .checks import solve_buyer_allocation, solve_constrained_efficient, solve_efficient_tasks
-from .contractible import solve_contractible
+from .contractible import ContractibleProblem, solve_contractible
 from .formats import build_format, check_format
 from .problemfile import load_problem, load_single_model
 from .taskcaps import simulate_task_caps, task_cap_menu
@@ -367,8 +367,8 @@ def check_prop8(rng: np.random.Generator, problems: Path) -> CheckResult:
     """
     errs, agree = [], True
     shipped = load_problem(problems / "separable_cost_based.toml")
-    assert not isinstance(shipped, ValueScaleProblem)
-    cases: list[tuple[Technology, TaskProfileTypes]] = [(shipped.technology, shipped.types)]  # type: ignore[list-item]
+    assert isinstance(shipped, ContractibleProblem)
+    cases: list[tuple[Technology, TaskProfileTypes]] = [(shipped.technology, shipped.types)]
     techs = _random_techs(rng, 50)
     for tech in techs[1:]:
         T = int(rng.integers(2, 5))
@@ -384,7 +384,8 @@ def check_prop8(rng: np.random.Generator, problems: Path) -> CheckResult:
     n = len(cases)
     gains = []
     ns = load_problem(problems / "nonseparable_contracting_gain.toml")
-    nonsep: list[tuple[Technology, TaskProfileTypes]] = [(ns.technology, ns.types)]  # type: ignore[list-item]
+    assert isinstance(ns, ContractibleProblem)
+    nonsep: list[tuple[Technology, TaskProfileTypes]] = [(ns.technology, ns.types)]
     for tech in techs[1:11]:
         d = rng.uniform(0.05, 1.0, (3, 3))
         P = rng.dirichlet(np.ones(9)).reshape(3, 3)

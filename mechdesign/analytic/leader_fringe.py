@@ -1,0 +1,218 @@
+r"""A proprietary leader against a competitive open-source fringe (BBS §5.3, Lemma 4, Prop 7, App. A).
+
+Quantities :math:`q_L = Q_L^{1/(\sigma+\hat\sigma_L)}`, :math:`q_F = Q_F^{1/(\sigma+\hat\sigma_F)}` cost
+:math:`c_L q_L` and :math:`c_F q_F`; the fringe sells at marginal cost and the buyer tops up (eq. 28):
+:math:`\max_{q_F\ge0}\theta(q_L^{(\sigma+\hat\sigma_L)/\sigma} + q_F^{(\sigma+\hat\sigma_F)/\sigma})^\sigma - c_F q_F`.
+
+With :math:`\hat\sigma_F = 0` (closed forms, :class:`LeaderFringe`):
+
+* eq. (30): :math:`\hat q(\theta) = (\theta\sigma/c_F)^{\sigma/((1-\sigma)(\sigma+\hat\sigma_L))}`,
+  :math:`\psi(\theta) = \theta^{1/(1-\sigma)}(1-\sigma)(\sigma/c_F)^{\sigma/(1-\sigma)}`;
+* Lemma 4, eq. (31): :math:`u(\theta, q) = c_F q^{(\sigma+\hat\sigma_L)/\sigma}` below :math:`\hat q`,
+  :math:`\theta q^{\sigma+\hat\sigma_L} - \psi(\theta)` above;
+* Prop 7 and its proof: :math:`\theta_1` (eq. 46), :math:`\theta_2` solving eq. (49), and, when
+  :math:`\theta_2 < \theta_1`, :math:`\theta_3` with :math:`\Pi(\theta_3, q^m(\theta_3)) = 0`; the
+  leader sells nothing below the entry cutoff, :math:`\hat q` in the deterrence region and
+  :math:`q^m` (eq. 33) above;
+* the efficient switch :math:`\hat\theta` (eq. 34) and the integrated monopoly's switch
+  :math:`\varphi(\theta^m) = \hat\theta` (App. A).
+
+:func:`topup_payoff_numeric` maximises eq. (28) over :math:`q_F` numerically for any
+:math:`\hat\sigma_F \ge 0` (the case without a closed form).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from .. import _validate as V
+from ..exceptions import ProblemSpecError
+from ..types import Distribution
+
+FloatArray = np.ndarray
+
+
+@dataclass(frozen=True)
+class LeaderFringe:
+    r"""Leader :math:`(\hat\sigma_L, c_L)` and fringe :math:`(\hat\sigma_F, c_F)` sharing :math:`\sigma`."""
+
+    sigma: float
+    sigma_hat_L: float
+    c_L: float
+    c_F: float
+    sigma_hat_F: float = 0.0
+
+    def __post_init__(self) -> None:
+        V.in_open("technology.sigma", self.sigma, 0.0, 1.0)
+        V.in_open("leader.sigma_hat", self.sigma_hat_L, 0.0, 1.0 - self.sigma)
+        V.positive("leader.cost", self.c_L)
+        if not 0.0 <= self.c_F < self.c_L:
+            raise ProblemSpecError("fringe.cost", self.c_F, f"must lie in [0, leader.cost = {self.c_L:g}) (§5.3)")
+        if not 0.0 <= self.sigma_hat_F < self.sigma_hat_L:
+            raise ProblemSpecError("fringe.sigma_hat", self.sigma_hat_F,
+                                   f"must lie in [0, leader.sigma_hat = {self.sigma_hat_L:g}) (§5.3)")
+
+    @property
+    def d(self) -> float:
+        r""":math:`\sigma + \hat\sigma_L`."""
+        return self.sigma + self.sigma_hat_L
+
+    def _closed(self, what: str) -> None:
+        if self.sigma_hat_F != 0.0:
+            raise ProblemSpecError("fringe.sigma_hat", self.sigma_hat_F,
+                                   f"must be 0 for the closed form of {what}; use topup_payoff_numeric")
+
+    # ------------------------------------------------------------------ eq. (30), Lemma 4
+    def q_hat(self, theta: FloatArray) -> FloatArray:
+        """Eq. (30): the leader quantity that just deters fringe top-up."""
+        self._closed("q_hat")
+        s = self.sigma
+        return (np.asarray(theta, dtype=float) * s / self.c_F) ** (s / ((1 - s) * self.d))
+
+    def psi(self, theta: FloatArray) -> FloatArray:
+        """Eq. (30)/(44): the outside option (fringe only)."""
+        self._closed("psi")
+        s = self.sigma
+        return np.asarray(theta, dtype=float) ** (1 / (1 - s)) * (1 - s) * (s / self.c_F) ** (s / (1 - s))
+
+    def fringe_only_quantity(self, theta: FloatArray) -> FloatArray:
+        """Efficient fringe quantity :math:`(\\theta\\sigma/c_F)^{1/(1-\\sigma)}` (outside option's usage)."""
+        return (np.asarray(theta, dtype=float) * self.sigma / self.c_F) ** (1 / (1 - self.sigma))
+
+    def u(self, theta: FloatArray, q: FloatArray) -> FloatArray:
+        """Lemma 4, eq. (31): payoff net of the outside option."""
+        th, q = np.broadcast_arrays(np.asarray(theta, dtype=float), np.asarray(q, dtype=float))
+        low = self.c_F * q ** (self.d / self.sigma)
+        high = th * q**self.d - self.psi(th)
+        return np.where(q < self.q_hat(th), low, high)
+
+    def profit_integrand(self, theta: FloatArray, q: FloatArray, dist: Distribution) -> FloatArray:
+        """Eq. (45): virtual profit :math:`\\Pi(\\theta, q)` of the relaxed problem (32)."""
+        th, q = np.broadcast_arrays(np.asarray(theta, dtype=float), np.asarray(q, dtype=float))
+        phi = dist.virtual_value(th)
+        inv_h = th - phi
+        s = self.sigma
+        dpsi = (1 / (1 - s)) * self.psi(th) / np.maximum(th, 1e-300)
+        low = self.c_F * q ** (self.d / s) - self.c_L * q
+        high = phi * q**self.d - self.c_L * q - self.psi(th) + inv_h * dpsi
+        return np.where(q < self.q_hat(th), low, high)
+
+    # ------------------------------------------------------------------ cutoffs
+    def theta_hat(self) -> float:
+        """Eq. (34): the efficient switch from fringe to leader."""
+        self._closed("theta_hat")
+        s, sh, d = self.sigma, self.sigma_hat_L, self.d
+        return float(((1 - s) / (1 - d)) ** ((1 - d) * (1 - s) / sh) * (s / self.c_F) ** (s * (1 - d) / sh)
+                     * (self.c_L / d) ** (d * (1 - s) / sh))
+
+    def theta_1(self) -> float:
+        """Eq. (46): below it :math:`\\Pi(\\theta, 0) > \\Pi(\\theta, \\hat q(\\theta))`."""
+        self._closed("theta_1")
+        s, sh, d = self.sigma, self.sigma_hat_L, self.d
+        return float(self.c_F / s * (self.c_L / self.c_F) ** ((1 - s) * d / sh))
+
+    def q_monopoly(self, theta: FloatArray, dist: Distribution) -> FloatArray:
+        """Eq. (33): the leader's monopoly quantity (0 where the virtual value is not positive)."""
+        phi = np.maximum(dist.virtual_value(np.asarray(theta, dtype=float)), 0.0)
+        return (self.d * phi / self.c_L) ** (1 / (1 - self.d))
+
+    def _eq49(self, theta: float, dist: Distribution) -> float:
+        s, d = self.sigma, self.d
+        rhs = self.c_L / d * (theta * s / self.c_F) ** (s * (1 - d) / ((1 - s) * d))
+        return float(dist.virtual_value(np.array(theta))) - rhs
+
+    def theta_2(self, dist: Distribution) -> float | None:
+        """Eq. (49) on the support (None if it has no root there: the solution is never interior)."""
+        self._closed("theta_2")
+        grid = np.linspace(dist.lo, dist.hi, 4001)[1:]
+        vals = np.array([self._eq49(t, dist) for t in grid])
+        idx = np.flatnonzero(np.diff(np.sign(vals)) > 0)
+        if idx.size == 0:
+            return None
+        i = int(idx[0])
+        return float(optimize.brentq(self._eq49, grid[i], grid[i + 1], args=(dist,), xtol=1e-14, rtol=1e-15))
+
+    def theta_3(self, dist: Distribution) -> float | None:
+        """Entry cutoff when :math:`\\theta_2 < \\theta_1`: :math:`\\Pi(\\theta_3, q^m(\\theta_3)) = 0`."""
+        t1, t2 = self.theta_1(), self.theta_2(dist)
+        if t2 is None or t2 >= t1:
+            return None
+
+        def gap(t: float) -> float:
+            return float(self.profit_integrand(np.array(t), self.q_monopoly(np.array(t), dist), dist))
+
+        if gap(t2) >= 0:
+            return t2
+        return float(optimize.brentq(gap, t2, min(t1, dist.hi), xtol=1e-14, rtol=1e-15))
+
+    def theta_m(self, dist: Distribution) -> float:
+        """Integrated monopoly's switch: :math:`\\varphi(\\theta^m) = \\hat\\theta` (App. A)."""
+        th = self.theta_hat()
+        return float(optimize.brentq(lambda t: float(dist.virtual_value(np.array(t))) - th, dist.lo + 1e-12,
+                                     dist.hi, xtol=1e-14, rtol=1e-15)) if float(
+            dist.virtual_value(np.array(dist.hi))) > th else float("inf")
+
+    def cutoffs(self, dist: Distribution) -> dict[str, float | None]:
+        """Prop 7's regions: ``entry`` (first type served by the leader), ``monopoly`` (start of the
+        monopoly region), and the named cutoffs of the proof and App. A."""
+        t1, t2, t3 = self.theta_1(), self.theta_2(dist), self.theta_3(dist)
+        entry: float | None
+        mono: float | None
+        if t2 is None:
+            entry, mono = t1, None
+        elif t2 > t1:
+            entry, mono = t1, t2
+        else:
+            entry = mono = t3
+        return {"theta_hat": self.theta_hat(), "theta_1": t1, "theta_2": t2, "theta_3": t3,
+                "theta_m": self.theta_m(dist), "entry": entry, "monopoly": mono}
+
+    # ------------------------------------------------------------------ allocations (Figure 1)
+    def competition(self, theta: FloatArray, dist: Distribution) -> tuple[FloatArray, FloatArray]:
+        """Prop 7: leader and fringe quantities under leader-fringe competition."""
+        th = np.asarray(theta, dtype=float)
+        c = self.cutoffs(dist)
+        entry, mono = c["entry"], c["monopoly"]
+        assert entry is not None
+        qL = np.where(th <= entry, 0.0, self.q_hat(th))
+        if mono is not None:
+            qL = np.where(th >= mono, self.q_monopoly(th, dist), qL)
+        qF = np.where(th <= entry, self.fringe_only_quantity(th), 0.0)
+        return qL, qF
+
+    def efficient(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Efficient allocation (App. A): fringe below :math:`\\hat\\theta`, leader above."""
+        th = np.asarray(theta, dtype=float)
+        lead = th >= self.theta_hat()
+        qL = np.where(lead, (th * self.d / self.c_L) ** (1 / (1 - self.d)), 0.0)
+        return qL, np.where(lead, 0.0, self.fringe_only_quantity(th))
+
+    def integrated_monopoly(self, theta: FloatArray, dist: Distribution) -> tuple[FloatArray, FloatArray]:
+        """Multi-model monopoly owning both models (App. A): efficient for the virtual type."""
+        th = np.asarray(theta, dtype=float)
+        phi = np.maximum(dist.virtual_value(th), 0.0)
+        lead = th >= self.theta_m(dist)
+        qL = np.where(lead, (phi * self.d / self.c_L) ** (1 / (1 - self.d)), 0.0)
+        qF = np.where(lead, 0.0, (phi * self.sigma / self.c_F) ** (1 / (1 - self.sigma)))
+        return qL, qF
+
+
+def topup_payoff_numeric(lf: LeaderFringe, theta: float, q_L: float) -> tuple[float, float]:
+    """Eq. (28) maximised over the fringe quantity numerically (any :math:`\\hat\\sigma_F \\ge 0`): (payoff, q_F)."""
+    s, dL, dF = lf.sigma, lf.d, lf.sigma + lf.sigma_hat_F
+
+    def neg(log_qf: float) -> float:
+        qf = np.exp(log_qf)
+        return -(theta * (q_L ** (dL / s) + qf ** (dF / s)) ** s - lf.c_F * qf)
+
+    grid = np.linspace(-40.0, 15.0, 2201)  # the objective need not be unimodal in log q_F: grid, then refine
+    vals = np.array([neg(g) for g in grid])
+    i = int(np.argmin(vals))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+    res = optimize.minimize_scalar(neg, bounds=(lo, hi), method="bounded", options={"xatol": 1e-13})
+    best, qf = (-float(res.fun), float(np.exp(res.x))) if res.fun <= vals[i] else (-float(vals[i]), float(np.exp(grid[i])))
+    at_zero = float(theta * q_L**dL)
+    return (best, qf) if best > at_zero else (at_zero, 0.0)

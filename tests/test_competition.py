@@ -1,0 +1,144 @@
+"""§5: multiple models (Lemma 2, eq. 21, Props 5-6) and leader vs fringe (Lemma 4, Prop 7, App. A).
+
+Closed forms (mechdesign.analytic.multimodel / leader_fringe) against independent numerical
+computations: SLSQP over the buyer's task-to-model split, brute-force maximisation over quality grids,
+and direct maximisation of eq. (28) over the fringe quantity.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import optimize
+
+from mechdesign.analytic.leader_fringe import LeaderFringe, topup_payoff_numeric
+from mechdesign.analytic.multimodel import ModelSpec, MultiModel
+from mechdesign.cli import main
+from mechdesign.types import Uniform
+
+PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
+TWO = MultiModel(0.5, (ModelSpec(0.1, 0.5, "base"), ModelSpec(0.3, 0.4, "reasoning")))  # issue 4's two models
+FIG1 = LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10)   # Figure 1: sigma = 1/2, sigma_hat_L = 1/4, c_L = 1/8, c_F = 1/10
+NO_DETER = LeaderFringe(0.5, 0.25, 1 / 4, 1 / 10)
+
+
+def test_lemma2_buyer_payoff_matches_numeric_task_assignment() -> None:
+    # eq. (20) against the buyer's best split of T task segments across models (eq. 19, SLSQP)
+    rng = np.random.default_rng(3)
+    sigma, T = 0.5, 5
+    w = rng.uniform(0.1, 1.5, T)
+    mu = rng.dirichlet(np.ones(T))
+    theta = float(np.sum(mu * w ** (1 / (1 - sigma))) ** (1 - sigma))
+    Q = np.array([0.7, 1.3, 0.4])
+    L = Q.size
+
+    def neg(m: np.ndarray) -> float:
+        m = m.reshape(L, T)
+        return -float(np.sum(np.sum(m * w ** (1 / (1 - sigma)), axis=1) ** (1 - sigma) * Q))
+
+    cons = [{"type": "eq", "fun": lambda m, t=t: m.reshape(L, T)[:, t].sum() - mu[t]} for t in range(T)]
+    best = max((optimize.minimize(neg, x0, bounds=[(0, None)] * (L * T), constraints=cons, method="SLSQP",
+                                  options={"ftol": 1e-14, "maxiter": 500})
+                for x0 in (np.tile(mu, L) / L, rng.dirichlet(np.ones(L * T)) * mu.sum())), key=lambda r: -r.fun)
+    assert -best.fun == pytest.approx(theta * np.sum(Q ** (1 / sigma)) ** sigma, rel=1e-6)
+    assert TWO.payoff(theta, Q[:2]) == pytest.approx(theta * np.sum(Q[:2] ** 2) ** 0.5)
+
+
+def test_eq21_cost_envelope_uses_one_model() -> None:
+    # min over splits sum_l kappa_l Q_l^{1/d_l} s.t. sum Q_l^{1/sigma} = Q^{1/sigma} (numeric) = eq. (21)
+    for Q in (0.3, 1.0, 3.0):
+        def total(s: float, Q: float = Q) -> float:
+            q1 = (s * Q ** 2) ** 0.5
+            q2 = ((1 - s) * Q ** 2) ** 0.5
+            return float(0.5 * q1 ** (1 / 0.6) + 0.4 * q2 ** (1 / 0.8))
+        grid = np.linspace(0, 1, 20001)
+        assert min(total(s) for s in grid) == pytest.approx(float(TWO.cost(np.array(Q))), rel=1e-9)
+
+
+def test_prop5_efficient_allocation_and_switch() -> None:
+    theta = np.linspace(0.05, 1.0, 40)
+    _, Q = TWO.efficient(theta)
+    grid = np.geomspace(1e-6, 50, 400001)
+    for th, q in zip(theta, Q):   # brute force: max_Q theta Q - C(Q) with C the envelope (21)
+        s = th * grid - TWO.cost(grid)
+        assert q == pytest.approx(grid[np.argmax(s)], rel=1e-4)
+    switches = TWO.switch_types()
+    assert len(switches) == 1 and switches[0][1:] == (0, 1)   # both models are used
+    th_s = switches[0][0]
+    u = TWO.model_surplus(np.array(th_s))
+    assert u[0] == pytest.approx(u[1], rel=1e-12)
+    q = TWO.model_quality(np.array(th_s))
+    assert q[1] / q[0] == pytest.approx(TWO.jump_ratio(0, 1)) and TWO.jump_ratio(0, 1) == pytest.approx(0.4 / 0.2)
+    assert np.all(np.diff(Q) >= 0)                      # Q* increasing
+
+
+def test_prop6_discrete_monopoly_is_pointwise_virtual_surplus_max() -> None:
+    types = Uniform(0, 1).discretize(30)
+    model, Q, t, _ = TWO.discrete_monopoly(types)
+    assert set(model[model >= 0].tolist()) == {0, 1}
+    phi = types.virtual_values()
+    grid = np.concatenate([[0.0], np.geomspace(1e-8, 50, 200001)])
+    for p, q in zip(phi, Q):
+        best = grid[np.argmax(p * grid - TWO.cost(grid))]
+        assert q == pytest.approx(best, rel=1e-4, abs=1e-12)
+    U = types.theta * Q - t
+    dev = types.theta[:, None] * Q[None, :] - t[None, :]
+    assert np.all(dev <= U[:, None] + 1e-12) and np.all(U >= -1e-12)   # IC and IR of the menu
+
+
+@pytest.mark.parametrize("theta", [0.2, 0.5, 0.9])
+def test_lemma4_payoff_equals_direct_fringe_topup(theta: float) -> None:
+    for q in (0.05, 0.5, 2.0, 10.0):
+        direct, _ = topup_payoff_numeric(FIG1, theta, q)
+        assert direct - float(FIG1.psi(theta)) == pytest.approx(float(FIG1.u(theta, q)), rel=1e-7, abs=1e-12)
+    # with sigma_hat_F > 0 there is no closed form, but the numeric payoff is still increasing in q_L
+    lf = LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10, sigma_hat_F=0.1)
+    vals = [topup_payoff_numeric(lf, theta, q)[0] for q in (0.1, 1.0, 5.0)]
+    assert vals[0] < vals[1] < vals[2]
+    with pytest.raises(Exception, match="fringe.sigma_hat"):
+        lf.q_hat(theta)
+
+
+@pytest.mark.parametrize("lf", [FIG1, NO_DETER], ids=["figure1", "no_deterrence"])
+def test_prop7_regions_match_pointwise_maximisation(lf: LeaderFringe) -> None:
+    U = Uniform(0, 1)
+    th = np.linspace(0.01, 0.999, 250)
+    qs = np.concatenate([[0.0], np.geomspace(1e-6, 5000, 60000)])
+    qL, qF = lf.competition(th, U)
+    for t, q in zip(th, qL):
+        cand = np.append(qs, float(lf.q_hat(t)))
+        best = cand[np.argmax(lf.profit_integrand(np.full_like(cand, t), cand, U))]
+        assert best == pytest.approx(q, rel=5e-4, abs=1e-9)
+    assert np.all(qF[qL > 0] == 0)
+
+
+def test_figure1_cutoffs_and_footnote_11() -> None:
+    c = FIG1.cutoffs(Uniform(0, 1))
+    assert c["theta_hat"] < c["theta_1"] < c["theta_m"] < c["theta_2"] < 1   # the order in Figure 1
+    s, sh = 0.5, 0.25
+    ratio = (((1 - s) / (1 - s - sh)) ** (1 - s - sh) * (s / (s + sh)) ** (s + sh)) ** ((1 - s) / sh)
+    assert c["theta_hat"] / c["theta_1"] == pytest.approx(ratio, rel=1e-12)       # footnote 11
+    assert c["theta_m"] == pytest.approx((1 + c["theta_hat"]) / 2, rel=1e-12)     # App. A: phi = 2 theta - 1
+    # App. A: theta_2 > theta_1 iff theta_1 < (sigma + sh)/(sigma + 2 sh); empty middle otherwise
+    assert c["theta_1"] < (s + sh) / (s + 2 * sh)
+    d = NO_DETER.cutoffs(Uniform(0, 1))
+    assert d["theta_2"] < d["theta_1"] and d["entry"] == d["monopoly"] == d["theta_3"]
+
+
+def test_cli_figure1_and_multimodel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "fig1.png"
+    assert main(["plot", str(PROBLEMS / "figure1_leader_fringe.toml"), "--out", str(png)]) == 0
+    assert png.stat().st_size > 20_000 and "theta_1" in capsys.readouterr().out
+    js = tmp_path / "f.json"
+    assert main(["analytic", str(PROBLEMS / "figure1_leader_fringe.toml"), "--json", str(js)]) == 0
+    an = json.loads(js.read_text())["analytic"]
+    assert {"theta_hat", "theta_1", "theta_m", "theta_2"} <= set(an)
+    js2 = tmp_path / "m.json"
+    assert main(["analytic", str(PROBLEMS / "multimodel_two_models.toml"), "--json", str(js2)]) == 0
+    mm = json.loads(js2.read_text())["analytic"]
+    assert len(mm["switch_types"]) == 1 and {r["model"] for r in mm["menu"]} == {None, "base", "reasoning"}
+    assert main(["solve", str(PROBLEMS / "leader_fringe_no_deterrence.toml")]) == 2
+    assert "issue 4" in capsys.readouterr().err
