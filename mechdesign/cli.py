@@ -103,10 +103,17 @@ def _solve(args: argparse.Namespace) -> int:
     problem = load_problem(args.file)
     from .competition import LeaderFringeProblem, MultiModelProblem
 
-    if isinstance(problem, (LeaderFringeProblem, MultiModelProblem)):
-        raise ProblemSpecError("problem.kind", "leader_fringe" if isinstance(problem, LeaderFringeProblem) else
-                               "multimodel", "has no certified numerical solver yet (issue 4); use "
-                               "`mechdesign analytic FILE` for the closed forms or `mechdesign plot FILE --out F.png`")
+    if isinstance(problem, LeaderFringeProblem):
+        raise ProblemSpecError("problem.kind", "leader_fringe", "has no certified numerical solver yet (issue 4); "
+                               "use `mechdesign analytic FILE` for the closed forms or `mechdesign plot FILE --out F.png`")
+    if isinstance(problem, MultiModelProblem):
+        ic_mm = args.ic or "local"
+        mres = problem.solve(n=args.n, ic=ic_mm)
+        print(mres.summary())
+        if args.json:
+            mres.to_json(args.json)
+            print(f"wrote {args.json}")
+        return 0 if mres.gap <= 1e-6 and mres.audit.passed else 1
     defaults = problem.source.get("solve_defaults", {})
     assert isinstance(defaults, dict)
     solver = args.solver or defaults.get("solver", "CLARABEL")

@@ -1,8 +1,9 @@
 """§5 problems (multiple models, leader vs fringe): closed forms, reports and Figure 1.
 
-The numerical side of §5 (the non-convex discretised programs with a global-optimality certificate) is
-not implemented yet (issue 4); these problem kinds answer ``mechdesign analytic`` and
-``mechdesign plot``, and ``mechdesign solve`` says so instead of returning an uncertified menu.
+Multi-model problems are solved numerically with a certificate (:mod:`mechdesign.multimodel_program`).
+The leader's numerical problem (non-convex payoff of Lemma 4) is not implemented yet (issue 4):
+leader-fringe files answer ``mechdesign analytic`` and ``mechdesign plot``, and ``mechdesign solve``
+says so instead of returning an uncertified menu.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,9 @@ from .analytic.leader_fringe import LeaderFringe
 from .analytic.multimodel import MultiModel
 from .results import _jsonable
 from .types import DiscreteTypes, Distribution
+
+if TYPE_CHECKING:
+    from .multimodel_program import MultiModelResult
 
 FloatArray = np.ndarray
 
@@ -53,10 +58,19 @@ class MultiModelProblem:
             "profit": float(dt.prob @ margin),
         }
 
+    def solve(self, n: int | None = None, ic: str = "local") -> MultiModelResult:
+        """The certified numerical menu (convex-envelope relaxation + branch and bound)."""
+        from .multimodel_program import solve_multimodel
+
+        return solve_multimodel(self.models, _discrete(self.types, n or self.n), ic=ic, name=self.name)
+
     def report(self, n: int | None = None) -> str:
         an = self.analytic(n)
         table = pd.DataFrame(an["menu"])  # type: ignore[arg-type]
+        monopoly_switch = [r["theta"] for r, nxt in zip(an["menu"], an["menu"][1:])  # type: ignore[call-overload, index]
+                           if r["model"] is not None and nxt["model"] != r["model"]]
         lines = [f"mechdesign multi-model problem (closed forms, §5.1-5.2): {self.name}", "=" * 78,
+                 f"monopoly model switch (Prop 6, last type on the lower model): {monopoly_switch}",
                  "efficient model switches (Prop 5): " + ", ".join(
                      f"{s['from']} -> {s['to']} at theta = {s['theta']:.6g} (quality jumps x{s['jump_ratio']:.4g})"
                      for s in an["switches"]),  # type: ignore[attr-defined]

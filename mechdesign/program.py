@@ -629,7 +629,11 @@ class ScreeningProgram:
         a = cp.Variable(S * D, name="allocation")
         t = cp.Variable(S, name="transfer")
         alloc = a if D == 1 else cp.reshape(a, (S, D), order="C")
-        cons, cost, tokens = self.cost_model.build(alloc)
+        model = self.cost_model
+        subset = getattr(model, "subset", None)  # cost models with per-type data restrict themselves
+        if active is not None and subset is not None:
+            model = subset(act)
+        cons, cost, tokens = model.build(alloc)
         A_a, A_t = ic_matrix(self.values, pairs)
         rows = np.ones(len(pairs), dtype=bool)
         if active is not None:

@@ -142,3 +142,38 @@ def test_cli_figure1_and_multimodel(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert len(mm["switch_types"]) == 1 and {r["model"] for r in mm["menu"]} == {None, "base", "reasoning"}
     assert main(["solve", str(PROBLEMS / "leader_fringe_no_deterrence.toml")]) == 2
     assert "issue 4" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("n", "ic"), [(40, "all"), (200, "local"), (200, "adaptive")])
+def test_multimodel_program_is_certified_and_matches_prop6(n: int, ic: str) -> None:
+    # the convex-envelope relaxation + branch and bound against the exact discrete Prop 6 menu
+    from mechdesign.multimodel_program import solve_multimodel
+
+    types = Uniform(0, 1).discretize(n)
+    r = solve_multimodel(TWO, types, ic=ic)
+    assert r.gap <= 1e-6 and r.audit.passed
+    c = r.comparison
+    assert c["profit_rel_error"] < 1e-6 and c["quality_rel_error"] < 1e-6 and c["transfer_rel_error"] < 1e-6
+    assert c["models_agree"] and c["switch_cells_apart"] == 0
+    # the monopoly switches where phi(theta) = 2 theta - 1 reaches the efficient switch (Prop 6)
+    assert r.switch_types[0] == pytest.approx((1 + TWO.switch_types()[0][0]) / 2, abs=1.0 / n)
+
+
+def test_branch_and_bound_at_a_tie() -> None:
+    # a type exactly at the efficient switch: the relaxation may mix models; branching restores a single model
+    from mechdesign.multimodel_program import solve_multimodel
+    from mechdesign.types import DiscreteTypes
+
+    ts = TWO.switch_types()[0][0]
+    r = solve_multimodel(TWO, DiscreteTypes(np.array([0.2, ts]), np.array([0.5, 0.5])), ic="all")
+    assert r.gap <= 1e-7 and r.comparison["profit_rel_error"] < 1e-9
+    assert r.model[0] == -1 and r.model[1] in (0, 1)
+
+
+def test_cli_solves_multimodel_with_certificate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    js = tmp_path / "mm.json"
+    assert main(["solve", str(PROBLEMS / "multimodel_two_models.toml"), "--json", str(js)]) == 0
+    assert "gap" in capsys.readouterr().out
+    d = json.loads(js.read_text())
+    assert d["certificate"]["gap_rel"] <= 1e-6 and "switch_types" in d["analytic"]
+    assert {row["model"] for row in d["menu"]} == {None, "base", "reasoning"}
