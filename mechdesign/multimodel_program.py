@@ -12,8 +12,10 @@ functions. Letting each type randomise over models replaces :math:`C` by its con
 convex and its optimum is an **upper bound** on the true optimum. The relaxed menu is feasible for the
 true problem (the IC/IR constraints only involve :math:`(Q, t)`), so charging it the true cost
 :math:`C(Q_n)` gives a **lower bound**. Where the relaxed solution puts a type on one model the two
-costs coincide; types left fractional are branched on (the type is restricted to one model, then to
-the others: best-first branch and bound). The result reports both bounds and the relative gap.
+costs coincide; otherwise every type is put on its heaviest model and that convex program is solved
+for a better lower bound (the incumbent), and the type farthest from one model is branched on (restricted
+to one model, then to the others: best-first branch and bound). The result reports both bounds and the
+relative gap.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import heapq
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +33,7 @@ import pandas as pd
 
 from .analytic.multimodel import MultiModel
 from .audit import AUDIT_RTOL, AuditReport, audit_menu
-from .exceptions import AuditError, SolverError
+from .exceptions import AuditError, SolverError, SolverInaccurateWarning
 from .program import ScreeningProgram
 from .results import SummaryMixin, _jsonable
 from .types import DiscreteTypes
@@ -155,7 +158,11 @@ def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = "local", na
 
     def solve_node(allowed: FloatArray) -> tuple[float, float, FloatArray, FloatArray, FloatArray]:
         prog = ScreeningProgram(th / top, types.prob, EnvelopeCostModel(mm, q_ref, money, allowed))
-        sol = prog.solve(ic=ic)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SolverInaccurateWarning)
+            sol = prog.solve(ic=ic)
+        if sol.status != "optimal":  # an inaccurate relaxation is no bound: treat the node as unexplored
+            raise SolverError(f"relaxation solved only to reduced accuracy ({sol.status})")
         Q = sol.allocation[:, 0] * q_ref
         t = sol.transfer * money
         upper = sol.objective * money
@@ -181,6 +188,15 @@ def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = "local", na
             best = (lb, Q, t)
         served = Q > 1e-9 * max(float(Q.max()), 1e-300)
         frac = served & (lam.max(axis=1) < 1 - INTEGRAL_TOL)
+        if frac.any():  # incumbent: every type on its heaviest model, re-optimised (a convex program)
+            fixed = np.zeros_like(allowed)
+            fixed[np.arange(N), np.argmax(np.where(allowed, lam, -1.0), axis=1)] = True
+            try:
+                _, lb2, Q2, t2, _ = solve_node(fixed)
+                if lb2 > best[0]:
+                    best = (lb2, Q2, t2)
+            except SolverError:
+                pass
         if not frac.any() or ub - best[0] <= gap_tol * abs(ub):
             closed.append(ub)
             continue

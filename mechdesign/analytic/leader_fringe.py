@@ -136,7 +136,8 @@ class LeaderFringe:
         return float(optimize.brentq(self._eq49, grid[i], grid[i + 1], args=(dist,), xtol=1e-14, rtol=1e-15))
 
     def theta_3(self, dist: Distribution) -> float | None:
-        """Entry cutoff when :math:`\\theta_2 < \\theta_1`: :math:`\\Pi(\\theta_3, q^m(\\theta_3)) = 0`."""
+        """Entry cutoff when :math:`\\theta_2 < \\theta_1`: :math:`\\Pi(\\theta_3, q^m(\\theta_3)) = 0` (None if
+        no type in the support buys from the leader)."""
         t1, t2 = self.theta_1(), self.theta_2(dist)
         if t2 is None or t2 >= t1:
             return None
@@ -146,7 +147,10 @@ class LeaderFringe:
 
         if gap(t2) >= 0:
             return t2
-        return float(optimize.brentq(gap, t2, min(t1, dist.hi), xtol=1e-14, rtol=1e-15))
+        b = min(t1, dist.hi)
+        if gap(b) < 0:  # theta_1 beyond the support: the leader sells to nobody
+            return None
+        return float(optimize.brentq(gap, t2, b, xtol=1e-14, rtol=1e-15))
 
     def theta_m(self, dist: Distribution) -> float:
         """Integrated monopoly's switch: :math:`\\varphi(\\theta^m) = \\hat\\theta` (App. A)."""
@@ -166,7 +170,7 @@ class LeaderFringe:
         elif t2 > t1:
             entry, mono = t1, t2
         else:
-            entry = mono = t3
+            entry = mono = t3 if t3 is not None else float(dist.hi)
         return {"theta_hat": self.theta_hat(), "theta_1": t1, "theta_2": t2, "theta_3": t3,
                 "theta_m": self.theta_m(dist), "entry": entry, "monopoly": mono}
 
