@@ -104,8 +104,16 @@ def _solve(args: argparse.Namespace) -> int:
     from .competition import LeaderFringeProblem, MultiModelProblem
 
     if isinstance(problem, LeaderFringeProblem):
-        raise ProblemSpecError("problem.kind", "leader_fringe", "has no certified numerical solver yet (issue 4); "
-                               "use `mechdesign analytic FILE` for the closed forms or `mechdesign plot FILE --out F.png`")
+        if problem.market.sigma_hat_F != 0.0:
+            raise ProblemSpecError("fringe.sigma_hat", problem.market.sigma_hat_F,
+                                   "must be 0 for the numeric leader problem (Lemma 4's payoff); the case "
+                                   "sigma_hat_F > 0 is not implemented yet (issue 4)")
+        lres = problem.solve(n=args.n or 200)
+        print(lres.summary())
+        if args.json:
+            lres.to_json(args.json)
+            print(f"wrote {args.json}")
+        return 0 if lres.certified else 1
     if isinstance(problem, MultiModelProblem):
         ic_mm = args.ic or "local"
         mres = problem.solve(n=args.n, ic=ic_mm)

@@ -1,9 +1,7 @@
 """§5 problems (multiple models, leader vs fringe): closed forms, reports and Figure 1.
 
-Multi-model problems are solved numerically with a certificate (:mod:`mechdesign.multimodel_program`).
-The leader's numerical problem (non-convex payoff of Lemma 4) is not implemented yet (issue 4):
-leader-fringe files answer ``mechdesign analytic`` and ``mechdesign plot``, and ``mechdesign solve``
-says so instead of returning an uncertified menu.
+Multi-model problems are solved numerically with a certificate (:mod:`mechdesign.multimodel_program`),
+leader-fringe problems with :mod:`mechdesign.leader_program` (fringe without fine-tuning, Lemma 4's payoff).
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from .results import _jsonable
 from .types import DiscreteTypes, Distribution
 
 if TYPE_CHECKING:
+    from .leader_program import LeaderResult
     from .multimodel_program import MultiModelResult
 
 FloatArray = np.ndarray
@@ -89,6 +88,12 @@ class LeaderFringeProblem:
     dist: Distribution
     name: str = "leader-fringe problem"
     source: dict[str, object] = field(default_factory=dict)
+
+    def solve(self, n: int = 200) -> LeaderResult:
+        """The certified numeric leader menu on ``n`` cells (:mod:`mechdesign.leader_program`)."""
+        from .leader_program import solve_leader
+
+        return solve_leader(self.market, self.dist.discretize(n), self.dist, name=self.name)
 
     def analytic(self) -> dict[str, object]:
         """Prop 7's cutoffs (and those of its proof and App. A), with the regions they imply."""

@@ -140,8 +140,11 @@ def test_cli_figure1_and_multimodel(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["analytic", str(PROBLEMS / "multimodel_two_models.toml"), "--json", str(js2)]) == 0
     mm = json.loads(js2.read_text())["analytic"]
     assert len(mm["switch_types"]) == 1 and {r["model"] for r in mm["menu"]} == {None, "base", "reasoning"}
-    assert main(["solve", str(PROBLEMS / "leader_fringe_no_deterrence.toml")]) == 2
-    assert "issue 4" in capsys.readouterr().err
+    js3 = tmp_path / "lf.json"
+    assert main(["solve", str(PROBLEMS / "leader_fringe_no_deterrence.toml"), "--n", "100", "--json", str(js3)]) == 0
+    lf = json.loads(js3.read_text())
+    assert lf["status"] == "optimal" and lf["certificate"]["gap_rel"] <= 1e-6
+    assert {"theta_hat", "theta_1", "theta_m", "theta_2"} <= set(lf["analytic"])
 
 
 @pytest.mark.parametrize(("n", "ic"), [(40, "all"), (200, "local"), (200, "adaptive")])
@@ -177,3 +180,25 @@ def test_cli_solves_multimodel_with_certificate(tmp_path: Path, capsys: pytest.C
     d = json.loads(js.read_text())
     assert d["certificate"]["gap_rel"] <= 1e-6 and "switch_types" in d["analytic"]
     assert {row["model"] for row in d["menu"]} == {None, "base", "reasoning"}
+
+
+@pytest.mark.parametrize("lf", [FIG1, NO_DETER], ids=["figure1", "no_deterrence"])
+def test_leader_program_certified_and_converges_to_prop7(lf: LeaderFringe) -> None:
+    # numeric leader menu: relaxation bound = audited menu (gap 0); cutoffs within one cell of Prop 7's;
+    # quantities converge to the continuum closed form like 1/N
+    from mechdesign.leader_program import solve_leader
+
+    U = Uniform(0, 1)
+    errs = []
+    for n in (50, 200):
+        r = solve_leader(lf, U.discretize(n), U)
+        assert r.certified and abs(r.gap) <= 1e-9
+        c = r.comparison
+        assert c["entry_cells_apart"] <= 1
+        assert c["monopoly_cells_apart"] is None or c["monopoly_cells_apart"] <= 1
+        errs.append(c["quantity_rel_error"])
+    assert errs[1] < errs[0] / 3
+    if lf is FIG1:
+        assert "deterrence" in r.region and "monopoly" in r.region
+    else:
+        assert "deterrence" not in r.region
