@@ -90,6 +90,20 @@ def _parser() -> argparse.ArgumentParser:
     va.add_argument("--problems", default="problems", help="folder of shipped problems (default ./problems)")
     va.add_argument("--json", metavar="PATH", help="write the table as JSON")
 
+    sw = sub.add_parser("sweep", help="solve a grid of instances of a problem file in parallel",
+                        description="Set problem-file keys (table.key) to every point of a grid, solve each instance "
+                                    "(local processes, or a Dask cluster with --scheduler) and print a tidy table.")
+    sw.add_argument("file", help="problem file (TOML)")
+    sw.add_argument("--param", action="append", required=True, metavar="KEY=LO:HI:N",
+                    help="a key of the file and its values (lo:hi:count or a,b,c); repeat for a grid")
+    sw.add_argument("--n", type=int, default=None, help="type cells per instance (continuous distributions)")
+    sw.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help="Dask distributed scheduler, e.g. tcp://127.0.0.1:8786")
+    sw.add_argument("--csv", metavar="PATH", help="write the table as CSV")
+    sw.add_argument("--json", metavar="PATH", help="write the table and provenance as JSON")
+    sw.add_argument("--plot", metavar="PATH", help="PNG of --y against the first swept parameter")
+    sw.add_argument("--y", default="profit", help="output column to plot (default profit)")
+
     ls = sub.add_parser("problems", help="list the shipped problem files")
     ls.add_argument("--dir", default="problems", help="folder to list (default ./problems)")
     return p
@@ -170,6 +184,45 @@ def _plot(args: argparse.Namespace) -> int:
         plot_menu(load_single_model(args.file).solve(), args.out)
     print(f"wrote {args.out}")
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .sweep import parse_param, provenance, run_sweep
+
+    params = [parse_param(p) for p in args.param]
+    table = run_sweep(args.file, params, n=args.n, workers=args.workers, scheduler=args.scheduler)
+    with pd.option_context("display.width", 160, "display.max_columns", 30, "display.float_format", "{:.6g}".format):
+        print(table.to_string(index=False))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(_jsonable({"file": args.file, "params": args.param, "n": args.n,
+                                                         "provenance": provenance(),
+                                                         "rows": table.to_dict(orient="records")}), indent=1))
+        print(f"wrote {args.json}")
+    if args.plot:
+        if args.y not in table.columns:
+            raise ProblemSpecError("--y", args.y, "must be a column of the sweep table: " + ", ".join(table.columns))
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        x = params[0][0]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        others = [k for k, _ in params[1:]]
+        for key, grp in (table.groupby(others) if others else [((), table)]):
+            ax.plot(grp[x], grp[args.y], "o-", label=str(key) if others else None)
+        ax.set_xlabel(x)
+        ax.set_ylabel(args.y)
+        ax.grid(alpha=0.3)
+        if others:
+            ax.legend(title=", ".join(others), fontsize=8)
+        fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        print(f"wrote {args.plot}")
+    return 0 if (table["status"] == "optimal").all() else 1
 
 
 def _analytic(args: argparse.Namespace) -> int:
@@ -420,6 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analytic(args)
         if args.command == "plot":
             return _plot(args)
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "price":
             return _price(args)
         if args.command == "audit":

@@ -1,0 +1,146 @@
+"""Parameter sweeps over a problem file: a grid of instances solved in parallel, one tidy row each.
+
+``mechdesign sweep FILE --param leader.cost=0.05:0.2:16 [--param ...]`` sets the problem file's own keys
+(``table.key``, nested with dots) to every point of the Cartesian grid, solves each instance (local
+processes by default, or a Dask distributed cluster with ``--scheduler ADDRESS``) and returns a table:
+the parameters, status, profit (and surplus or cutoffs where the problem kind has them), time, and the
+package versions and seed for reproducibility.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import platform
+import time
+import tomllib
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import MechDesignError, ProblemFileError, ProblemSpecError
+
+
+def parse_param(spec: str) -> tuple[str, list[float]]:
+    """``path=lo:hi:count`` (evenly spaced, inclusive) or ``path=a,b,c``."""
+    if "=" not in spec:
+        raise ProblemSpecError("--param", spec, "must look like table.key=lo:hi:count or table.key=a,b,c")
+    path, rhs = spec.split("=", 1)
+    try:
+        if ":" in rhs:
+            lo, hi, n = rhs.split(":")
+            count = int(n)
+            if count < 1:
+                raise ValueError
+            values = np.linspace(float(lo), float(hi), count).tolist()
+        else:
+            values = [float(x) for x in rhs.split(",") if x.strip()]
+    except ValueError:
+        raise ProblemSpecError("--param", spec, "values must be lo:hi:count (count >= 1) or a comma list of numbers") from None
+    if not values or not path.strip():
+        raise ProblemSpecError("--param", spec, "needs a key path and at least one value")
+    return path.strip(), values
+
+
+def _set(data: dict[str, Any], path: str, value: float) -> None:
+    keys = path.split(".")
+    node: Any = data
+    for k in keys[:-1]:
+        if not isinstance(node, dict) or k not in node:
+            raise ProblemSpecError("--param", path, f"names no table of the problem file (missing {k!r})")
+        node = node[k]
+    if not isinstance(node, dict) or keys[-1] not in node:
+        raise ProblemSpecError("--param", path, "names no key of the problem file (only existing keys can be swept)")
+    node[keys[-1]] = value
+
+
+def _solve_one(data: Mapping[str, Any], params: dict[str, float], n: int | None) -> dict[str, object]:
+    """Solve one instance; errors become a row with the message (a sweep never dies on one point)."""
+    from .competition import LeaderFringeProblem, MultiModelProblem
+    from .problem import SingleModelProblem
+    from .problemfile import problem_from_dict
+
+    row: dict[str, object] = dict(params)
+    t0 = time.perf_counter()
+    try:
+        prob = problem_from_dict(data, source="sweep")
+        if isinstance(prob, SingleModelProblem):
+            r = prob.solve(n=n, ic="adaptive")
+            row.update(status=r.status, profit=r.profit, surplus=r.surplus, consumer_surplus=r.consumer_surplus)
+        elif isinstance(prob, LeaderFringeProblem):
+            lr = prob.solve(n=n or 200)
+            cut = prob.analytic()
+            row.update(status="optimal" if lr.certified else "not_certified", profit=lr.lower_bound,
+                       gap=lr.gap, **{k: cut[k] for k in ("theta_hat", "theta_1", "theta_m", "theta_2", "theta_3")},
+                       entry_numeric=lr.numeric_cutoffs()["entry"], monopoly_numeric=lr.numeric_cutoffs()["monopoly"])
+        elif isinstance(prob, MultiModelProblem):
+            mr = prob.solve(n=n)
+            row.update(status="optimal", profit=mr.profit, gap=mr.gap,
+                       switch=(mr.switch_types[0] if mr.switch_types else None))
+        else:
+            cr = prob.solve()
+            row.update(status=cr.status, profit=getattr(cr, "profit", None) or cr.numeric.profit)  # type: ignore[union-attr]
+    except MechDesignError as exc:
+        row.update(status="error", error=str(exc))
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+def run_sweep(path: str | Path, params: list[tuple[str, list[float]]], n: int | None = None,
+              workers: int | None = None, scheduler: str | None = None,
+              progress: bool = True) -> pd.DataFrame:
+    """Solve every grid point; ``scheduler`` is a Dask distributed address (``tcp://host:port``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ProblemFileError(f"problem file {str(path)!r} does not exist")
+    try:
+        base = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ProblemFileError(f"problem file {str(path)!r} is not valid TOML: {exc}") from None
+    if not params:
+        raise ProblemSpecError("--param", None, "give at least one --param table.key=lo:hi:count")
+    names = [k for k, _ in params]
+    jobs = []
+    for combo in itertools.product(*[v for _, v in params]):
+        data = copy.deepcopy(base)
+        point = dict(zip(names, combo))
+        for k, v in point.items():
+            _set(data, k, v)
+        jobs.append((data, point))
+    if scheduler:
+        from distributed import Client
+
+        with Client(scheduler) as client:
+            futures = [client.submit(_solve_one, d, pt, n, pure=False) for d, pt in jobs]
+            rows = client.gather(futures)
+    elif workers == 1:
+        rows = [_solve_one(d, pt, n) for d, pt in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as ex:
+            futs = [ex.submit(_solve_one, d, pt, n) for d, pt in jobs]
+            rows = []
+            try:
+                from tqdm import tqdm
+
+                it = tqdm(futs, desc="sweep", disable=not progress or len(futs) < 4)
+            except ImportError:  # pragma: no cover - tqdm is a dependency
+                it = futs
+            for fut in it:
+                rows.append(fut.result())
+    df = pd.DataFrame(rows)
+    return df
+
+
+def provenance() -> dict[str, str]:
+    """Versions recorded with every sweep (reproducibility)."""
+    import clarabel
+    import cvxpy
+
+    from . import __version__
+
+    return {"mechdesign": __version__, "cvxpy": cvxpy.__version__, "clarabel": clarabel.__version__,
+            "numpy": np.__version__, "python": platform.python_version()}
