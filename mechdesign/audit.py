@@ -99,6 +99,53 @@ def _as2d(a: FloatArray) -> FloatArray:
     return a[:, None] if a.ndim == 1 else a
 
 
+#: scalar types at or above this count are audited by the upper envelope of lines (O(N log N))
+ENVELOPE_MIN_N = 2000
+
+
+def upper_envelope_best(theta: FloatArray, slope: FloatArray, intercept: FloatArray) -> tuple[FloatArray, FloatArray]:
+    r"""For each :math:`\theta_n`, the best item :math:`\arg\max_m (\text{slope}_m\theta_n + \text{intercept}_m)`.
+
+    The scalar-type audit: a type's best deviation is the upper envelope of the items' payoff lines
+    :math:`\theta Q_m - t_m` evaluated at its own :math:`\theta` (convex-hull trick: sort the lines by
+    slope, keep the hull, sweep the sorted types), :math:`O(N \log N)` instead of :math:`O(N^2)`.
+    Returns the best item index and value per type.
+    """
+    th = np.asarray(theta, dtype=float)
+    k = np.asarray(slope, dtype=float)
+    c = np.asarray(intercept, dtype=float)
+    order = np.lexsort((c, k))  # by slope, then intercept
+    hull: list[int] = []
+    for m in order:
+        # equal slopes: the later (larger intercept) line dominates
+        while hull and k[hull[-1]] == k[m]:
+            hull.pop()
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            # b is useless if the intersection of a and m lies left of (or at) that of a and b
+            if (c[m] - c[a]) * (k[b] - k[a]) >= (c[b] - c[a]) * (k[m] - k[a]):
+                hull.pop()
+            else:
+                break
+        hull.append(int(m))
+    H = np.array(hull)
+    if H.size > 1:  # breakpoints between consecutive hull lines
+        xs = (c[H[:-1]] - c[H[1:]]) / (k[H[1:]] - k[H[:-1]])
+        seg = np.searchsorted(xs, th, side="right")
+    else:
+        seg = np.zeros(th.size, dtype=int)
+    best = H[seg]
+    val = k[best] * th + c[best]
+    # guard against rounding at breakpoints: also try the neighbouring hull lines
+    for shift in (-1, 1):
+        alt = H[np.clip(seg + shift, 0, H.size - 1)]
+        alt_val = k[alt] * th + c[alt]
+        better = alt_val > val
+        best = np.where(better, alt, best)
+        val = np.where(better, alt_val, val)
+    return best, val
+
+
 def audit_menu(values: FloatArray, alloc: FloatArray, transfer: FloatArray,
                outside: FloatArray | None = None, rtol: float = AUDIT_RTOL) -> AuditReport:
     r"""Audit a direct menu: type ``n`` gets item ``n``; check all IC pairs and every IR.
@@ -113,6 +160,9 @@ def audit_menu(values: FloatArray, alloc: FloatArray, transfer: FloatArray,
         Transfers :math:`t_n`.
     outside : array, shape (N,), optional
         Outside options :math:`u^0_n` (default 0).
+
+    Scalar types with N >= :data:`ENVELOPE_MIN_N` are audited by :func:`upper_envelope_best`
+    (:math:`O(N\log N)`); otherwise every pair is evaluated in chunks.
     """
     v, a = _as2d(values), _as2d(alloc)
     t = np.asarray(transfer, dtype=float)
@@ -120,14 +170,17 @@ def audit_menu(values: FloatArray, alloc: FloatArray, transfer: FloatArray,
     u0 = np.zeros(N) if outside is None else np.asarray(outside, dtype=float)
     gross = np.sum(v * a, axis=1)
     own = gross - t
-    best = np.empty(N, dtype=int)
-    best_val = np.empty(N)
-    step = max(1, _CHUNK_ENTRIES // max(N, 1))
-    for s in range(0, N, step):
-        U = v[s:s + step] @ a.T - t[None, :]
-        rows = slice(s, s + U.shape[0])
-        best[rows] = np.argmax(U, axis=1)
-        best_val[rows] = U[np.arange(U.shape[0]), best[rows]]
+    if v.shape[1] == 1 and N >= ENVELOPE_MIN_N:
+        best, best_val = upper_envelope_best(v[:, 0], a[:, 0], -t)
+    else:
+        best = np.empty(N, dtype=int)
+        best_val = np.empty(N)
+        step = max(1, _CHUNK_ENTRIES // max(N, 1))
+        for s in range(0, N, step):
+            U = v[s:s + step] @ a.T - t[None, :]
+            rows = slice(s, s + U.shape[0])
+            best[rows] = np.argmax(U, axis=1)
+            best_val[rows] = U[np.arange(U.shape[0]), best[rows]]
     ic = np.maximum(best_val - own, 0.0)
     ir = np.maximum(u0 - own, 0.0)
     scale = float(np.max(np.abs(gross), initial=0.0))
