@@ -157,9 +157,23 @@ def _competition_problem(data: Mapping[str, object], kind: str, name: str,
         specs = []
         for i, m in enumerate(raw):
             where = f"models[{i}]."
+            mname = str(m.get("name", f"model{i}"))
+            if "technology" in m:  # a full technology: (sigma_hat, kappa = C0) by Lemma 3
+                _only(m, ("name", "technology"), where)
+                tt = dict(_table(m, "technology", where))
+                if "sigma" in tt and abs(V.as_float(where + "technology.sigma", tt["sigma"]) - sigma) > 1e-12:
+                    raise ProblemSpecError(where + "technology.sigma", tt["sigma"],
+                                           f"must equal technology.sigma = {sigma:g} (§5: models share sigma)")
+                tt["sigma"] = sigma
+                tech, _, _ = technology_from_table(tt)
+                if not tech.is_homogeneous:
+                    raise ProblemSpecError(where + "technology.finetuning.kind", "baseline",
+                                           "must be none or ces (Assumption 1: homogeneous fine-tuning)")
+                specs.append(ModelSpec.from_technology(tech, mname))
+                continue
             _only(m, ("name", "sigma_hat", "kappa"), where)
             specs.append(ModelSpec(V.as_float(where + "sigma_hat", _need(m, "sigma_hat", where)),
-                                   V.positive(where + "kappa", _need(m, "kappa", where)), str(m.get("name", f"model{i}"))))
+                                   V.positive(where + "kappa", _need(m, "kappa", where)), mname))
         assert isinstance(types, (DiscreteTypes, Distribution))
         return MultiModelProblem(MultiModel(sigma, tuple(specs)), types, n=n, name=name, source=src)
     _only(data, ("problem", "technology", "types", "leader", "fringe"), "")

@@ -202,3 +202,24 @@ def test_leader_program_certified_and_converges_to_prop7(lf: LeaderFringe) -> No
         assert "deterrence" in r.region and "monopoly" in r.region
     else:
         assert "deterrence" not in r.region
+
+
+def test_multimodel_file_accepts_full_technologies(tmp_path: Path) -> None:
+    # a model given as a full technology enters through Lemma 3: (sigma_hat, kappa = C0)
+    from mechdesign import Technology, load_problem
+    from mechdesign.problemfile import technology_from_table
+
+    text = (PROBLEMS / "multimodel_two_models.toml").read_text().replace(
+        'name = "reasoning"\nsigma_hat = 0.3\nkappa = 0.4',
+        'name = "reasoning"\n[models.technology.inference]\nalpha = [0.6, 0.4]\ncost = [1.0, 3.0]\n'
+        '[models.technology.finetuning]\nkind = "ces"\nsigma_hat = 0.3\ncost = [2.0]')
+    f = tmp_path / "mm.toml"
+    f.write_text(text)
+    p = load_problem(f)
+    tech, _, _ = technology_from_table({"sigma": 0.5, "inference": {"alpha": [0.6, 0.4], "cost": [1.0, 3.0]},
+                                        "finetuning": {"kind": "ces", "sigma_hat": 0.3, "cost": [2.0]}})
+    assert isinstance(tech, Technology)
+    spec = p.models.models[1]  # type: ignore[union-attr]
+    assert spec.sigma_hat == pytest.approx(0.3) and spec.kappa == pytest.approx(tech.C0, rel=1e-14)
+    r = p.solve(n=40)  # type: ignore[union-attr]
+    assert r.gap <= 1e-6 and r.comparison["profit_rel_error"] < 1e-9
