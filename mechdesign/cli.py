@@ -118,10 +118,6 @@ def _solve(args: argparse.Namespace) -> int:
     from .competition import LeaderFringeProblem, MultiModelProblem
 
     if isinstance(problem, LeaderFringeProblem):
-        if problem.market.sigma_hat_F != 0.0:
-            raise ProblemSpecError("fringe.sigma_hat", problem.market.sigma_hat_F,
-                                   "must be 0 for the numeric leader problem (Lemma 4's payoff); the case "
-                                   "sigma_hat_F > 0 is not implemented yet (issue 4)")
         lres = problem.solve(n=args.n or 200)
         print(lres.summary())
         if args.json:

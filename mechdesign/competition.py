@@ -97,6 +97,8 @@ class LeaderFringeProblem:
 
     def analytic(self) -> dict[str, object]:
         """Prop 7's cutoffs (and those of its proof and App. A), with the regions they imply."""
+        if self.market.sigma_hat_F != 0.0:
+            return {"kind": "none: sigma_hat_F > 0, eq. (29) has no closed form (numerical only)"}
         c = self.market.cutoffs(self.dist)
         lo = self.dist.lo
         entry, mono = c["entry"], c["monopoly"]
@@ -107,6 +109,8 @@ class LeaderFringeProblem:
 
     def report(self) -> str:
         an = self.analytic()
+        if self.market.sigma_hat_F != 0.0:
+            return f"mechdesign leader-fringe problem: {self.name}: {an['kind']}; use `mechdesign solve`"
         lines = [f"mechdesign leader-fringe problem (closed forms, §5.3): {self.name}", "=" * 78]
         for key, label in (("theta_hat", "efficient switch (eq. 34)"), ("theta_1", "entry cutoff (eq. 46)"),
                            ("theta_m", "integrated monopoly switch (phi = theta_hat)"),

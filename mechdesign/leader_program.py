@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .analytic.leader_fringe import LeaderFringe
+from .analytic.leader_fringe import LeaderFringe, topup_payoff_grid
 from .audit import AUDIT_RTOL
 from .results import SummaryMixin, _jsonable
 from .types import DiscreteTypes, Distribution
@@ -86,12 +86,16 @@ class LeaderResult(SummaryMixin):
                  "=" * 78,
                  (f"profit            {self.lower_bound:.10g}   upper bound {self.upper_bound:.10g}   gap "
                   f"{self.gap:.2e} ({status})"),
-                 f"numeric cutoffs   {self.numeric_cutoffs()}",
-                 (f"analytic cutoffs  entry {c.get('analytic_entry')}, monopoly {c.get('analytic_monopoly')} "
-                  f"(Prop 7, continuum); grid cells apart: {c.get('entry_cells_apart')}, "
-                  f"{c.get('monopoly_cells_apart')}"),
-                 (f"vs closed form    quantity {c.get('quantity_rel_error', float('nan')):.2e} relative (continuum "
-                  "formulas at the grid types; O(1/N))"), ""]
+                 f"numeric cutoffs   {self.numeric_cutoffs()}"]
+        if c:
+            lines += [(f"analytic cutoffs  entry {c.get('analytic_entry')}, monopoly {c.get('analytic_monopoly')} "
+                       f"(Prop 7, continuum); grid cells apart: {c.get('entry_cells_apart')}, "
+                       f"{c.get('monopoly_cells_apart')}"),
+                      (f"vs closed form    quantity {c.get('quantity_rel_error', float('nan')):.2e} relative "
+                       "(continuum formulas at the grid types; O(1/N))")]
+        elif self.analytic:
+            lines.append(f"closed form       {self.analytic.get('kind')}")
+        lines.append("")
         with pd.option_context("display.width", 140, "display.float_format", "{:.6g}".format):
             lines.append(self.table().to_string(max_rows=24))
         return "\n".join(lines)
@@ -125,11 +129,26 @@ def _term_max(term: object, kinks: list[float], q_hi: float) -> tuple[float, flo
     return best_q, best_v
 
 
+def _payoff(lf: LeaderFringe) -> object:
+    """u(theta, q) for one theta and an array of q: Lemma 4 when sigma_hat_F = 0, else eq. (28) numerically."""
+    if lf.sigma_hat_F == 0.0:
+        return lambda theta, q: lf.u(np.full_like(np.asarray(q, dtype=float), theta), np.asarray(q, dtype=float))
+    return lambda theta, q: topup_payoff_grid(lf, float(theta), np.asarray(q, dtype=float))
+
+
 def solve_leader(lf: LeaderFringe, types: DiscreteTypes, dist: Distribution | None = None,
                  name: str = "leader-fringe problem") -> LeaderResult:
-    """The certified numeric leader menu (see the module docstring); ``dist`` adds Prop 7's comparison."""
+    r"""The certified numeric leader menu (see the module docstring); ``dist`` adds Prop 7's comparison.
+
+    With :math:`\hat\sigma_F > 0` the buyer's payoff is eq. (28) maximised numerically over the fringe
+    quantity (:func:`mechdesign.analytic.leader_fringe.topup_payoff_grid`); there is no closed form to
+    compare with (numerical only) and the regions are reported as leader / fringe only.
+    """
     th, f = types.theta, types.prob
     N = types.n
+    u = _payoff(lf)
+    assert callable(u)
+    closed = lf.sigma_hat_F == 0.0
     G = np.concatenate([np.cumsum(f[::-1])[::-1], [0.0]])  # G[n] = sum_{k >= n} f_k
     q_hi = 10.0 * float((lf.d * th[-1] / lf.c_L) ** (1 / (1 - lf.d)))  # 10x the efficient leader quantity at the top
     q = np.zeros(N)
@@ -138,34 +157,40 @@ def solve_leader(lf: LeaderFringe, types: DiscreteTypes, dist: Distribution | No
         nxt = th[n + 1] if n + 1 < N else None
 
         def term(x: FloatArray, n: int = n, nxt: float | None = nxt) -> FloatArray:
-            own = lf.u(np.full_like(x, th[n]), x)
+            own = u(th[n], x)
             out = f[n] * (own - lf.c_L * x)
             if nxt is not None:
-                out = out - G[n + 1] * (lf.u(np.full_like(x, nxt), x) - own)
+                out = out - G[n + 1] * (u(nxt, x) - own)
             return out
 
-        kinks = [float(lf.q_hat(th[n]))] + ([float(lf.q_hat(nxt))] if nxt is not None else [])
+        kinks = ([float(lf.q_hat(th[n]))] + ([float(lf.q_hat(nxt))] if nxt is not None else [])) if closed else []
         q[n], v = _term_max(term, kinks, q_hi)
         ub += v
     # binding transfers: t_1 = u(theta_1, q_1), t_n = t_{n-1} + u(theta_n, q_n) - u(theta_n, q_{n-1})
     t = np.zeros(N)
-    t[0] = float(lf.u(np.array(th[0]), np.array(q[0])))
+    t[0] = float(u(th[0], np.array([q[0]]))[0])
     for n in range(1, N):
-        t[n] = t[n - 1] + float(lf.u(np.array(th[n]), np.array(q[n])) - lf.u(np.array(th[n]), np.array(q[n - 1])))
+        pair = u(th[n], np.array([q[n], q[n - 1]]))
+        t[n] = t[n - 1] + float(pair[0] - pair[1])
     lb = float(f @ (t - lf.c_L * q))
-    U = lf.u(th[:, None], q[None, :]) - t[None, :]          # payoff of type n (rows) from item m
+    U = np.array([u(th[n], q) for n in range(N)]) - t[None, :]   # payoff of type n (rows) from item m
     own = np.diag(U)
-    scale = max(float(np.max(np.abs(lf.u(th, q)))), 1e-300)
+    scale = max(float(np.max(np.abs(np.diag(U) + t))), 1e-300)
     viol = max(float(np.max(U.max(axis=1) - own)), float(np.max(-own)), 0.0) / scale
-    # deterrence: type n single-homes but type n+1 would top up at the fringe, q_hat(theta_n) <= q <= q_hat(theta_{n+1})
-    qh = lf.q_hat(th)
-    qh_next = np.append(qh[1:], qh[-1])
-    tol = 1e-9
-    region = ["fringe only" if x <= 0 else
-              "deterrence" if h * (1 - tol) <= x <= h2 * (1 + tol) else "monopoly"
-              for x, h, h2 in zip(q, qh, qh_next)]
+    if closed:
+        # deterrence: type n single-homes but type n+1 would top up, q_hat(theta_n) <= q <= q_hat(theta_{n+1})
+        qh = lf.q_hat(th)
+        qh_next = np.append(qh[1:], qh[-1])
+        tol = 1e-9
+        region = ["fringe only" if x <= 0 else
+                  "deterrence" if h * (1 - tol) <= x <= h2 * (1 + tol) else "monopoly"
+                  for x, h, h2 in zip(q, qh, qh_next)]
+    else:
+        region = ["fringe only" if x <= 0 else "leader" for x in q]
     res = LeaderResult(name, types, q, t, float(ub), lb, viol, region)
-    if dist is not None:
+    if not closed:
+        res.analytic = {"kind": "numerical only: sigma_hat_F > 0, eq. (29) has no closed form"}
+    if dist is not None and closed:
         c = lf.cutoffs(dist)
         res.analytic = {"kind": "Prop 7 (continuum closed forms)", **c}
         nc = res.numeric_cutoffs()

@@ -223,3 +223,19 @@ def test_multimodel_file_accepts_full_technologies(tmp_path: Path) -> None:
     assert spec.sigma_hat == pytest.approx(0.3) and spec.kappa == pytest.approx(tech.C0, rel=1e-14)
     r = p.solve(n=40)  # type: ignore[union-attr]
     assert r.gap <= 1e-6 and r.comparison["profit_rel_error"] < 1e-9
+
+
+def test_leader_with_fine_tuned_fringe_is_numerical_only(tmp_path: Path) -> None:
+    # sigma_hat_F > 0: eq. (29) has no closed form; the payoff is eq. (28) maximised numerically
+    from mechdesign.analytic.leader_fringe import topup_payoff_grid
+    from mechdesign.leader_program import solve_leader
+
+    lf = LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10, sigma_hat_F=0.1)
+    q = np.array([0.0, 0.3, 3.0])
+    x = (0.8 * 0.6 / 0.1) ** (1 / 0.4)
+    psi = 0.4 * 0.8 * x**0.6                         # outside option max_x 0.8 x^0.6 - 0.1 x
+    direct = np.array([topup_payoff_numeric(lf, 0.8, qq)[0] for qq in q]) - psi
+    np.testing.assert_allclose(topup_payoff_grid(lf, 0.8, q), direct, rtol=1e-9, atol=1e-12)
+    r = solve_leader(lf, Uniform(0, 1).discretize(30))
+    assert "numerical only" in str(r.analytic["kind"]) and r.upper_bound >= r.lower_bound - 1e-12
+    assert "numerical only" in r.summary() or "NOT certified" in r.summary()

@@ -220,3 +220,40 @@ def topup_payoff_numeric(lf: LeaderFringe, theta: float, q_L: float) -> tuple[fl
     best, qf = (-float(res.fun), float(np.exp(res.x))) if res.fun <= vals[i] else (-float(vals[i]), float(np.exp(grid[i])))
     at_zero = float(theta * q_L**dL)
     return (best, qf) if best > at_zero else (at_zero, 0.0)
+
+
+def topup_payoff_grid(lf: LeaderFringe, theta: float, q_L: FloatArray, grid: int = 400,
+                      iters: int = 60) -> FloatArray:
+    r"""Eq. (28) net of the outside option, for many leader quantities at once, any :math:`\hat\sigma_F \ge 0`.
+
+    For each :math:`q_L`: the best fringe quantity on a log grid, then golden-section refinement on the
+    bracket around it (the objective need not be unimodal over the whole range). The outside option
+    :math:`\max_{q_F} \theta q_F^{\sigma+\hat\sigma_F} - c_F q_F` is in closed form. Numerical only: this is
+    the payoff the leader faces when eq. (29) has no closed form.
+    """
+    s, dL, dF = lf.sigma, lf.d, lf.sigma + lf.sigma_hat_F
+    qL = np.atleast_1d(np.asarray(q_L, dtype=float))
+    A = qL ** (dL / s)
+    x_star = (theta * dF / lf.c_F) ** (1 / (1 - dF))
+    psi = (1 - dF) * theta * x_star**dF
+    hi = np.log(10 * max(x_star, 1e-300) + 10 * float(np.max(qL, initial=0.0)) ** (dL / dF) + 1e-12)
+    logs = np.linspace(np.log(1e-12 * max(x_star, 1e-300)), hi, grid)
+
+    def val(lx: FloatArray) -> FloatArray:
+        x = np.exp(lx)
+        return theta * (A[:, None] + x ** (dF / s)) ** s - lf.c_F * x if lx.ndim == 2 else \
+            theta * (A + x ** (dF / s)) ** s - lf.c_F * x
+
+    V = val(np.broadcast_to(logs, (qL.size, grid)))
+    i = np.argmax(V, axis=1)
+    a = logs[np.maximum(i - 1, 0)]
+    b = logs[np.minimum(i + 1, grid - 1)]
+    g = (np.sqrt(5) - 1) / 2
+    for _ in range(iters):  # golden section on every bracket at once
+        c1 = b - g * (b - a)
+        c2 = a + g * (b - a)
+        left = val(c1) >= val(c2)
+        b = np.where(left, c2, b)
+        a = np.where(left, a, c1)
+    best = np.maximum(np.maximum(val(0.5 * (a + b)), V.max(axis=1)), theta * A**s)  # q_F = 0 allowed
+    return best - psi
