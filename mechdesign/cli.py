@@ -229,12 +229,10 @@ def _analytic(args: argparse.Namespace) -> int:
     if isinstance(loaded, (MultiModelProblem, LeaderFringeProblem)):
         print(loaded.report() if isinstance(loaded, LeaderFringeProblem) else loaded.report(args.n))
         if args.json:
-            data = ({"problem": {"name": loaded.name, "kind": "multimodel"}, "analytic": loaded.analytic(args.n)}
-                    if isinstance(loaded, MultiModelProblem) else None)
-            if data is None:
-                assert isinstance(loaded, LeaderFringeProblem)
+            if isinstance(loaded, LeaderFringeProblem):
                 loaded.to_json(args.json)
             else:
+                data = {"problem": {"name": loaded.name, "kind": "multimodel"}, "analytic": loaded.analytic(args.n)}
                 Path(args.json).write_text(json.dumps(_jsonable(data), indent=1))
             print(f"wrote {args.json}")
         return 0

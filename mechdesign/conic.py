@@ -99,6 +99,13 @@ def ces_hypograph(ces: CES, v: cp.Expression, u: cp.Expression) -> list[cp.Const
     return cons + [s @ a <= u]
 
 
+def scaled_profile_cost(tech: Technology, a: FloatArray, measures: FloatArray, q_ref: float,
+                        money_ref: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:meth:`Technology.profile_cost` in the program's units (quality / ``q_ref``, money / ``money_ref``)."""
+    v, g, h = tech.profile_cost(np.asarray(a) * q_ref, measures)
+    return v / money_ref, g * (q_ref / money_ref), h * (q_ref**2 / money_ref)
+
+
 @dataclass
 class TokenCostModel:
     r"""Per-type token variables, the constraint :math:`g(X_n, Z_n) \ge Q_n` and their cost.
@@ -158,8 +165,7 @@ class TokenCostModel:
         """Scaled cost of scaled qualities ``a`` (N, 1) with gradient and Hessian (None: baseline form)."""
         if not self.tech.is_homogeneous:
             return None
-        v, g, h = self.tech.profile_cost(np.asarray(a) * self.q_ref, np.ones(1))
-        return v / self.money_ref, g * (self.q_ref / self.money_ref), h * (self.q_ref**2 / self.money_ref)
+        return scaled_profile_cost(self.tech, a, np.ones(1), self.q_ref, self.money_ref)
 
     def smooth_tokens(self, a: FloatArray) -> dict[str, FloatArray]:
         """Scaled cost-minimising tokens for scaled qualities ``a`` (the shapes of :meth:`build`'s variables)."""

@@ -28,7 +28,7 @@ from . import _validate as V
 from .analytic.contractible import BinaryMenu, binary_menu
 from .analytic.cost_based import CostBasedTariff, cost_based_tariff, separability_gap
 from .audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
-from .conic import ces_hypograph, geo_mean_hypograph
+from .conic import ces_hypograph, geo_mean_hypograph, scaled_profile_cost
 from .exceptions import AuditError
 from .program import ScreeningProgram
 from .results import SummaryMixin, _jsonable
@@ -114,8 +114,7 @@ class ContractibleCostModel:
 
     def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Scaled cost of scaled per-segment qualities ``a`` (N, T), gradient and Hessian (for the refinement)."""
-        v, g, h = self.tech.profile_cost(np.asarray(a) * self.q_ref, self.measures)
-        return v / self.money_ref, g * (self.q_ref / self.money_ref), h * (self.q_ref**2 / self.money_ref)
+        return scaled_profile_cost(self.tech, a, self.measures, self.q_ref, self.money_ref)
 
     def smooth_tokens(self, a: FloatArray) -> dict[str, FloatArray]:
         """Scaled cost-minimising tokens for scaled qualities ``a`` (shapes of :meth:`build`'s variables)."""

@@ -83,7 +83,7 @@ def _solve_one(data: Mapping[str, Any], params: dict[str, float], n: int | None)
                        switch=(mr.switch_types[0] if mr.switch_types else None))
         else:
             cr = prob.solve()
-            row.update(status=cr.status, profit=getattr(cr, "profit", None) or cr.numeric.profit)  # type: ignore[union-attr]
+            row.update(status=cr.status, profit=cr.profit)
     except MechDesignError as exc:
         row.update(status="error", error=str(exc))
     row["seconds"] = time.perf_counter() - t0

@@ -35,7 +35,7 @@ from .analytic.value_scale import (
     scale_marginal_cost,
 )
 from .checks import solve_buyer_allocation, solve_constrained_efficient, solve_efficient_tasks
-from .contractible import ContractibleProblem, solve_contractible
+from .contractible import ContractibleProblem, ContractibleResult, solve_contractible
 from .formats import build_format, check_format
 from .multimodel_program import solve_multimodel
 from .problemfile import load_problem, load_single_model
@@ -343,11 +343,8 @@ def check_prop10_tariffs(rng: np.random.Generator, problems: Path) -> CheckResul
                        2e-3, agree, 0.0)
 
 
-def _within_ray(r: object, directions: FloatArray) -> bool:
+def _within_ray(r: ContractibleResult, directions: FloatArray) -> bool:
     """No IC binds across rays for a type with positive rent (Prop 8's relaxation is tight)."""
-    from .contractible import ContractibleResult
-
-    assert isinstance(r, ContractibleResult)
     gross = np.sum(r.w * r.measures * r.quality, axis=1)
     rent = gross - r.transfer
     pos = rent > RENT_TOL * max(float(gross.max()), 1e-300)

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analytic.cost_based import cost_based_tariff
 from .analytic.value_scale import (
     Assumption2Report,
     ValueScaleMenu,
@@ -56,6 +55,11 @@ class ValueScaleResult(SummaryMixin):
     assumption2: Assumption2Report
     budget_menu_profit: float
     comparison: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def profit(self) -> float:
+        """The contractible program's profit."""
+        return self.numeric.profit
 
     @property
     def status(self) -> str:
@@ -135,7 +139,8 @@ def solve_value_scale(tech: Technology, types: ValueScaleTypes, ic: str = "all",
     num = solve_contractible(tech, prof, ic=ic, solver=solver, name=name)
     bench = observable_scale_menu(tech, types)
     a2 = assumption2(tech, types.w, float(types.s[0]), float(types.s[-1]))
-    budget = cost_based_tariff(tech, prof).profit
+    assert num.cost_based is not None  # the best budget menu for the same profiles (solve_contractible)
+    budget = num.cost_based.profit
     res = ValueScaleResult(name, types, num, bench, a2, budget)
     q_num = res.total_quality.ravel()
     q_ref = max(float(np.abs(bench.quality).max()), 1e-300)

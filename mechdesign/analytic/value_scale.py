@@ -185,8 +185,7 @@ class ValueScaleMenu:
     def payoff_matrix(self) -> FloatArray:
         r"""Payoff of type :math:`(w, s)` (rows) from item :math:`(\tilde w, \tilde s)` (columns), type order."""
         w, s = self.types.pairs
-        _, s_item = self.types.pairs
-        share = np.minimum(s[:, None], s_item[None, :]) / s_item[None, :]
+        share = np.minimum(s[:, None], s[None, :]) / s[None, :]
         return w[:, None] * share * self.quality.ravel()[None, :] - self.transfer.ravel()[None, :]
 
     def cross_scale_gain(self) -> tuple[float, tuple[int, int] | None]:
