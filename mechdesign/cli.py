@@ -41,7 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", metavar="PATH", help="write the result as JSON (output contract)")
     s.add_argument("--csv", metavar="PATH", help="write the menu table as CSV")
     s.add_argument("--plot", metavar="PATH", help="write a PNG of numeric vs analytic Q and t")
-    s.add_argument("--no-polish", action="store_true", help="skip the final high-accuracy re-solve")
+    s.add_argument("--no-polish", action="store_true",
+                   help="one interior-point solve at the final accuracy, no polish or refinement (fastest)")
+    s.add_argument("--formulation", choices=("auto", "quality", "tokens"), default="auto",
+                   help="single-model technology in the program: Lemma 3's cost of quality (one cone per "
+                        "type) or token variables (eq. 9); auto = quality when homogeneous")
 
     a = sub.add_parser("analytic", help="print the closed-form menu of a problem file (no solver)",
                        description="Exact discrete menu (Prop 3 with discrete, ironed virtual values) and, "
@@ -148,7 +152,8 @@ def _solve(args: argparse.Namespace) -> int:
     ic = args.ic or defaults.get("ic", "adaptive")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MechDesignWarning)
-        result = problem.solve(n=args.n, ic=ic, solver=solver, polish=not args.no_polish)
+        result = problem.solve(n=args.n, ic=ic, solver=solver, polish=not args.no_polish,
+                               formulation=args.formulation)
     for w in caught:
         if issubclass(w.category, MechDesignWarning):
             print(f"mechdesign: warning: {w.message}", file=sys.stderr)

@@ -14,7 +14,9 @@ the structure of the exact discrete menu (:mod:`mechdesign.analytic.monopoly`):
   its multiplier, for unpooled types, is the tail mass :math:`\sum_{k \ge n} f_k` (stationarity in
   :math:`t_n`) — reported as ``multiplier_max_error``, not part of the agreement (with ``ic='all'``
   the multipliers of near-cutoff types are not unique);
-* numerically pooled blocks (runs of served types with equal quality) equal the ironed blocks.
+* numerically pooled blocks (runs of served types with equal quality, to :data:`POOL_RTOL`) equal
+  those of the exact menu at the same tolerance: its ironed blocks, and on fine grids the runs just
+  above the exclusion cutoff whose qualities (of order :math:`h^3`) differ by less than the tolerance.
 """
 
 from __future__ import annotations
@@ -172,7 +174,9 @@ def compare_discrete(theta: FloatArray, quality: FloatArray, transfer: FloatArra
         multiplier_max_error=mult_err,
         local_down_inactive=inactive,
         pooled_numeric=pooled_blocks(quality),
-        pooled_analytic=[(int(i), int(j)) for i, j in menu.pooled_blocks],
+        # the same tolerance on the exact menu: on fine grids, qualities just above the exclusion cutoff
+        # (of order h**3) differ by less than POOL_RTOL without being ironed
+        pooled_analytic=pooled_blocks(menu.quality),
         rtol=rtol,
     )
 

@@ -30,6 +30,7 @@ import cvxpy as cp
 import numpy as np
 from cvxpy.utilities.power_tools import gm_constrs
 
+from .exceptions import ProblemSpecError
 from .technology import CES, BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
 
 FloatArray = np.ndarray
@@ -180,3 +181,35 @@ class TokenCostModel:
         X = tokens["X"] * self.x_ref
         Z = tokens["Z"] * self.z_ref if "Z" in tokens else np.zeros((X.shape[0], 0))
         return X, Z
+
+
+@dataclass
+class QualityCostModel(TokenCostModel):
+    r"""Lemma 3's least cost of quality written directly: one cone per type instead of token variables.
+
+    For a homogeneous technology :math:`C(Q) = C_0 Q^{1/(\sigma+\hat\sigma)}` (Lemma 3, eq. 10), so
+    the scaled cost :math:`k_n` of scaled quality :math:`a_n` satisfies
+    :math:`k_n \ge \kappa a_n^{1/(\sigma+\hat\sigma)}`, :math:`\kappa = C_0\bar Q^{1/(\sigma+\hat\sigma)}/M`,
+    i.e. :math:`a_n \le (k_n/\kappa)^{\sigma+\hat\sigma}\,1^{1-\sigma-\hat\sigma}`: one exact power cone
+    (an SOC tree for decimal exponents). The cost-minimising tokens are recovered from the solution in
+    closed form (:meth:`Technology.budgets`). The token formulation (:class:`TokenCostModel`) solves the
+    same program without using Lemma 3 and is kept as the independent check.
+    """
+
+    def __post_init__(self) -> None:
+        if not self.tech.is_homogeneous:
+            raise ProblemSpecError(
+                "formulation", "quality",
+                "needs a homogeneous technology (Lemma 3); the baseline fine-tuning form has no power "
+                "cost: use formulation='tokens'",
+            )
+        super().__post_init__()
+        self.kappa = float(self.tech.C0) * self.q_ref**self.tech.cost_exponent / self.money_ref
+
+    def build(self, q: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
+        N = q.shape[0]
+        k = cp.Variable(N, nonneg=True, name="cost")
+        s = self.tech.sigma + self.tech.sigma_hat
+        cons = power_cone(k / self.kappa, cp.Constant(np.ones(N)), q, s)
+        cons.append(q >= 0)
+        return cons, k, {}

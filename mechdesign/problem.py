@@ -35,7 +35,7 @@ from .audit import (
     tight_pairs,
 )
 from .compare import Comparison, compare_continuous, compare_discrete
-from .conic import TokenCostModel
+from .conic import QualityCostModel, TokenCostModel
 from .exceptions import AuditError, DiscretisationWarning, ProblemSpecError
 from .program import ScreeningProgram
 from .results import MenuResult
@@ -47,6 +47,8 @@ FloatArray = np.ndarray
 #: the full set of tight IC pairs is computed up to this many types (binding="auto"); the set is
 #: quadratic in the size of the excluded block, and comparing it with theory dominates the wall time above this
 FULL_BINDING_MAX_N = 1000
+#: how the single-model program writes the technology (see :meth:`SingleModelProblem.solve`)
+FORMULATIONS = ("auto", "quality", "tokens")
 
 
 @dataclass
@@ -124,8 +126,8 @@ class SingleModelProblem:
     def solve(self, n: int | None = None, ic: str = "adaptive", solver: str = "CLARABEL",
               solver_options: dict[str, object] | None = None, verbose: bool = False,
               binding: str = "auto", compare: bool = True, audit_rtol: float = AUDIT_RTOL,
-              polish: bool = True) -> MenuResult:
-        """Solve the discretised screening program and audit, compare and report the menu.
+              polish: bool = True, formulation: str = "auto") -> MenuResult:
+        r"""Solve the discretised screening program and audit, compare and report the menu.
 
         Parameters
         ----------
@@ -141,6 +143,14 @@ class SingleModelProblem:
             Compute the analytic menus and the comparison.
         audit_rtol : float
             Tolerance of the all-pairs audit, relative to the largest gross payoff.
+        polish : bool
+            Re-solve at the final accuracy with the excluded types fixed, then refine (see
+            :meth:`mechdesign.program.ScreeningProgram.solve`).
+        formulation : {'auto', 'quality', 'tokens'}
+            How the program writes the technology: ``tokens`` (token variables per type and
+            :math:`\Psi(X)\Phi(Z) \ge Q`, eq. 9; independent of Lemma 3), ``quality`` (Lemma 3's
+            :math:`C(Q) = C_0 Q^{1/(\sigma+\hat\sigma)}`, one cone per type, tokens recovered in closed form;
+            several times faster), ``auto`` (``quality`` for homogeneous technologies, else ``tokens``).
 
         Raises
         ------
@@ -164,9 +174,14 @@ class SingleModelProblem:
             raise ProblemSpecError("types.theta", theta.tolist(), "needs at least one type > 0")
         q_ref = float(tech.efficient_quality(np.array([th_max]))[0])
         money = th_max * q_ref
-        cost_model = TokenCostModel(tech, q_ref, money)
+        formulation = V.one_of("formulation", formulation, FORMULATIONS)
+        if formulation == "auto":
+            formulation = "quality" if tech.is_homogeneous else "tokens"
+        cost_model = (QualityCostModel if formulation == "quality" else TokenCostModel)(tech, q_ref, money)
         program = ScreeningProgram(theta / th_max, prob, cost_model)
         sol = program.solve(ic=ic, solver=solver, solver_options=solver_options, verbose=verbose, polish=polish)
+        if "X" not in sol.tokens:
+            sol.tokens = cost_model.smooth_tokens(sol.allocation)
 
         t0 = time.perf_counter()
         quality = sol.allocation[:, 0] * q_ref
@@ -225,7 +240,7 @@ class SingleModelProblem:
                 cont = continuous_menu(tech, self.types)
                 comparison.continuous = compare_continuous(theta, delivered, transfer, profit, cont)
         solver_info: dict[str, object] = {
-            "name": sol.solver, "status": sol.status, "ic": ic, "rounds": sol.rounds,
+            "name": sol.solver, "status": sol.status, "ic": ic, "formulation": formulation, "rounds": sol.rounds,
             "ic_pairs": len(sol.ic_pairs), "objective_scaled": sol.objective,
             "times": times, **sol.solver_stats,
             "scaling": {"quality_unit": q_ref, "money_unit": money},

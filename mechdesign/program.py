@@ -15,8 +15,9 @@ constraints on its own variables and a per-type cost. The IC set :math:`P` depen
 ``all``
     every ordered pair :math:`n \ne m` (the reference formulation);
 ``local``
-    adjacent pairs in both directions plus monotonicity :math:`a_{n+1} \ge a_n` (scalar types sorted
-    ascending; valid under single crossing, Mussa-Rosen);
+    each type's IC against the next type down plus monotonicity :math:`a_{n+1} \ge a_n` (scalar types
+    sorted ascending, non-negative values; valid under single crossing, Mussa-Rosen: at the optimum the
+    local downward constraints bind, and with monotonicity they imply every other IC; the audit checks);
 ``adaptive``
     constraint generation: start with adjacent pairs, solve, audit all :math:`N^2` pairs, add the
     violated ones, repeat until the audit finds none.
@@ -80,9 +81,15 @@ NULL_TOL = 1e-6
 POLISH_RTOL = 1e-8
 #: the polish is repeated while the set of null types changes, at most this many times
 POLISH_MAX_PASSES = 3
-#: active-set Newton refinement (see :meth:`ScreeningProgram._refine`): dense KKT systems only, skipped
-#: when free variables plus active rows exceed this
+#: active-set Newton refinement (see :meth:`ScreeningProgram._refine`): dense KKT systems (pivoted QR,
+#: LU, NNLS certificate) up to this many free variables plus active rows, sparse ones (SuperLU,
+#: Newton multipliers as the certificate) above, skipped above REFINE_SPARSE_MAX_DIM
 REFINE_MAX_DIM = 1500
+#: from this many types on, the refinement is tried on the first pass before the polish (measured: at
+#: N = 10,000 it certifies the first pass and saves the polish's second solve; on small problems the
+#: first pass is too coarse near the exclusion cutoff and the attempt only costs time)
+REFINE_FIRST_MIN_N = 5000
+REFINE_SPARSE_MAX_DIM = 5_000_000
 #: total Newton steps and seconds the refinement may spend over all its attempts
 REFINE_MAX_STEPS = 150
 REFINE_MAX_SECONDS = 10.0
@@ -120,12 +127,20 @@ class ProgramSolution:
     times: dict[str, float]
     solver: str
     solver_stats: dict[str, object] = field(default_factory=dict)
+    #: multipliers of the monotonicity rows a_k <= a_{k+1} (local strategy only)
+    mono_duals: FloatArray = field(default_factory=lambda: np.zeros(0))
 
 
 def adjacent_pairs(n: int) -> FloatArray:
     """Pairs (k, k+1) and (k+1, k) for k = 0..n-2."""
     k = np.arange(n - 1)
     return np.concatenate([np.column_stack([k + 1, k]), np.column_stack([k, k + 1])])
+
+
+def downward_pairs(n: int) -> FloatArray:
+    """Pairs (k+1, k) for k = 0..n-2: each type's IC against the next type down."""
+    k = np.arange(n - 1)
+    return np.column_stack([k + 1, k])
 
 
 def all_pairs(n: int) -> FloatArray:
@@ -247,6 +262,8 @@ class ScreeningProgram:
             raise ProblemSpecError("ic", ic, "'local' needs scalar types (D = 1); use 'all' or 'adaptive'")
         if ic == "all":
             pairs = all_pairs(N)
+        elif ic == "local":
+            pairs = downward_pairs(N)
         else:
             pairs = adjacent_pairs(N)
         times = {"build": 0.0, "solve": 0.0, "audit": 0.0}
@@ -281,10 +298,25 @@ class ScreeningProgram:
             pairs = np.concatenate([pairs, new])
         sol.rounds = rounds
         if polish:
-            sol = self._polish(sol, ic, solver, final, verbose, times)
-            t0 = time.perf_counter()
-            sol = self._refine(sol)
-            times["refine"] = time.perf_counter() - t0
+            times["refine"] = 0.0
+            first_attempt: dict[str, object] | None = None
+            if N >= REFINE_FIRST_MIN_N:
+                # large problems: try to certify the first pass directly (sparse Newton), which makes the
+                # polish's second interior-point solve unnecessary when it succeeds
+                t0 = time.perf_counter()
+                sol = self._refine(sol)
+                times["refine"] += time.perf_counter() - t0
+                first_attempt = sol.solver_stats["refine"]  # type: ignore[assignment]
+            if first_attempt is not None and first_attempt["applied"]:
+                sol.status = "optimal"
+                sol.solver_stats["polish"] = {"applied": False, "skipped": "the refined first pass is certified"}
+            else:
+                sol = self._polish(sol, ic, solver, final, verbose, times)
+                t0 = time.perf_counter()
+                sol = self._refine(sol)
+                times["refine"] += time.perf_counter() - t0
+                if first_attempt is not None:
+                    sol.solver_stats["refine"]["first_pass_attempt"] = first_attempt  # type: ignore[index]
         sol.times = times
         if sol.status != "optimal":
             warnings.warn(
@@ -347,7 +379,9 @@ class ScreeningProgram:
         info: dict[str, object] = {"applied": False}
         sol.solver_stats["refine"] = info
         self._refine_budget = REFINE_MAX_STEPS
-        self._refine_deadline = time.perf_counter() + REFINE_MAX_SECONDS
+        # the refinement may not cost more than the solver did (at least one second, at most REFINE_MAX_SECONDS)
+        spent = float(sol.times.get("solve", 0.0)) if sol.times else 0.0
+        self._refine_deadline = time.perf_counter() + min(REFINE_MAX_SECONDS, max(1.0, spent))
         model = self.cost_model
         smooth = getattr(model, "smooth_cost", None)
         N, D = self.values.shape
@@ -364,26 +398,32 @@ class ScreeningProgram:
         # profit fall below the solver's, and the refinement is rejected)
         free_a = (a0 > REFINE_ZERO_TOL * amax) & ~null[:, None] & (v > 0)
         free_t = ~null
-        if int(free_a.sum() + free_t.sum()) > REFINE_MAX_DIM:
-            info["skipped"] = f"{int(free_a.sum() + free_t.sum())} free variables > REFINE_MAX_DIM = {REFINE_MAX_DIM}"
+        if int(free_a.sum() + free_t.sum()) > REFINE_SPARSE_MAX_DIM:
+            info["skipped"] = (f"{int(free_a.sum() + free_t.sum())} free variables > "
+                               f"REFINE_SPARSE_MAX_DIM = {REFINE_SPARSE_MAX_DIM}")
             return sol
         scale = max(float(np.max(np.abs(np.sum(v * a0, axis=1)), initial=0.0)), 1e-300)
         own = np.sum(v * a0, axis=1) - sol.transfer
         pairs = np.asarray(sol.ic_pairs, dtype=int).reshape(-1, 2)
+        ic_duals = sol.ic_duals
+        if sol.mono_duals.size:  # local strategy: a binding a_k <= a_{k+1} is the upward IC (k, k+1) binding
+            k = np.arange(N - 1)
+            pairs = np.concatenate([pairs, np.column_stack([k, k + 1])])
+            ic_duals = np.concatenate([ic_duals, sol.mono_duals])
         dev = np.sum(v[pairs[:, 0]] * a0[pairs[:, 1]], axis=1) - sol.transfer[pairs[:, 1]]
         slack = own[pairs[:, 0]] - dev
-        dmax = max(float(np.max(sol.ic_duals, initial=0.0)), float(np.max(sol.ir_duals, initial=0.0)), 1e-300)
+        dmax = max(float(np.max(ic_duals, initial=0.0)), float(np.max(sol.ir_duals, initial=0.0)), 1e-300)
         tight = slack <= REFINE_SLACK_TOL * scale
         rules = {  # candidate active sets (multipliers relative to the largest), tried in turn
-            f"multiplier > {rel:g} max": (sol.ic_duals > rel * dmax, sol.ir_duals > rel * dmax) for rel in REFINE_DUAL_RELS
+            f"multiplier > {rel:g} max": (ic_duals > rel * dmax, sol.ir_duals > rel * dmax) for rel in REFINE_DUAL_RELS
         }
-        rules["tight and multiplier > 1e-9 max"] = (tight & (sol.ic_duals > 1e-9 * dmax),
+        rules["tight and multiplier > 1e-9 max"] = (tight & (ic_duals > 1e-9 * dmax),
                                                     (own - u0 <= REFINE_SLACK_TOL * scale) & (sol.ir_duals > 1e-9 * dmax))
         tried: dict[str, str] = {}
         # first let the null types on the edge of the served set (an active IC links them to a served
         # type) re-enter with a tiny allocation: the polish's NULL_TOL can only tell a quality from zero
         # to 1e-6 of the scale, the refinement's certificate decides
-        strong = sol.ic_duals > REFINE_DUAL_RELS[0] * dmax
+        strong = ic_duals > REFINE_DUAL_RELS[0] * dmax
         edge = np.zeros(N, dtype=bool)
         link = strong & (null[pairs[:, 0]] != null[pairs[:, 1]])
         edge[pairs[link].ravel()] = True
@@ -391,6 +431,9 @@ class ScreeningProgram:
         attempts = [("edge types re-enter", edge), ("null types fixed", np.zeros(N, dtype=bool))]
         if not edge.any():
             attempts = attempts[1:]
+        sparse = int(free_a.sum() + free_t.sum()) > REFINE_MAX_DIM
+        if sparse:  # one candidate set per attempt
+            rules = dict(list(rules.items())[:1])
         done = False
         for label, reenter in attempts:
             start = a0.copy()
@@ -401,7 +444,7 @@ class ScreeningProgram:
             for rule, (act, act_ir) in rules.items():
                 act = act & ~(nl[pairs[:, 0]] & nl[pairs[:, 1]])
                 act_ir = (act_ir | reenter) & ~nl
-                out = self._newton(sol, start, fa, ft, pairs[act], np.flatnonzero(act_ir), smooth)
+                out = self._newton(sol, start, fa, ft, pairs[act], np.flatnonzero(act_ir), smooth, sparse)
                 key = f"{label}, {rule}"
                 if isinstance(out, str):
                     tried[key] = out
@@ -426,8 +469,8 @@ class ScreeningProgram:
         return sol
 
     def _newton(self, sol: ProgramSolution, a0: FloatArray, free_a: FloatArray, free_t: FloatArray,
-                act_pairs: FloatArray, act_ir: FloatArray,
-                smooth: object) -> tuple[FloatArray, FloatArray, float, dict[str, object]] | str:
+                act_pairs: FloatArray, act_ir: FloatArray, smooth: object,
+                force_sparse: bool = False) -> tuple[FloatArray, FloatArray, float, dict[str, object]] | str:
         r"""Newton on the KKT system with the given active set; the refined point or why it was rejected.
 
         Bounds :math:`a \ge 0`: steps stop short of the boundary (fraction 0.9); components driven to
@@ -446,18 +489,19 @@ class ScreeningProgram:
         n_ic, n_ir = len(act_pairs), len(act_ir)
         if n_ic + n_ir == 0:
             return "no active constraints"
-        if int(free_a.sum() + free_t.sum()) + n_ic + n_ir > REFINE_MAX_DIM:
-            return f"the KKT system is larger than REFINE_MAX_DIM = {REFINE_MAX_DIM}"
+        if int(free_a.sum() + free_t.sum()) + n_ic + n_ir > REFINE_SPARSE_MAX_DIM:
+            return f"the KKT system is larger than REFINE_SPARSE_MAX_DIM = {REFINE_SPARSE_MAX_DIM}"
         steps = 0
         seen: set[bytes] = set()
         for _ in range(30):
-            key = free_a.tobytes() + act_pairs.tobytes()
+            key = free_a.tobytes() + act_pairs.tobytes() + act_ir.tobytes()
             if key in seen:
                 return "the active-set iterations cycle"
             seen.add(key)
+            sparse = force_sparse or int(free_a.sum() + free_t.sum()) + n_ic + n_ir > REFINE_MAX_DIM
             E, b, ia, na, nv = self._active_rows(free_a, free_t, act_pairs, act_ir)
             x = np.concatenate([a[free_a], t[free_t]])
-            stationary, x, k = self._newton_steps(x, E, b, free_a, free_t, ia, na, nv, smooth)
+            stationary, x, k, lam = self._newton_steps(x, E, b, free_a, free_t, ia, na, nv, smooth, sparse)
             steps += k
             a = np.zeros((N, D))
             a[free_a] = x[:na]
@@ -476,18 +520,33 @@ class ScreeningProgram:
             cert = free_t[:, None] & (v > 0)
             E_all, _, _, _, _ = self._active_rows(cert, free_t, act_pairs, act_ir)
             grad = np.concatenate([grad_a[cert], f[free_t]])
-            held_cols = np.flatnonzero((~free_a)[cert])
-            bounds = np.zeros((len(grad), held_cols.size))
-            bounds[held_cols, np.arange(held_cols.size)] = 1.0
-            M = np.hstack([E_all.T, bounds])
-            mu, _ = optimize.nnls(M, -grad, maxiter=50 * M.shape[1])
             gnorm = max(float(np.max(np.abs(grad))), 1e-300)
-            resid = float(np.max(np.abs(M @ mu + grad))) / gnorm
+            held_cols = np.flatnonzero((~free_a)[cert])
+            bounds = sp.csr_matrix((np.ones(held_cols.size), (held_cols, np.arange(held_cols.size))),
+                                   shape=(len(grad), held_cols.size))
+            if sparse:
+                # the Newton multipliers, made non-negative, and the bounds' multipliers they imply
+                neg = lam < -REFINE_KKT_TOL * gnorm
+                if neg.any():  # a row the solution wants to leave: drop it and go on (active-set step)
+                    act_pairs, act_ir = act_pairs[~neg[:n_ic]], act_ir[~neg[n_ic:]]
+                    n_ic, n_ir = len(act_pairs), len(act_ir)
+                    continue
+                lam_p = np.maximum(lam, 0.0)
+                nu = np.maximum(-(E_all.T @ lam_p + grad)[held_cols], 0.0)
+                mu = np.concatenate([lam_p, nu])
+                M = sp.hstack([E_all.T, bounds]).tocsr()
+            else:
+                Md = np.hstack([E_all.T.toarray(), bounds.toarray()])
+                mu, _ = optimize.nnls(Md, -grad, maxiter=50 * Md.shape[1])
+                M = sp.csr_matrix(Md)
+            r = M @ mu + grad
+            resid = float(np.max(np.abs(r))) / gnorm
             stats: dict[str, object] = {"newton_steps": steps, "active_ic": n_ic, "active_ir": n_ir,
-                                        "held_at_zero": int(held_cols.size), "kkt_residual": resid}
+                                        "held_at_zero": int(held_cols.size), "kkt_residual": resid,
+                                        "linear_algebra": "sparse" if sparse else "dense"}
             if resid > REFINE_KKT_TOL:
                 # release the held component of a served type whose bound cannot absorb the push
-                r_held = (M @ mu + grad)[held_cols] / gnorm
+                r_held = r[held_cols] / gnorm
                 cols = np.argwhere(cert)[held_cols]
                 served = free_t[cols[:, 0]] if len(cols) else np.zeros(0, dtype=bool)
                 if served.any() and float(r_held[served].max()) > REFINE_KKT_TOL:
@@ -515,8 +574,8 @@ class ScreeningProgram:
         return "the active-set iterations did not settle"
 
     def _active_rows(self, free_a: FloatArray, free_t: FloatArray, act_pairs: FloatArray,
-                     act_ir: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, int, int]:
-        """Rows of the active IC (own - deviation) and IR constraints over the free variables."""
+                     act_ir: FloatArray) -> tuple[sp.csr_matrix, FloatArray, FloatArray, int, int]:
+        """Rows (sparse) of the active IC (own - deviation) and IR constraints over the free variables."""
         assert self.outside is not None
         v, u0 = self.values, np.asarray(self.outside, dtype=float)
         N, D = v.shape
@@ -527,40 +586,63 @@ class ScreeningProgram:
         it = -np.ones(N, dtype=int)
         it[free_t] = na + np.arange(nt)
         n_ic, n_ir = len(act_pairs), len(act_ir)
-        E = np.zeros((n_ic + n_ir, nv))
         r_ic = np.arange(n_ic)
+        r_ir = n_ic + np.arange(n_ir)
         n_i, m_i = act_pairs[:, 0], act_pairs[:, 1]
+        rows, cols, vals = [], [], []
+
+        def put(r: FloatArray, c: FloatArray, x: FloatArray) -> None:
+            ok = c >= 0
+            rows.append(r[ok])
+            cols.append(c[ok])
+            vals.append(np.broadcast_to(x, r.shape)[ok])
+
         for d in range(D):  # own(n) - dev(n -> m) >= 0: +v_n a_n - t_n - v_n a_m + t_m
-            ok = ia[n_i, d] >= 0
-            np.add.at(E, (r_ic[ok], ia[n_i[ok], d]), v[n_i[ok], d])
-            ok = ia[m_i, d] >= 0
-            np.add.at(E, (r_ic[ok], ia[m_i[ok], d]), -v[n_i[ok], d])
-            ok = ia[act_ir, d] >= 0
-            np.add.at(E, (n_ic + np.flatnonzero(ok), ia[act_ir[ok], d]), v[act_ir[ok], d])
-        ok = it[n_i] >= 0
-        np.add.at(E, (r_ic[ok], it[n_i[ok]]), -1.0)
-        ok = it[m_i] >= 0
-        np.add.at(E, (r_ic[ok], it[m_i[ok]]), 1.0)
-        E[n_ic + np.arange(n_ir), it[act_ir]] -= 1.0
+            put(r_ic, ia[n_i, d], v[n_i, d])
+            put(r_ic, ia[m_i, d], -v[n_i, d])
+            put(r_ir, ia[act_ir, d], v[act_ir, d])
+        put(r_ic, it[n_i], np.array(-1.0))
+        put(r_ic, it[m_i], np.array(1.0))
+        put(r_ir, it[act_ir], np.array(-1.0))
+        E = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(n_ic + n_ir, nv))  # duplicates (a pair with n = m never occurs) are summed
         b = np.concatenate([np.zeros(n_ic), u0[act_ir]])
         return E, b, ia, na, nv
 
-    def _newton_steps(self, x: FloatArray, E: FloatArray, b: FloatArray, free_a: FloatArray, free_t: FloatArray,
-                      ia: FloatArray, na: int, nv: int, smooth: object) -> tuple[FloatArray | None, FloatArray, int]:
-        """Newton steps on the equality-constrained problem; (blocked components or None, x, steps)."""
+    def _hessian(self, h: FloatArray, free_a: FloatArray, ia: FloatArray, nv: int) -> sp.csr_matrix:
+        """Sparse block-diagonal Hessian of the profit over the free variables (transfers enter linearly)."""
+        f = self.prob
+        n, d1, d2 = np.nonzero(free_a[:, :, None] & free_a[:, None, :])
+        return sp.csr_matrix((-f[n] * h[n, d1, d2], (ia[n, d1], ia[n, d2])), shape=(nv, nv))
+
+    def _newton_steps(self, x: FloatArray, E: sp.csr_matrix, b: FloatArray, free_a: FloatArray, free_t: FloatArray,
+                      ia: FloatArray, na: int, nv: int, smooth: object,
+                      sparse: bool) -> tuple[FloatArray | None, FloatArray, int, FloatArray]:
+        """Newton steps on the equality-constrained problem; (blocked components or None, x, steps, multipliers).
+
+        Dense (small systems): linearly independent rows by pivoted QR, then LU. Sparse (large
+        systems): the KKT matrix with a tiny negative regularisation of the multiplier block (which
+        absorbs dependent rows) factorised by SuperLU. The multipliers are those of the last step,
+        on every row of ``E`` (zero on rows dropped as dependent).
+        """
         from scipy import linalg
+        from scipy.sparse import linalg as splinalg
 
         assert callable(smooth)
         f = self.prob
         N, D = self.values.shape
-        types_a = np.flatnonzero(free_a.any(axis=1))
-        if E.shape[0]:  # keep linearly independent rows (pivoted QR once), then LU in every step
-            _, R, piv = linalg.qr(E.T, mode="economic", pivoting=True)
-            diag = np.abs(np.diag(R))
-            rank = int(np.sum(diag > 1e-10 * max(float(diag.max(initial=0.0)), 1e-300)))
-            keep = np.sort(piv[:rank])
-            E, b = E[keep], b[keep]
-        zeros = np.zeros((E.shape[0], E.shape[0]))
+        m = E.shape[0]
+        keep = np.arange(m)
+        Ed: FloatArray | None = None
+        if not sparse:
+            Ed = E.toarray()
+            if m:  # keep linearly independent rows (pivoted QR once), then LU in every step
+                _, R, piv = linalg.qr(Ed.T, mode="economic", pivoting=True)
+                diag = np.abs(np.diag(R))
+                rank = int(np.sum(diag > 1e-10 * max(float(diag.max(initial=0.0)), 1e-300)))
+                keep = np.sort(piv[:rank])
+        Ek, bk = E[keep], b[keep]
+        lam = np.zeros(m)
         amax = max(float(np.max(x[:na], initial=0.0)), 1e-300)
         k = 0
         for k in range(1, 41):
@@ -571,18 +653,27 @@ class ScreeningProgram:
             a[free_a] = x[:na]
             _, g, h = smooth(a)
             grad = np.concatenate([(-f[:, None] * g)[free_a], f[free_t]])
-            H = np.zeros((nv, nv))
-            for n in types_a:
-                idx = ia[n][free_a[n]]
-                H[np.ix_(idx, idx)] = -f[n] * h[n][np.ix_(free_a[n], free_a[n])]
-            K = np.block([[H, E.T], [E, zeros]])
-            rhs = np.concatenate([-grad, b - E @ x])
-            try:
-                with warnings.catch_warnings():  # the certificate, not the condition number, decides
-                    warnings.simplefilter("ignore", linalg.LinAlgWarning)
-                    dx = linalg.solve(K, rhs, check_finite=False)[:nv]
-            except (linalg.LinAlgError, ValueError):
-                dx = linalg.lstsq(K, rhs, lapack_driver="gelsy")[0][:nv]
+            H = self._hessian(h, free_a, ia, nv)
+            rhs = np.concatenate([-grad, bk - Ek @ x])
+            if sparse:
+                reg = 1e-14 * max(float(np.max(np.abs(H.diagonal()), initial=0.0)), 1.0)
+                K = sp.bmat([[H, Ek.T], [Ek, -reg * sp.identity(len(keep))]], format="csc")
+                try:
+                    sol = splinalg.splu(K).solve(rhs)
+                except RuntimeError:  # exactly singular
+                    break
+            else:
+                assert Ed is not None
+                K = np.block([[H.toarray(), Ed[keep].T], [Ed[keep], np.zeros((len(keep), len(keep)))]])
+                try:
+                    with warnings.catch_warnings():  # the certificate, not the condition number, decides
+                        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+                        sol = linalg.solve(K, rhs, check_finite=False)
+                except (linalg.LinAlgError, ValueError):
+                    sol = linalg.lstsq(K, rhs, lapack_driver="gelsy")[0]
+            dx = sol[:nv]
+            lam = np.zeros(m)
+            lam[keep] = sol[nv:]
             neg = dx[:na] < 0
             step = 1.0
             if np.any(neg):  # fraction to the boundary: the cost is far from quadratic near zero
@@ -593,10 +684,10 @@ class ScreeningProgram:
                 x[:na][blocked] = 0.0
                 held = np.zeros((N, D), dtype=bool)
                 held[free_a] = blocked
-                return held, x, k
+                return held, x, k, lam
             if step == 1.0 and float(np.max(np.abs(dx))) <= 1e-13 * max(1.0, float(np.max(np.abs(x)))):
                 break
-        return None, x, k
+        return None, x, k, lam
 
     def _violated_pairs(self, sol: ProgramSolution, ic_violation: FloatArray,
                         seen: set[tuple[int, int]], per_type: int = 5) -> FloatArray:
@@ -645,8 +736,9 @@ class ScreeningProgram:
         gross = cp.multiply(vals[:, 0], a) if D == 1 else cp.sum(cp.multiply(vals, alloc), axis=1)
         ir_con = gross - t >= u0
         extra = [ic_con, ir_con]
-        if monotone:
-            extra.append(cp.diff(a) >= 0)
+        mono = cp.diff(a) >= 0 if monotone and S > 1 else None
+        if mono is not None:
+            extra.append(mono)
         prob = cp.Problem(cp.Maximize(prob_w @ (t - cost)), cons + extra)
         times["build"] += time.perf_counter() - t0
         t1 = time.perf_counter()
@@ -706,4 +798,15 @@ class ScreeningProgram:
             times=times,
             solver=solver,
             solver_stats=info,
+            mono_duals=self._mono_duals(mono, act) if mono is not None else np.zeros(0),
         )
+
+    @staticmethod
+    def _mono_duals(mono: cp.Constraint, act: FloatArray) -> FloatArray:
+        """Multipliers of a_k <= a_{k+1} over all N - 1 adjacent pairs (0 where a type was fixed at null)."""
+        out = np.zeros(len(act) - 1)
+        idx = np.flatnonzero(act)
+        d = np.maximum(np.asarray(mono.dual_value, dtype=float).reshape(-1), 0.0)
+        keep = np.diff(idx) == 1  # active types are a top block for the local strategy
+        out[idx[:-1][keep]] = d[keep]
+        return out
