@@ -108,6 +108,16 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--plot", metavar="PATH", help="PNG of --y against the first swept parameter")
     sw.add_argument("--y", default="profit", help="output column to plot (default profit)")
 
+    be = sub.add_parser("bench", help="run benchmark suites and write CSV and markdown tables",
+                        description="Suites: scaling (one-dimensional types, with the hand-written every-pair "
+                                    "formulation as baseline), contractible (N x T), accuracy (fitted rates), peers "
+                                    "(mechaudit), solvers (Clarabel vs SCS). Each case runs in a fresh process.")
+    be.add_argument("suite", nargs="*", help="suites to run (default: all): scaling contractible accuracy peers solvers")
+    be.add_argument("--out", required=True, metavar="DIR", help="folder for <suite>.csv and <suite>.md")
+    be.add_argument("--quick", action="store_true", help="small grids (a few minutes in all)")
+    be.add_argument("--timeout", type=float, default=600.0, help="seconds per case (default 600)")
+    be.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     ls = sub.add_parser("problems", help="list the shipped problem files")
     ls.add_argument("--dir", default="problems", help="folder to list (default ./problems)")
     return p
@@ -184,6 +194,23 @@ def _plot(args: argparse.Namespace) -> int:
     else:
         plot_menu(load_single_model(args.file).solve(), args.out)
     print(f"wrote {args.out}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import SUITES, markdown, run_suite
+
+    suites = args.suite or list(SUITES)
+    bad = [x for x in suites if x not in SUITES]
+    if bad:
+        raise ProblemSpecError("suite", bad[0], "must be one of " + ", ".join(SUITES))
+    if args.timeout <= 0:
+        raise ProblemSpecError("--timeout", args.timeout, "must be > 0 seconds")
+    command = "mechdesign bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
+    for name in suites:
+        df = run_suite(name, args.out, quick=args.quick, timeout=args.timeout,
+                       progress=not args.no_progress, command=command)
+        print(f"\n## {name}\n\n{markdown(df)}\n\nwrote {Path(args.out) / (name + '.csv')} and .md")
     return 0
 
 
@@ -474,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _plot(args)
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "bench":
+            return _bench(args)
         if args.command == "price":
             return _price(args)
         if args.command == "audit":
