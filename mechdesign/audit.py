@@ -130,7 +130,8 @@ def upper_envelope_best(theta: FloatArray, slope: FloatArray, intercept: FloatAr
         hull.append(int(m))
     H = np.array(hull)
     if H.size > 1:  # breakpoints between consecutive hull lines
-        xs = (c[H[:-1]] - c[H[1:]]) / (k[H[1:]] - k[H[:-1]])
+        with np.errstate(over="ignore", divide="ignore"):  # nearly equal slopes: breakpoints at +-inf
+            xs = (c[H[:-1]] - c[H[1:]]) / (k[H[1:]] - k[H[:-1]])
         seg = np.searchsorted(xs, th, side="right")
     else:
         seg = np.zeros(th.size, dtype=int)

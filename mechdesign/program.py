@@ -83,7 +83,8 @@ POLISH_RTOL = 1e-8
 POLISH_MAX_PASSES = 3
 #: active-set Newton refinement (see :meth:`ScreeningProgram._refine`): dense KKT systems (pivoted QR,
 #: LU, NNLS certificate) up to this many free variables plus active rows, sparse ones (SuperLU,
-#: Newton multipliers as the certificate) above, skipped above REFINE_SPARSE_MAX_DIM
+#: Newton multipliers as the certificate) above for scalar types, skipped above REFINE_SPARSE_MAX_DIM
+#: (and, for multidimensional types, above REFINE_MAX_DIM)
 REFINE_MAX_DIM = 1500
 #: from this many types on, the refinement is tried on the first pass before the polish (measured: at
 #: N = 10,000 it certifies the first pass and saves the polish's second solve; on small problems the
@@ -379,9 +380,9 @@ class ScreeningProgram:
         info: dict[str, object] = {"applied": False}
         sol.solver_stats["refine"] = info
         self._refine_budget = REFINE_MAX_STEPS
-        # the refinement may not cost more than the solver did (at least one second, at most REFINE_MAX_SECONDS)
+        # the refinement may not cost more than the solver did (at least 0.5 s, at most REFINE_MAX_SECONDS)
         spent = float(sol.times.get("solve", 0.0)) if sol.times else 0.0
-        self._refine_deadline = time.perf_counter() + min(REFINE_MAX_SECONDS, max(1.0, spent))
+        self._refine_deadline = time.perf_counter() + min(REFINE_MAX_SECONDS, max(0.5, spent))
         model = self.cost_model
         smooth = getattr(model, "smooth_cost", None)
         N, D = self.values.shape
@@ -398,9 +399,11 @@ class ScreeningProgram:
         # profit fall below the solver's, and the refinement is rejected)
         free_a = (a0 > REFINE_ZERO_TOL * amax) & ~null[:, None] & (v > 0)
         free_t = ~null
-        if int(free_a.sum() + free_t.sum()) > REFINE_SPARSE_MAX_DIM:
-            info["skipped"] = (f"{int(free_a.sum() + free_t.sum())} free variables > "
-                               f"REFINE_SPARSE_MAX_DIM = {REFINE_SPARSE_MAX_DIM}")
+        size = int(free_a.sum() + free_t.sum())
+        if size > REFINE_SPARSE_MAX_DIM or (D > 1 and size > REFINE_MAX_DIM):
+            # the sparse path is for scalar types (tested there); multidimensional ones stay dense
+            info["skipped"] = (f"{size} free variables > "
+                               f"{'REFINE_SPARSE_MAX_DIM' if D == 1 else 'REFINE_MAX_DIM (types with D > 1)'}")
             return sol
         scale = max(float(np.max(np.abs(np.sum(v * a0, axis=1)), initial=0.0)), 1e-300)
         own = np.sum(v * a0, axis=1) - sol.transfer
@@ -444,8 +447,11 @@ class ScreeningProgram:
             for rule, (act, act_ir) in rules.items():
                 act = act & ~(nl[pairs[:, 0]] & nl[pairs[:, 1]])
                 act_ir = (act_ir | reenter) & ~nl
-                out = self._newton(sol, start, fa, ft, pairs[act], np.flatnonzero(act_ir), smooth, sparse)
                 key = f"{label}, {rule}"
+                if time.perf_counter() > self._refine_deadline:
+                    tried[key] = "time budget spent"
+                    continue
+                out = self._newton(sol, start, fa, ft, pairs[act], np.flatnonzero(act_ir), smooth, sparse)
                 if isinstance(out, str):
                     tried[key] = out
                     continue

@@ -1,0 +1,60 @@
+"""The benchmark harness: rates, isolation, the hand-written baseline, the CLI's errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mechdesign import bench
+from mechdesign.cli import main
+
+
+def test_fitted_rate_recovers_a_power_law() -> None:
+    n = np.array([10, 20, 40, 80, 160])
+    assert bench.fitted_rate(n, 3.0 * n**-2.0) == pytest.approx(-2.0, abs=1e-12)
+    assert bench.fitted_rate(n, 0.5 * n**-1.0) == pytest.approx(-1.0, abs=1e-12)
+    assert np.isnan(bench.fitted_rate(n[:1], np.array([1.0])))
+
+
+def _sleepy(seconds: float) -> dict[str, object]:
+    import time
+
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+def _broken() -> dict[str, object]:
+    raise RuntimeError("on purpose")
+
+
+def test_isolated_cases_report_time_limits_and_failures_as_rows() -> None:
+    ok = bench.run_isolated(_sleepy, {"seconds": 0.0}, timeout=60)
+    assert ok["slept"] == 0.0 and ok["peak_rss_mb"] > 0
+    late = bench.run_isolated(_sleepy, {"seconds": 30.0}, timeout=2)
+    assert str(late["status"]).startswith("not finished in 2 s")
+    bad = bench.run_isolated(_broken, {}, timeout=60)
+    assert str(bad["status"]).startswith("failed: RuntimeError: on purpose")
+
+
+def test_handwritten_baseline_is_a_correct_independent_formulation() -> None:
+    """The hand-written every-pair program (written without mechdesign's program layer) reaches the
+    exact discrete menu (closed form, Prop 3 discrete) up to Clarabel's default tolerance."""
+    for style in ("matrix", "loop"):
+        row = bench.case_handwritten(N=12, style=style)
+        assert row["status"] == "optimal"
+        assert row["profit_err"] < 1e-5 and row["Q_err"] < 1e-3
+        assert row["max_ic_viol_rel"] < 1e-6
+
+
+def test_speedup_column_is_relative_to_the_baseline_at_the_same_n() -> None:
+    df = pd.DataFrame({"N": [10, 10, 20, 20], "method": ["base", "fast", "base", "fast"],
+                       "wall_s": [4.0, 1.0, 9.0, 3.0]})
+    out = bench._with_ratio(df, {"speedup": "base"})
+    assert out["speedup"].tolist() == [1.0, 4.0, 1.0, 3.0]
+
+
+def test_bench_cli_rejects_unknown_suites(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "nonsense", "--out", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert "suite" in err and "scaling" in err and "Traceback" not in err
