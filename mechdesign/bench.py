@@ -119,9 +119,10 @@ def run_isolated(fn: Callable[..., Row], kwargs: dict[str, Any], timeout: float)
     try:
         return fut.result(timeout=timeout)
     except cf.TimeoutError:
-        return {**kwargs, "status": f"not finished in {timeout:.0f} s", "wall_s": time.perf_counter() - t0}
+        return {**kwargs, "method": fn.__name__, "status": f"not finished in {timeout:.0f} s",
+                "wall_s": time.perf_counter() - t0}
     except Exception as exc:  # noqa: BLE001 - a failure is a result of the benchmark, not a crash of it
-        return {**kwargs, "status": f"failed: {type(exc).__name__}: {str(exc)[:120]}"}
+        return {**kwargs, "method": fn.__name__, "status": f"failed: {type(exc).__name__}: {str(exc)[:120]}"}
     finally:
         for p in list(getattr(ex, "_processes", {}).values()):
             p.terminate()

@@ -93,6 +93,10 @@ class LeaderResult(SummaryMixin):
                        f"{c.get('monopoly_cells_apart')}"),
                       (f"vs closed form    quantity {c.get('quantity_rel_error', float('nan')):.2e} relative "
                        "(continuum formulas at the grid types; O(1/N))")]
+        if "discrete_profit_rel_error" in c:
+            lines.append(f"vs discrete menu  (Prop 7's case analysis on the grid) profit "
+                         f"{c['discrete_profit_rel_error']:.2e}, quantity {c['discrete_quantity_rel_error']:.2e}, "
+                         f"transfer {c['discrete_transfer_rel_error']:.2e} relative")
         elif self.analytic:
             lines.append(f"closed form       {self.analytic.get('kind')}")
         lines.append("")
@@ -190,6 +194,14 @@ def solve_leader(lf: LeaderFringe, types: DiscreteTypes, dist: Distribution | No
     res = LeaderResult(name, types, q, t, float(ub), lb, viol, region)
     if not closed:
         res.analytic = {"kind": "numerical only: sigma_hat_F > 0, eq. (29) has no closed form"}
+    if closed:
+        # the exact discrete menu (Prop 7's case analysis on the grid, closed-form candidates)
+        qd, td, pd_ = lf.discrete_menu(types)
+        res.comparison = {
+            "discrete_quantity_rel_error": float(np.max(np.abs(q - qd)) / max(float(np.max(qd)), 1e-300)),
+            "discrete_transfer_rel_error": float(np.max(np.abs(t - td)) / max(float(np.max(np.abs(td))), 1e-300)),
+            "discrete_profit_rel_error": abs(lb - pd_) / max(abs(pd_), 1e-300),
+        }
     if dist is not None and closed:
         c = lf.cutoffs(dist)
         res.analytic = {"kind": "Prop 7 (continuum closed forms)", **c}
@@ -201,7 +213,7 @@ def solve_leader(lf: LeaderFringe, types: DiscreteTypes, dist: Distribution | No
                 return None
             return int(abs(np.searchsorted(th, a) - np.searchsorted(th, b)))
 
-        res.comparison = {"analytic_entry": c["entry"], "analytic_monopoly": c["monopoly"],
+        res.comparison |= {"analytic_entry": c["entry"], "analytic_monopoly": c["monopoly"],
                           "entry_cells_apart": cells(nc["entry"], c["entry"]),
                           "monopoly_cells_apart": cells(nc["monopoly"], c["monopoly"]),
                           "quantity_rel_error": float(np.max(np.abs(q - qa)) / max(float(qa.max()), 1e-300))}

@@ -197,6 +197,10 @@ def test_leader_program_certified_and_converges_to_prop7(lf: LeaderFringe) -> No
         assert c["entry_cells_apart"] <= 1
         assert c["monopoly_cells_apart"] is None or c["monopoly_cells_apart"] <= 1
         errs.append(c["quantity_rel_error"])
+        # against the exact discrete menu (Prop 7's case analysis on the grid: closed-form candidates,
+        # LeaderFringe.discrete_menu), at the same discretisation
+        assert c["discrete_profit_rel_error"] <= 1e-9
+        assert c["discrete_quantity_rel_error"] <= 1e-6 and c["discrete_transfer_rel_error"] <= 1e-6
     assert errs[1] < errs[0] / 3
     if lf is FIG1:
         assert "deterrence" in r.region and "monopoly" in r.region
@@ -239,3 +243,32 @@ def test_leader_with_fine_tuned_fringe_is_numerical_only(tmp_path: Path) -> None
     r = solve_leader(lf, Uniform(0, 1).discretize(30))
     assert "numerical only" in str(r.analytic["kind"]) and r.upper_bound >= r.lower_bound - 1e-12
     assert "numerical only" in r.summary() or "NOT certified" in r.summary()
+
+
+def test_discrete_leader_menu_is_the_global_optimum_on_a_small_grid() -> None:
+    """Independent check of LeaderFringe.discrete_menu on 4 types: brute force over every non-decreasing
+    4-tuple of 40 quantities (incl. the kinks and the closed-form menu), each priced by the binding local
+    downward ICs and kept only if it passes every IC/IR pair (Lemma 4 payoffs)."""
+    import itertools
+
+    from mechdesign import DiscreteTypes
+
+    lf = FIG1
+    th = np.array([0.3, 0.5, 0.7, 0.9])
+    f = np.full(4, 0.25)
+    q, _, profit = lf.discrete_menu(DiscreteTypes(th, f))
+    grid = np.unique(np.concatenate([[0.0], np.geomspace(1e-3, 2.0 * q.max(), 30), lf.q_hat(th), q]))
+    uu = np.array([lf.u(np.full(grid.size, x), grid) for x in th])  # uu[n, k] = u(theta_n, grid_k)
+    idx = np.array(list(itertools.combinations_with_replacement(range(grid.size), 4)))  # (C, 4)
+    n = np.arange(4)
+    own = uu[n, idx]  # (C, 4): u(theta_n, x_n)
+    tt = np.zeros(idx.shape)
+    tt[:, 0] = own[:, 0]
+    for k in range(1, 4):
+        tt[:, k] = tt[:, k - 1] + own[:, k] - uu[k, idx[:, k - 1]]
+    payoff = uu[:, idx].transpose(1, 0, 2) - tt[:, None, :]  # (C, type, item)
+    rent = own - tt
+    ok = np.all(rent >= payoff.max(axis=2) - 1e-12, axis=1) & np.all(rent >= -1e-12, axis=1)
+    best = float(np.max(((tt - lf.c_L * grid[idx]) @ f)[ok]))
+    assert ok.sum() > 1000
+    assert best == pytest.approx(profit, rel=1e-12)

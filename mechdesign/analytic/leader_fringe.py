@@ -30,7 +30,7 @@ from scipy import optimize
 
 from .. import _validate as V
 from ..exceptions import ProblemSpecError
-from ..types import Distribution
+from ..types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
 
@@ -173,6 +173,67 @@ class LeaderFringe:
             entry = mono = t3 if t3 is not None else float(dist.hi)
         return {"theta_hat": self.theta_hat(), "theta_1": t1, "theta_2": t2, "theta_3": t3,
                 "theta_m": self.theta_m(dist), "entry": entry, "monopoly": mono}
+
+    # ------------------------------------------------------------------ discrete types (Prop 7's proof on a grid)
+    def discrete_menu(self, types: DiscreteTypes) -> tuple[FloatArray, FloatArray, float]:
+        r"""The leader's optimal menu for discrete types by Prop 7's case analysis: ``(q, t, profit)``.
+
+        With the local downward ICs and the lowest IR binding (as in the proof of Prop 7), the profit
+        separates into :math:`J_n(q) = f_n\big(u(\theta_n, q) - c_L q\big) - G_{n+1}\big(u(\theta_{n+1}, q)
+        - u(\theta_n, q)\big)`, :math:`G_{n+1} = \sum_{k>n} f_k`, with Lemma 4's :math:`u` (eq. 31). On each
+        piece between the kinks :math:`\hat q(\theta_n) \le \hat q(\theta_{n+1})` (eq. 30) the maximiser is
+        explicit:
+
+        * below :math:`\hat q(\theta_n)`: :math:`f_n(c_F q^{d/\sigma} - c_L q)` is convex
+          (:math:`d/\sigma > 1`): an endpoint, :math:`q = 0` or the kink;
+        * between the kinks (deterrence): :math:`(f_n + G_{n+1})\theta_n q^d - G_{n+1} c_F q^{d/\sigma}
+          - f_n c_L q` is concave: the root of its derivative (one scalar equation, bracketed), or a kink;
+        * above :math:`\hat q(\theta_{n+1})` (monopoly): eq. (33) at the discrete virtual value
+          :math:`\varphi_n = \theta_n - (G_{n+1}/f_n)(\theta_{n+1} - \theta_n)`,
+          :math:`q = (d\varphi_n/c_L)^{1/(1-d)}`, or the kink.
+
+        The best candidate is taken; transfers follow from the binding constraints,
+        :math:`t_1 = u(\theta_1, q_1)`, :math:`t_n = t_{n-1} + u(\theta_n, q_n) - u(\theta_n, q_{n-1})`.
+        (Optimal for the full program when these quantities are non-decreasing, which the numerical
+        program's all-pairs audit checks independently.)
+        """
+        self._closed("discrete_menu")
+        th, f = types.theta, types.prob
+        N = types.n
+        G = np.concatenate([np.cumsum(f[::-1])[::-1], [0.0]])
+        d, s, cL, cF = self.d, self.sigma, self.c_L, self.c_F
+        qh = self.q_hat(th)
+        q = np.zeros(N)
+        for n in range(N):
+            g = G[n + 1]
+            last = n + 1 == N
+
+            def J(x: FloatArray, n: int = n, g: float = g, last: bool = last) -> FloatArray:
+                own = self.u(np.full_like(x, th[n]), x)
+                out = f[n] * (own - cL * x)
+                if not last:
+                    out = out - g * (self.u(np.full_like(x, th[n + 1]), x) - own)
+                return out
+
+            lo = float(qh[n])
+            hi = lo if last else float(qh[n + 1])
+            cands = [0.0, lo, hi]
+            if not last and hi > lo:
+                def dJ(x: float, n: int = n, g: float = g) -> float:
+                    return ((f[n] + g) * th[n] * d * x ** (d - 1) - g * cF * (d / s) * x ** (d / s - 1)
+                            - f[n] * cL)
+                if dJ(lo) > 0 > dJ(hi):
+                    cands.append(float(optimize.brentq(dJ, lo, hi, xtol=1e-15 * hi, rtol=1e-15)))
+            phi = th[n] - (0.0 if last else g / f[n] * (th[n + 1] - th[n]))
+            if phi > 0:
+                cands.append(max((d * phi / cL) ** (1 / (1 - d)), hi))
+            c = np.array(cands)
+            q[n] = c[int(np.argmax(J(c)))]
+        t = np.zeros(N)
+        t[0] = float(self.u(th[:1], q[:1])[0])
+        for n in range(1, N):
+            t[n] = t[n - 1] + float(self.u(th[n], q[n]) - self.u(th[n], q[n - 1]))
+        return q, t, float(f @ (t - cL * q))
 
     # ------------------------------------------------------------------ allocations (Figure 1)
     def competition(self, theta: FloatArray, dist: Distribution) -> tuple[FloatArray, FloatArray]:
