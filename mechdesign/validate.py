@@ -479,12 +479,37 @@ def check_lemma4_prop7(rng: np.random.Generator, problems: Path) -> CheckResult:
                        "q grid", n, max(errs), 1e-6, agree, 0.0)
 
 
+def check_prop7_discrete(rng: np.random.Generator, problems: Path) -> CheckResult:
+    """The certified numerical leader program against the exact discrete menu (Prop 7's case analysis on
+    the grid, :meth:`LeaderFringe.discrete_menu`): the two shipped configurations and random ones."""
+    from .leader_program import solve_leader
+
+    U = Uniform(0.0, 1.0)
+    cfgs = [LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10), LeaderFringe(0.5, 0.25, 1 / 4, 1 / 10)]
+    while len(cfgs) < 8:
+        s = float(rng.uniform(0.3, 0.6))
+        cF = float(rng.uniform(0.05, 0.2))
+        cfgs.append(LeaderFringe(s, float(rng.uniform(0.1, 0.8) * (1 - s)), cF * float(rng.uniform(1.05, 3)), cF))
+    errs, agree, n_cert = [], True, 0
+    for lf in cfgs:
+        r = solve_leader(lf, U.discretize(60), U)
+        if not r.certified:  # the relaxation is not tight: no claim to check on this instance
+            continue
+        n_cert += 1
+        c = r.comparison
+        errs += [c["discrete_quantity_rel_error"], c["discrete_transfer_rel_error"], c["discrete_profit_rel_error"]]
+        agree &= abs(r.gap) <= 1e-6 and (c["entry_cells_apart"] or 0) <= 1 and (c["monopoly_cells_apart"] or 0) <= 1
+    return CheckResult("prop7_discrete", "certified numeric leader menu = exact discrete menu (Prop 7 cases on the "
+                       "grid); cutoffs within a cell", n_cert, max(errs, default=np.inf), 1e-6, agree, 0.0,
+                       note=f"{len(cfgs) - n_cert} of {len(cfgs)} configurations not certified (skipped)")
+
+
 CHECKS: dict[str, Callable[[np.random.Generator, Path], CheckResult]] = {
     "lemma1": check_lemma1, "lemma3": check_lemma3, "prop1": check_prop1, "prop2": check_prop2,
     "cor1": check_cor1, "prop3": check_prop3, "prop4": check_prop4, "lemma5": check_lemma5, "prop8": check_prop8,
     "prop9": check_prop9, "prop10": check_prop10, "assumption2": check_assumption2,
     "prop10_tariffs": check_prop10_tariffs, "lemma2": check_lemma2, "prop5_6": check_prop5_6,
-    "lemma4_prop7": check_lemma4_prop7,
+    "lemma4_prop7": check_lemma4_prop7, "prop7_discrete": check_prop7_discrete,
 }
 
 

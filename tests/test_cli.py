@@ -284,3 +284,9 @@ def test_value_scale_type_errors(tmp_path: Path) -> None:
     bad = _bad(tmp_path, text.replace('[types]\nkind = "value_scale"', '[types]\nkind = "discrete"'))
     out = _run(["solve", str(bad)])
     assert out.returncode == 2 and "types.kind" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_every_validation_check_passes() -> None:
+    """`mechdesign validate` (all checks, seed 0) exits 0: every proposition check passes."""
+    assert main(["validate"]) == 0
