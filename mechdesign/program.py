@@ -273,9 +273,13 @@ class ScreeningProgram:
         rounds = 0
         seen = set(map(tuple, pairs.tolist())) if ic == "adaptive" else set()
         active: FloatArray | None = None
+        unrestricted: ProgramSolution | None = None
         while True:
             rounds += 1
-            sol = self._solve_once(pairs, ic == "local", solver, first, verbose, times, active=active)
+            if unrestricted is not None:  # the verification solve below found a better menu: go on from it
+                sol, unrestricted = unrestricted, None
+            else:
+                sol = self._solve_once(pairs, ic == "local", solver, first, verbose, times, active=active)
             if ic != "adaptive":
                 break
             if polish and rounds == 1:
@@ -290,7 +294,18 @@ class ScreeningProgram:
             new = self._violated_pairs(sol, rep.ic_violation, seen)
             times["audit"] += time.perf_counter() - t0
             if len(new) == 0:
-                break
+                if active is None:
+                    break
+                # the first round's null types were kept at the null item: check with every type free
+                # on the final pairs that this restriction costs nothing (else go on without it)
+                full = self._solve_once(pairs, False, solver, first, verbose, times)
+                tol = POLISH_RTOL * max(abs(sol.objective), 1e-12)
+                active = None
+                if full.objective <= sol.objective + tol:
+                    sol.solver_stats["adaptive_null_check"] = {"restricted": sol.objective, "free": full.objective}
+                    break
+                unrestricted = full
+                continue
             if rounds >= max_rounds:
                 raise SolverError(
                     f"adaptive IC generation did not converge in {max_rounds} rounds "
