@@ -46,7 +46,20 @@ import pandas as pd
 SUITES = ("scaling", "contractible", "accuracy", "peers", "solvers")
 #: seed of every random instance in the suites
 SEED = 0
-ROOT_PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
+
+
+def problems_dir() -> Path:
+    """The shipped problem files: ``./problems`` (run from the repository root), else beside the package
+    (editable install)."""
+    for cand in (Path.cwd() / "problems", Path(__file__).resolve().parents[1] / "problems"):
+        if (cand / "single_model_cobb_douglas.toml").is_file():
+            return cand
+    from .exceptions import ProblemFileError
+
+    raise ProblemFileError(
+        f"the shipped problem files were not found in {Path.cwd() / 'problems'}; run `mechdesign bench` from the "
+        "repository root (the folder that holds problems/)"
+    )
 Row = dict[str, Any]
 
 
@@ -133,7 +146,7 @@ def run_isolated(fn: Callable[..., Row], kwargs: dict[str, Any], timeout: float)
 def _single_problem() -> Any:
     from .problemfile import load_problem
 
-    return load_problem(ROOT_PROBLEMS / "single_model_cobb_douglas.toml")
+    return load_problem(problems_dir() / "single_model_cobb_douglas.toml")
 
 
 def _errors(N: int, quality: np.ndarray, transfer: np.ndarray, profit: float) -> Row:
@@ -291,7 +304,7 @@ def case_accuracy(setting: str, N: int) -> Row:
         row.update(status=r.status, profit_err=c["profit_rel_error"], Q_err=c["quality_rel_error"],
                    t_err=c["transfer_rel_error"])
     elif setting == "multimodel":
-        p: Any = load_problem(ROOT_PROBLEMS / "multimodel_two_models.toml")
+        p: Any = load_problem(problems_dir() / "multimodel_two_models.toml")
         res = p.solve(n=N)
         dist = p.types
         # Prop 6 on the continuum: the efficient allocation (Prop 5) at the virtual type, by a fine
@@ -305,7 +318,7 @@ def case_accuracy(setting: str, N: int) -> Row:
                    profit_err=abs(res.profit - profit_c) / abs(profit_c),
                    Q_err=float(res.types.prob @ np.abs(res.quality - Qn)) / float(np.max(Qn)))
     else:
-        p = load_problem(ROOT_PROBLEMS / "figure1_leader_fringe.toml")  # type: ignore[assignment]
+        p = load_problem(problems_dir() / "figure1_leader_fringe.toml")  # type: ignore[assignment]
         res = p.solve(n=N)
         cut = p.market.cutoffs(p.dist)
         nc = res.numeric_cutoffs()
