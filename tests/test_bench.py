@@ -58,3 +58,16 @@ def test_bench_cli_rejects_unknown_suites(capsys: pytest.CaptureFixture[str]) ->
     assert main(["bench", "nonsense", "--out", "unused"]) == 2
     err = capsys.readouterr().err
     assert "suite" in err and "scaling" in err and "Traceback" not in err
+
+
+def test_problem_files_are_found_from_the_repository_root(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (bench.problems_dir() / "single_model_cobb_douglas.toml").is_file()
+    from pathlib import Path
+
+    from mechdesign.exceptions import ProblemFileError
+
+    monkeypatch.chdir(str(tmp_path))  # elsewhere, an editable install still finds problems/ beside the package
+    assert bench.problems_dir() == Path(bench.__file__).resolve().parents[1] / "problems"
+    monkeypatch.setattr(bench, "__file__", str(Path(str(tmp_path)) / "pkg" / "bench.py"))
+    with pytest.raises(ProblemFileError, match="repository root"):
+        bench.problems_dir()
