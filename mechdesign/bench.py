@@ -403,7 +403,7 @@ def solvers_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, Any]]
     import cvxpy as cp
 
     names = [s for s in ("CLARABEL", "SCS", "ECOS", "MOSEK") if s in cp.installed_solvers()]
-    sizes = [50, 200] if quick else [50, 200, 1000]
+    sizes = [50] if quick else [50, 200, 1000]
     return [(case_mechdesign, {"N": N, "ic": ic, "solver": s})
             for N in sizes for ic in ("local", "adaptive") for s in names]
 
