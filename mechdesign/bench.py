@@ -76,15 +76,12 @@ def machine() -> str:
 
 
 def versions() -> dict[str, str]:
-    """Versions of the packages the suites depend on (recorded with every table)."""
-    import clarabel
-    import cvxpy
+    """Versions of the packages the suites depend on (the sweeps' provenance, plus scipy, pandas, mechaudit)."""
     import scipy
 
-    from . import __version__
+    from .sweep import provenance
 
-    out = {"mechdesign": __version__, "cvxpy": cvxpy.__version__, "clarabel": clarabel.__version__,
-           "numpy": np.__version__, "scipy": scipy.__version__, "pandas": pd.__version__}
+    out = {**provenance(), "scipy": scipy.__version__, "pandas": pd.__version__}
     try:
         import mechaudit
 

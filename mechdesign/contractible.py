@@ -249,7 +249,7 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
     if not audit.passed:
         raise AuditError(f"the contractible menu fails the all-pairs audit (max IC violation "
                          f"{audit.max_ic_violation_rel:.2e} relative)")
-    tokens = sol.tokens if "X" in sol.tokens else model.smooth_tokens(sol.allocation)
+    tokens = sol.tokens  # token variables, or their closed form (profile formulation)
     X = tokens["X"].reshape(len(f), -1, tech.J) * model.x_ref
     token_cost = (X @ tech.c) @ mu
     if "Z" in tokens:

@@ -180,8 +180,6 @@ class SingleModelProblem:
         cost_model = (QualityCostModel if formulation == "quality" else TokenCostModel)(tech, q_ref, money)
         program = ScreeningProgram(theta / th_max, prob, cost_model)
         sol = program.solve(ic=ic, solver=solver, solver_options=solver_options, verbose=verbose, polish=polish)
-        if "X" not in sol.tokens:
-            sol.tokens = cost_model.smooth_tokens(sol.allocation)
 
         t0 = time.perf_counter()
         quality = sol.allocation[:, 0] * q_ref

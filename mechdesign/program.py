@@ -334,6 +334,9 @@ class ScreeningProgram:
                 if first_attempt is not None:
                     sol.solver_stats["refine"]["first_pass_attempt"] = first_attempt  # type: ignore[index]
         sol.times = times
+        smooth_tokens = getattr(self.cost_model, "smooth_tokens", None)
+        if not sol.tokens and smooth_tokens is not None:  # cost models without token variables
+            sol.tokens = smooth_tokens(sol.allocation)
         if sol.status != "optimal":
             warnings.warn(
                 f"{solver} stopped at reduced accuracy (status {sol.status}); the menu is returned with "

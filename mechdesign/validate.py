@@ -453,15 +453,21 @@ def check_prop5_6(rng: np.random.Generator, problems: Path) -> CheckResult:
                        "(gap <= 1e-6)", len(cases), max(errs), 1e-6, agree, 0.0)
 
 
+def _leader_configs(rng: np.random.Generator, count: int) -> list[LeaderFringe]:
+    """The two shipped leader-fringe configurations (Figure 1, no deterrence) and random ones (c_F < c_L)."""
+    cfgs = [LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10), LeaderFringe(0.5, 0.25, 1 / 4, 1 / 10)]
+    while len(cfgs) < count:
+        s = float(rng.uniform(0.3, 0.6))
+        cF = float(rng.uniform(0.05, 0.2))
+        cfgs.append(LeaderFringe(s, float(rng.uniform(0.1, 0.8) * (1 - s)), cF * float(rng.uniform(1.05, 3)), cF))
+    return cfgs
+
+
 def check_lemma4_prop7(rng: np.random.Generator, problems: Path) -> CheckResult:
     """Lemma 4 against direct fringe top-up (eq. 28); Prop 7's regions against pointwise maximisation of (45)."""
     errs, agree, n = [], True, 0
     U = Uniform(0.0, 1.0)
-    cfgs = [LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10), LeaderFringe(0.5, 0.25, 1 / 4, 1 / 10)]
-    while len(cfgs) < 12:
-        s = float(rng.uniform(0.3, 0.6))
-        cF = float(rng.uniform(0.05, 0.2))
-        cfgs.append(LeaderFringe(s, float(rng.uniform(0.1, 0.8) * (1 - s)), cF * float(rng.uniform(1.05, 3)), cF))
+    cfgs = _leader_configs(rng, 12)
     qs = np.concatenate([[0.0], np.geomspace(1e-8, 1e9, 80000)])
     for lf in cfgs:
         n += 1
@@ -485,11 +491,7 @@ def check_prop7_discrete(rng: np.random.Generator, problems: Path) -> CheckResul
     from .leader_program import solve_leader
 
     U = Uniform(0.0, 1.0)
-    cfgs = [LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10), LeaderFringe(0.5, 0.25, 1 / 4, 1 / 10)]
-    while len(cfgs) < 8:
-        s = float(rng.uniform(0.3, 0.6))
-        cF = float(rng.uniform(0.05, 0.2))
-        cfgs.append(LeaderFringe(s, float(rng.uniform(0.1, 0.8) * (1 - s)), cF * float(rng.uniform(1.05, 3)), cF))
+    cfgs = _leader_configs(rng, 8)
     errs: list[float] = []
     agree, n_cert = True, 0
     for lf in cfgs:
