@@ -17,8 +17,16 @@ functions on either side of the kinks :math:`\hat q(\theta_n), \hat q(\theta_{n+
 logarithmic grid with the kinks added and refined where the grid's best point is interior.
 
 **Lower bound.** That allocation with the binding transfers is a menu; if it passes the all-pairs IC/IR
-audit it is feasible, its profit equals the upper bound and the gap is zero. Otherwise the certificate
-fails and the result says so (the relaxation is not tight: ironing would be needed).
+audit it is feasible, its profit equals the upper bound and the gap is zero.
+
+**When the relaxation is not tight** (the relaxed menu fails the audit; this happens with
+:math:`\hat\sigma_F > 0`, where single crossing fails in the top-up region and non-local ICs bind), the
+menu comes from :func:`mechdesign.lottery.solve_lottery_lp`: an LP over lotteries with every IC pair,
+column and row generation, and a Lagrangian upper bound valid for every quantity in
+:math:`[0, \bar q]` (and for deterministic menus, which are degenerate lotteries). Its menu is then
+made deterministic (each type gets its lottery's mean quantity, priced by the largest IC/IR
+transfers, :func:`mechdesign.lottery.implementing_transfers`) and kept if it passes the all-pairs audit
+and earns at least the lottery's profit: the reported gap is that menu's distance from the bound.
 
 With discrete types the deterrence region is where type :math:`\theta_n` single-homes while
 :math:`\theta_{n+1}` would still top up, :math:`\hat q(\theta_n) \le q_n \le \hat q(\theta_{n+1})` (one grid
@@ -34,10 +42,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
-from .analytic.leader_fringe import LeaderFringe, topup_payoff_grid
+from .analytic.leader_fringe import LeaderFringe, topup_payoff, topup_quantity
 from .audit import AUDIT_RTOL
+from .exceptions import ProblemSpecError
+from .lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
 from .results import SummaryMixin, _jsonable
 from .types import DiscreteTypes, Distribution
 
@@ -58,6 +67,9 @@ class LeaderResult(SummaryMixin):
     region: list[str]
     analytic: dict[str, object] = field(default_factory=dict)
     comparison: dict[str, object] = field(default_factory=dict)
+    method: str = "local relaxation"
+    lottery: LotteryMenu | None = None
+    gap_floor: float = 1e-300
 
     @property
     def certified(self) -> bool:
@@ -65,7 +77,15 @@ class LeaderResult(SummaryMixin):
 
     @property
     def gap(self) -> float:
-        return (self.upper_bound - self.lower_bound) / max(abs(self.upper_bound), 1e-300) if self.certified else np.inf
+        """Relative gap of the certificate (relative to ``gap_floor`` when the bound is about zero)."""
+        if not self.certified:
+            return np.inf
+        return (self.upper_bound - self.lower_bound) / max(abs(self.upper_bound), self.gap_floor)
+
+    @property
+    def deterministic(self) -> bool:
+        """False only when the menu is the lottery LP's (a type's quantity is then its lottery's mean)."""
+        return self.lottery is None or "deterministic" in self.method
 
     def numeric_cutoffs(self) -> dict[str, float | None]:
         """First type buying from the leader and first type in the monopoly region (grid values)."""
@@ -76,17 +96,28 @@ class LeaderResult(SummaryMixin):
                 "monopoly": float(th[mono[0]]) if mono else None}
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame({"theta": self.types.theta, "prob": self.types.prob, "q_leader": self.quantity,
-                             "transfer": self.transfer, "region": self.region})
+        df = pd.DataFrame({"theta": self.types.theta, "prob": self.types.prob, "q_leader": self.quantity,
+                           "transfer": self.transfer, "region": self.region})
+        if not self.deterministic:
+            assert self.lottery is not None
+            df["q_leader"] = self.lottery.expected_quantity
+            df["lottery_points"] = (self.lottery.probs > 1e-9).sum(axis=1)
+        return df
 
     def summary(self) -> str:
         c = self.comparison
-        status = "certified" if self.certified else "NOT certified: the relaxed menu is not IC"
-        lines = [f"mechdesign leader-fringe menu (§5.3, numeric, certified): {self.name}  ({self.types.n} types)",
+        status = "certified" if self.certified else "NOT certified: the menu is not IC"
+        lines = [f"mechdesign leader-fringe menu (§5.3, numeric): {self.name}  ({self.types.n} types)",
                  "=" * 78,
                  (f"profit            {self.lower_bound:.10g}   upper bound {self.upper_bound:.10g}   gap "
                   f"{self.gap:.2e} ({status})"),
+                 f"method            {self.method}" + ("" if self.deterministic else
+                                                        " (a menu of lotteries: q_leader is each lottery's mean)"),
                  f"numeric cutoffs   {self.numeric_cutoffs()}"]
+        if self.lottery is not None:
+            lot = self.lottery
+            lines.append(f"lottery LP        profit {lot.profit:.10g}, bound {lot.upper_bound:.10g}, gap {lot.gap:.1e}; "
+                         f"{lot.rounds} rounds, {lot.n_ic_rows} IC rows, {lot.n_columns} columns")
         if c:
             lines += [(f"analytic cutoffs  entry {c.get('analytic_entry')}, monopoly {c.get('analytic_monopoly')} "
                        f"(Prop 7, continuum); grid cells apart: {c.get('entry_cells_apart')}, "
@@ -109,7 +140,8 @@ class LeaderResult(SummaryMixin):
                           "status": "optimal" if self.certified else "not_certified",
                           "profit": self.lower_bound, "menu": self.table().to_dict(orient="records"),
                           "certificate": {"upper_bound": self.upper_bound, "lower_bound": self.lower_bound,
-                                          "gap_rel": self.gap, "max_ic_violation_rel": self.max_ic_violation_rel},
+                                          "gap_rel": self.gap, "max_ic_violation_rel": self.max_ic_violation_rel,
+                                          "method": self.method, "deterministic": self.deterministic},
                           "numeric_cutoffs": self.numeric_cutoffs(), "analytic": self.analytic,
                           "comparison": self.comparison})  # type: ignore[return-value]
 
@@ -117,59 +149,73 @@ class LeaderResult(SummaryMixin):
         Path(path).write_text(json.dumps(self.to_dict(), indent=1))
 
 
-def _term_max(term: object, kinks: list[float], q_hi: float) -> tuple[float, float]:
-    """Global maximum of a 1-D function on [0, q_hi]: log grid, kinks, refinement of interior maxima."""
-    assert callable(term)
+def _relaxation(u: object, th: FloatArray, f: FloatArray, cost: float, q_hi: float,
+                kinks: FloatArray) -> tuple[FloatArray, float]:
+    """Maximise every type's term of the relaxed profit (module docstring) on [0, q_hi], all types at once.
+
+    A shared grid (0, 6,001 logarithmic points, the kinks), then golden section around each type's three
+    best grid points. Returns the arg maxima and the sum of the maxima (the upper bound).
+    """
+    assert callable(u)
+    N = th.size
+    G = np.concatenate([np.cumsum(f[::-1])[::-1], [0.0]])  # G[n] = sum_{k >= n} f_k
     grid = np.unique(np.concatenate([[0.0], np.geomspace(q_hi * 1e-12, q_hi, 6001), kinks]))
-    vals = term(grid)
-    order = np.argsort(vals)[::-1][:3]
-    best_q, best_v = float(grid[order[0]]), float(vals[order[0]])
-    for i in order:
-        if 0 < i < grid.size - 1:
-            res = optimize.minimize_scalar(lambda x: -float(term(np.array([x]))[0]), bounds=(grid[i - 1], grid[i + 1]),
-                                           method="bounded", options={"xatol": 1e-14 * max(grid[i], 1e-300)})
-            if -res.fun > best_v:
-                best_q, best_v = float(res.x), float(-res.fun)
-    return best_q, best_v
+    th_next = np.append(th[1:], th[-1])
+
+    def term(n: FloatArray, x: FloatArray) -> FloatArray:   # type n's term at quantities x (broadcast)
+        own = u(th[n], x)
+        return f[n] * (own - cost * x) - G[n + 1] * (u(th_next[n], x) - own)
+
+    idx = np.arange(N)
+    T = term(idx[:, None], grid[None, :])
+    order = np.argsort(T, axis=1)[:, ::-1][:, :3]
+    best_v = T[idx, order[:, 0]]
+    best_q = grid[order[:, 0]]
+    for j in range(order.shape[1]):
+        i = order[:, j]
+        x, v = golden_max(lambda z: term(idx, z), grid[np.maximum(i - 1, 0)], grid[np.minimum(i + 1, grid.size - 1)])
+        better = v > best_v
+        best_v, best_q = np.where(better, v, best_v), np.where(better, x, best_q)
+    return best_q, float(best_v.sum())
 
 
 def _payoff(lf: LeaderFringe) -> object:
-    """u(theta, q) for one theta and an array of q: Lemma 4 when sigma_hat_F = 0, else eq. (28) numerically."""
+    """u(theta, q), broadcasting: Lemma 4 when sigma_hat_F = 0, else eq. (28) numerically."""
     if lf.sigma_hat_F == 0.0:
-        return lambda theta, q: lf.u(np.full_like(np.asarray(q, dtype=float), theta), np.asarray(q, dtype=float))
-    return lambda theta, q: topup_payoff_grid(lf, float(theta), np.asarray(q, dtype=float))
+        return lambda theta, q: lf.u(theta, q)
+    return lambda theta, q: topup_payoff(lf, theta, q)  # type: ignore[return-value]
+
+
+def _audit(u: object, th: FloatArray, q: FloatArray, t: FloatArray) -> float:
+    """Largest all-pairs IC/IR violation of the menu (q, t), relative to the largest gross payoff."""
+    assert callable(u)
+    U = u(th[:, None], q[None, :]) - t[None, :]   # payoff of type n (rows) from item m
+    own = np.diag(U)
+    scale = max(float(np.max(np.abs(own + t))), 1e-300)
+    return max(float(np.max(U.max(axis=1) - own)), float(np.max(-own)), 0.0) / scale
 
 
 def solve_leader(lf: LeaderFringe, types: DiscreteTypes, dist: Distribution | None = None,
-                 name: str = "leader-fringe problem") -> LeaderResult:
+                 name: str = "leader-fringe problem", method: str = "auto") -> LeaderResult:
     r"""The certified numeric leader menu (see the module docstring); ``dist`` adds Prop 7's comparison.
 
     With :math:`\hat\sigma_F > 0` the buyer's payoff is eq. (28) maximised numerically over the fringe
-    quantity (:func:`mechdesign.analytic.leader_fringe.topup_payoff_grid`); there is no closed form to
+    quantity (:func:`mechdesign.analytic.leader_fringe.topup_payoff`); there is no closed form to
     compare with (numerical only) and the regions are reported as leader / fringe only.
+
+    ``method``: ``"auto"`` (the local relaxation, and the lottery LP when its menu fails the audit),
+    ``"relaxation"`` (never the LP: an untight relaxation is reported as not certified) or ``"lottery"``
+    (always the LP, an independent check of the relaxation).
     """
+    if method not in ("auto", "relaxation", "lottery"):
+        raise ProblemSpecError("method", method, "must be 'auto', 'relaxation' or 'lottery'")
     th, f = types.theta, types.prob
     N = types.n
     u = _payoff(lf)
     assert callable(u)
     closed = lf.sigma_hat_F == 0.0
-    G = np.concatenate([np.cumsum(f[::-1])[::-1], [0.0]])  # G[n] = sum_{k >= n} f_k
     q_hi = 10.0 * float((lf.d * th[-1] / lf.c_L) ** (1 / (1 - lf.d)))  # 10x the efficient leader quantity at the top
-    q = np.zeros(N)
-    ub = 0.0
-    for n in range(N):
-        nxt = th[n + 1] if n + 1 < N else None
-
-        def term(x: FloatArray, n: int = n, nxt: float | None = nxt) -> FloatArray:
-            own = u(th[n], x)
-            out = f[n] * (own - lf.c_L * x)
-            if nxt is not None:
-                out = out - G[n + 1] * (u(nxt, x) - own)
-            return out
-
-        kinks = ([float(lf.q_hat(th[n]))] + ([float(lf.q_hat(nxt))] if nxt is not None else [])) if closed else []
-        q[n], v = _term_max(term, kinks, q_hi)
-        ub += v
+    q, ub = _relaxation(u, th, f, lf.c_L, q_hi, lf.q_hat(th) if closed else np.zeros(0))
     # binding transfers: t_1 = u(theta_1, q_1), t_n = t_{n-1} + u(theta_n, q_n) - u(theta_n, q_{n-1})
     t = np.zeros(N)
     t[0] = float(u(th[0], np.array([q[0]]))[0])
@@ -177,10 +223,22 @@ def solve_leader(lf: LeaderFringe, types: DiscreteTypes, dist: Distribution | No
         pair = u(th[n], np.array([q[n], q[n - 1]]))
         t[n] = t[n - 1] + float(pair[0] - pair[1])
     lb = float(f @ (t - lf.c_L * q))
-    U = np.array([u(th[n], q) for n in range(N)]) - t[None, :]   # payoff of type n (rows) from item m
-    own = np.diag(U)
-    scale = max(float(np.max(np.abs(np.diag(U) + t))), 1e-300)
-    viol = max(float(np.max(U.max(axis=1) - own)), float(np.max(-own)), 0.0) / scale
+    viol = _audit(u, th, q, t)
+    used = "local relaxation"
+    lottery = None
+    if method == "lottery" or (method == "auto" and viol > AUDIT_RTOL):
+        lottery = solve_lottery_lp(u, th, f, lf.c_L, q_hi, q_init=q)
+        ub, used = lottery.upper_bound, "lottery LP (column and row generation)"
+        q, t, lb = lottery.expected_quantity, lottery.transfer, lottery.profit
+        viol = lottery.max_ic_violation_rel
+        td = implementing_transfers(u(th[:, None], q[None, :]))
+        if td is not None:  # the mean quantities, priced by the largest IC/IR transfers
+            lb_det = float(f @ (td - lf.c_L * q))
+            viol_det = _audit(u, th, q, td)
+            if viol_det <= AUDIT_RTOL and lb_det >= lottery.profit - 1e-12 * abs(lottery.profit):
+                t, lb, viol = td, lb_det, viol_det
+                used += ", made deterministic"
+        ub = max(ub, lb)
     if closed:
         # deterrence: type n single-homes but type n+1 would top up, q_hat(theta_n) <= q <= q_hat(theta_{n+1})
         qh = lf.q_hat(th)
@@ -190,8 +248,11 @@ def solve_leader(lf: LeaderFringe, types: DiscreteTypes, dist: Distribution | No
                   "deterrence" if h * (1 - tol) <= x <= h2 * (1 + tol) else "monopoly"
                   for x, h, h2 in zip(q, qh, qh_next)]
     else:
-        region = ["fringe only" if x <= 0 else "leader" for x in q]
-    res = LeaderResult(name, types, q, t, float(ub), lb, viol, region)
+        tops = topup_quantity(lf, th, q) > 0
+        region = ["fringe only" if x <= 1e-12 * max(float(q.max()), 1e-300) else
+                  "leader + fringe top-up" if top else "leader only" for x, top in zip(q, tops)]
+    floor = 1e-9 * float(np.max(np.abs(u(th[-1], np.array([q_hi])))))   # zero-profit optima (no sales)
+    res = LeaderResult(name, types, q, t, float(ub), lb, viol, region, method=used, lottery=lottery, gap_floor=floor)
     if not closed:
         res.analytic = {"kind": "numerical only: sigma_hat_F > 0, eq. (29) has no closed form"}
     if closed:

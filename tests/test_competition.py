@@ -229,20 +229,104 @@ def test_multimodel_file_accepts_full_technologies(tmp_path: Path) -> None:
     assert r.gap <= 1e-6 and r.comparison["profit_rel_error"] < 1e-9
 
 
-def test_leader_with_fine_tuned_fringe_is_numerical_only(tmp_path: Path) -> None:
-    # sigma_hat_F > 0: eq. (29) has no closed form; the payoff is eq. (28) maximised numerically
-    from mechdesign.analytic.leader_fringe import topup_payoff_grid
+@pytest.mark.parametrize("sigma_hat_F", [0.0, 0.1, 0.2])
+def test_topup_payoff_matches_brute_force_maximisation_of_eq28(sigma_hat_F: float) -> None:
+    # eq. (28) net of the outside option: the two-root Newton solution against the brute-force grid +
+    # bounded search of topup_payoff_numeric, and against Lemma 4's closed form (eq. 31) when sigma_hat_F = 0
+    from mechdesign.analytic.leader_fringe import topup_payoff, topup_quantity
+
+    lf = LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10, sigma_hat_F=sigma_hat_F)
+    dF = 0.5 + sigma_hat_F
+    for theta in (0.05, 0.3, 0.8, 1.0):
+        x = (theta * dF / 0.1) ** (1 / (1 - dF))
+        psi = (1 - dF) * theta * x**dF                    # outside option max_x theta x^dF - c_F x
+        q = np.array([0.0, 1e-3, 0.3, 1.0, 3.0, 30.0, 300.0])
+        direct = np.array([topup_payoff_numeric(lf, theta, qq) for qq in q])
+        np.testing.assert_allclose(topup_payoff(lf, theta, q), direct[:, 0] - psi, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(topup_quantity(lf, theta, q), direct[:, 1], rtol=1e-5, atol=1e-9)
+        if sigma_hat_F == 0.0:
+            np.testing.assert_allclose(topup_payoff(lf, theta, q), lf.u(theta, q), rtol=1e-10, atol=1e-12)
+
+
+def test_implementing_transfers_are_the_binding_local_ones_or_none() -> None:
+    # Lemma 4 payoffs satisfy single crossing above q_hat: an increasing allocation there is priced by the
+    # binding local downward ICs (t_n = t_{n-1} + u(n, q_n) - u(n, q_{n-1}), t_1 = u(1, q_1)); a decreasing
+    # one is not implementable (cyclic monotonicity fails), which must come back as None
+    from mechdesign.lottery import implementing_transfers
+
+    th = np.array([0.6, 0.7, 0.8, 0.9])
+    q = np.array([30.0, 45.0, 70.0, 100.0])
+    assert np.all(q > FIG1.q_hat(th))
+    U = FIG1.u(th[:, None], q[None, :])
+    t = [U[0, 0]]
+    for n in range(1, 4):
+        t.append(t[-1] + U[n, n] - U[n, n - 1])
+    np.testing.assert_allclose(implementing_transfers(U), t, rtol=1e-12)
+    assert implementing_transfers(FIG1.u(th[:, None], q[::-1][None, :])) is None
+
+
+def test_lottery_lp_reproduces_the_exact_discrete_leader_menu() -> None:
+    # an independent route: every IC pair, lotteries, column/row generation and a Lagrangian bound, against
+    # LeaderFringe.discrete_menu (Prop 7's case analysis on the grid, closed-form candidates)
+    from mechdesign.leader_program import solve_leader
+
+    for lf in (FIG1, NO_DETER):
+        r = solve_leader(lf, Uniform(0, 1).discretize(40), method="lottery")
+        assert r.lottery is not None and r.deterministic and r.certified and 0 <= r.gap <= 1e-6
+        assert r.comparison["discrete_profit_rel_error"] < 1e-9
+        assert r.comparison["discrete_quantity_rel_error"] < 1e-6
+
+
+def test_leader_with_fine_tuned_fringe_is_solved_with_a_certificate() -> None:
+    # sigma_hat_F > 0: eq. (29) has no closed form and single crossing fails in the top-up region, so the
+    # local relaxation's menu violates non-local ICs; the lottery LP gives an audited menu and a bound
     from mechdesign.leader_program import solve_leader
 
     lf = LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10, sigma_hat_F=0.1)
-    q = np.array([0.0, 0.3, 3.0])
-    x = (0.8 * 0.6 / 0.1) ** (1 / 0.4)
-    psi = 0.4 * 0.8 * x**0.6                         # outside option max_x 0.8 x^0.6 - 0.1 x
-    direct = np.array([topup_payoff_numeric(lf, 0.8, qq)[0] for qq in q]) - psi
-    np.testing.assert_allclose(topup_payoff_grid(lf, 0.8, q), direct, rtol=1e-9, atol=1e-12)
-    r = solve_leader(lf, Uniform(0, 1).discretize(30))
-    assert "numerical only" in str(r.analytic["kind"]) and r.upper_bound >= r.lower_bound - 1e-12
-    assert "numerical only" in r.summary() or "NOT certified" in r.summary()
+    types = Uniform(0, 1).discretize(30)
+    relaxed = solve_leader(lf, types, method="relaxation")
+    assert not relaxed.certified and "NOT certified" in relaxed.summary()
+    r = solve_leader(lf, types)
+    assert "numerical only" in str(r.analytic["kind"]) and "lottery LP" in r.method
+    assert r.certified and r.deterministic and 0 <= r.gap <= 1e-6
+    assert r.upper_bound <= relaxed.upper_bound * (1 + 1e-12)     # a tighter bound than the relaxation's
+    assert r.to_dict()["certificate"]["deterministic"] is True      # type: ignore[index]
+
+
+def test_fine_tuned_fringe_menu_beats_every_menu_on_a_quantity_grid() -> None:
+    """Brute force on 4 types: every 4-tuple of 10 quantities (a log grid, 0 and the solver's own menu),
+    each priced by the largest IC/IR transfers (Floyd-Warshall written here, not the package's
+    Bellman-Ford). No tuple may beat the certified menu by more than its gap, and none may exceed the
+    upper bound."""
+    import itertools
+
+    from mechdesign import DiscreteTypes
+    from mechdesign.analytic.leader_fringe import topup_payoff
+    from mechdesign.leader_program import solve_leader
+
+    lf = LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10, sigma_hat_F=0.15)
+    th = np.array([0.3, 0.45, 0.6, 0.9])
+    f = np.array([0.3, 0.3, 0.2, 0.2])
+    r = solve_leader(lf, DiscreteTypes(th, f))
+    assert r.certified
+    grid = np.unique(np.concatenate([[0.0], np.geomspace(0.5, 2 * r.quantity.max(), 5), r.quantity]))
+    tuples = np.array(list(itertools.product(range(grid.size), repeat=4)))
+    Q = grid[tuples]                                                      # (T, 4)
+    Ug = topup_payoff(lf, th[:, None], grid[None, :])                     # (4, K)
+    U = Ug[np.arange(4)[None, :, None], tuples[:, None, :]]               # U[t, n, m] = u(theta_n, q_m)
+    own = np.einsum("tnn->tn", U)
+    # distances from the null node (index 4): edge m -> n weighs own_n - U[n, m]; null -> n weighs own_n
+    D = np.full((len(Q), 5, 5), np.inf)
+    D[:, :4, :4] = own[:, None, :] - np.transpose(U, (0, 2, 1))
+    D[:, 4, :4] = own
+    D[:, np.arange(5), np.arange(5)] = 0.0
+    for k in range(5):
+        D = np.minimum(D, D[:, :, k:k + 1] + D[:, k:k + 1, :])
+    ok = np.all(np.einsum("tnn->tn", D) >= -1e-12, axis=1)               # no negative cycle
+    profit = np.where(ok, (D[:, 4, :4] - lf.c_L * Q) @ f, -np.inf)
+    best = float(profit.max())
+    assert best <= r.upper_bound * (1 + 1e-12)
+    assert best <= r.lower_bound + max(r.gap, 0.0) * abs(r.upper_bound) + 1e-12
 
 
 def test_discrete_leader_menu_is_the_global_optimum_on_a_small_grid() -> None:

@@ -63,7 +63,9 @@ class LeaderFringe:
     def _closed(self, what: str) -> None:
         if self.sigma_hat_F != 0.0:
             raise ProblemSpecError("fringe.sigma_hat", self.sigma_hat_F,
-                                   f"must be 0 for the closed form of {what}; use topup_payoff_numeric")
+                                   f"must be 0 for the closed form of {what} (eq. 29 has no closed form otherwise)",
+                                   "With sigma_hat_F > 0 the leader's problem is numerical only: `mechdesign solve` "
+                                   "(mechdesign.leader_program.solve_leader).")
 
     # ------------------------------------------------------------------ eq. (30), Lemma 4
     def q_hat(self, theta: FloatArray) -> FloatArray:
@@ -283,38 +285,69 @@ def topup_payoff_numeric(lf: LeaderFringe, theta: float, q_L: float) -> tuple[fl
     return (best, qf) if best > at_zero else (at_zero, 0.0)
 
 
-def topup_payoff_grid(lf: LeaderFringe, theta: float, q_L: FloatArray, grid: int = 400,
-                      iters: int = 60) -> FloatArray:
-    r"""Eq. (28) net of the outside option, for many leader quantities at once, any :math:`\hat\sigma_F \ge 0`.
+def topup_payoff(lf: LeaderFringe, theta: FloatArray | float, q_L: FloatArray | float,
+                 iters: int = 12) -> FloatArray:
+    r"""Eq. (28) net of the outside option, any :math:`\hat\sigma_F \ge 0`, broadcasting ``theta`` and ``q_L``.
 
-    For each :math:`q_L`: the best fringe quantity on a log grid, then golden-section refinement on the
-    bracket around it (the objective need not be unimodal over the whole range). The outside option
-    :math:`\max_{q_F} \theta q_F^{\sigma+\hat\sigma_F} - c_F q_F` is in closed form. Numerical only: this is
-    the payoff the leader faces when eq. (29) has no closed form.
+    With :math:`a = (\sigma+\hat\sigma_F)/\sigma \ge 1` and :math:`A = q_L^{(\sigma+\hat\sigma_L)/\sigma}`,
+    the top-up objective :math:`V(x) = \theta(A + x^a)^\sigma - c_F x` has derivative
+    :math:`g(x) - c_F` with :math:`g(x) = \theta\sigma a (A + x^a)^{\sigma-1} x^{a-1}` (the left side of
+    eq. 29). :math:`g` rises up to :math:`x_p^a = (a-1)A/(1-\sigma a)` and falls after it, so
+    :math:`V` has at most two local maxima: :math:`x = 0` (no top-up) and the root of eq. (29) on the
+    falling branch, found by Newton's method in :math:`y = \log x` from :math:`(\theta\sigma a/c_F)^{1/(1-\sigma a)}`
+    (where :math:`g \le c_F`): :math:`\log g` is concave in :math:`y`, so the iterates decrease monotonically
+    to the root (at most ``iters`` steps; the payoff is flat at the root, so its error is second order).
+    The payoff is the larger
+    of the two minus the outside option :math:`\psi(\theta) = \max_x \theta x^{\sigma+\hat\sigma_F} - c_F x`
+    (closed form). With :math:`\hat\sigma_F = 0` this is Lemma 4's eq. (31); for
+    :math:`\hat\sigma_F > 0` eq. (29) has no closed form and this is numerical only (checked against the
+    brute-force :func:`topup_payoff_numeric` in tests/test_competition.py).
     """
+    return _topup(lf, theta, q_L, iters)[0]
+
+
+def _topup(lf: LeaderFringe, theta: FloatArray | float, q_L: FloatArray | float,
+           iters: int = 12) -> tuple[FloatArray, FloatArray]:
+    """Eq. (28) net of the outside option and the fringe quantity bought (see :func:`topup_payoff`)."""
     s, dL, dF = lf.sigma, lf.d, lf.sigma + lf.sigma_hat_F
-    qL = np.atleast_1d(np.asarray(q_L, dtype=float))
+    a = dF / s
+    th, qL = np.broadcast_arrays(np.asarray(theta, dtype=float), np.asarray(q_L, dtype=float))
     A = qL ** (dL / s)
-    x_star = (theta * dF / lf.c_F) ** (1 / (1 - dF))
-    psi = (1 - dF) * theta * x_star**dF
-    hi = np.log(10 * max(x_star, 1e-300) + 10 * float(np.max(qL, initial=0.0)) ** (dL / dF) + 1e-12)
-    logs = np.linspace(np.log(1e-12 * max(x_star, 1e-300)), hi, grid)
+    x_star = (th * dF / lf.c_F) ** (1 / (1 - dF))
+    psi = (1 - dF) * th * x_star**dF
+    single = th * A**s                                   # no top-up, x = 0
+    x_peak = ((a - 1) * A / (1 - dF)) ** (1 / a)
+    hi = np.maximum(x_star, x_peak)
+    lo = np.maximum(x_peak, 1e-30 * np.maximum(hi, 1e-300))
 
-    def val(lx: FloatArray) -> FloatArray:
-        x = np.exp(lx)
-        return theta * (A[:, None] + x ** (dF / s)) ** s - lf.c_F * x if lx.ndim == 2 else \
-            theta * (A + x ** (dF / s)) ** s - lf.c_F * x
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        level = np.log(lf.c_F) - np.log(th * s * a)
 
-    V = val(np.broadcast_to(logs, (qL.size, grid)))
-    i = np.argmax(V, axis=1)
-    a = logs[np.maximum(i - 1, 0)]
-    b = logs[np.minimum(i + 1, grid - 1)]
-    g = (np.sqrt(5) - 1) / 2
-    for _ in range(iters):  # golden section on every bracket at once
-        c1 = b - g * (b - a)
-        c2 = a + g * (b - a)
-        left = val(c1) >= val(c2)
-        b = np.where(left, c2, b)
-        a = np.where(left, a, c1)
-    best = np.maximum(np.maximum(val(0.5 * (a + b)), V.max(axis=1)), theta * A**s)  # q_F = 0 allowed
-    return best - psi
+        def log_g(y: FloatArray) -> tuple[FloatArray, FloatArray]:  # log g - log(theta sigma a) at x = e^y, slope
+            e = np.exp(a * y)
+            return (s - 1) * np.log(A + e) + (a - 1) * y, (s - 1) * a * e / (A + e) + (a - 1)
+
+        root = (th > 0) & (log_g(np.log(lo))[0] > level)  # V rises somewhere: an interior maximum
+        # log g is concave in y = log x, so Newton from the bracket's upper end (where g <= c_F) decreases
+        # monotonically to the root on the falling branch, quadratically near it
+        y = np.where(root, np.log(hi), 0.0)
+        for _ in range(iters):
+            val, slope = log_g(y)
+            step = np.where(root, (val - level) / slope, 0.0)
+            y = np.maximum(y - step, np.log(lo))
+            if not np.any(np.abs(step) > 1e-12 * (1.0 + np.abs(y))):
+                break
+        x = np.exp(y)
+        top = np.where(root, th * (A + x**a) ** s - lf.c_F * x, -np.inf)
+    pay = np.where(qL > 0, np.maximum(single, top) - psi, 0.0)   # u(theta, 0) = 0 exactly: the outside option
+    return pay, np.where(top > single, x, 0.0)
+
+
+def topup_quantity(lf: LeaderFringe, theta: FloatArray | float, q_L: FloatArray | float) -> FloatArray:
+    """The fringe quantity the buyer tops up with in eq. (28) (0 when she single-homes on the leader)."""
+    return _topup(lf, theta, q_L)[1]
+
+
+def topup_payoff_grid(lf: LeaderFringe, theta: float, q_L: FloatArray) -> FloatArray:
+    """:func:`topup_payoff` for one type and an array of leader quantities (kept for existing callers)."""
+    return topup_payoff(lf, float(theta), np.atleast_1d(np.asarray(q_L, dtype=float)))
