@@ -251,9 +251,22 @@ def _with_ratio(df: pd.DataFrame, baselines: dict[str, str]) -> pd.DataFrame:
     return df
 
 
+def _search_speedup(df: pd.DataFrame) -> pd.DataFrame:
+    """Adaptive with profile-formulation search rounds over adaptive searching with tokens, same N x T."""
+    if not {"search", "wall_s", "ic", "N", "T"} <= set(df.columns):
+        return df
+    base = df[(df["ic"] == "adaptive") & (df["search"] == "None")].set_index(["N", "T"])["wall_s"]
+    df["speedup_vs_token_search"] = [
+        base.get((n, t), np.nan) / w if ic == "adaptive" and sr == "profile" and isinstance(w, float) and w > 0
+        else np.nan for n, t, ic, sr, w in zip(df["N"], df["T"], df["ic"], df["search"], df["wall_s"])]
+    return df
+
+
 # ---------------------------------------------------------------------------------------------- contractible
-def case_contractible(N: int, T: int, ic: str) -> Row:
-    """Random task profiles w ~ U[0.05, 1.2]^T (seed SEED), equal masses, the shipped technology."""
+def case_contractible(N: int, T: int, ic: str, search: str | None = "auto") -> Row:
+    """Random task profiles w ~ U[0.05, 1.2]^T (seed SEED), equal masses, the shipped technology.
+
+    ``search``: the adaptive strategy's search-round formulation (:func:`solve_contractible`)."""
     from .contractible import solve_contractible
     from .technology import cobb_douglas
     from .types import TaskProfileTypes
@@ -263,11 +276,11 @@ def case_contractible(N: int, T: int, ic: str) -> Row:
     types = TaskProfileTypes(w, np.full(N, 1.0 / N), np.full(T, 1.0 / T))
     tech = cobb_douglas([0.3, 0.2], [1.0, 3.0], [0.25], [2.0])
     t0 = time.perf_counter()
-    r = solve_contractible(tech, types, ic=ic)
+    r = solve_contractible(tech, types, ic=ic, search=search)
     times = r.solver["times"]
     assert isinstance(times, dict)
     refine = r.solver.get("refine") or {}
-    return {"N": N, "T": T, "ic": ic, "status": r.status, "wall_s": time.perf_counter() - t0,
+    return {"N": N, "T": T, "ic": ic, "search": str(r.solver.get("search")), "status": r.status, "wall_s": time.perf_counter() - t0,
             **{f"{k}_s": v for k, v in times.items()}, "rounds": r.solver.get("rounds"),
             "ic_rows": len(r.ic_pairs), "max_ic_viol_rel": r.audit.max_ic_violation_rel,
             "refined": bool(refine.get("applied")) if isinstance(refine, dict) else False, "profit": r.profit}
@@ -281,7 +294,10 @@ def contractible_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, 
         for T in segs:
             if N <= (50 if quick else 100):
                 cases.append((case_contractible, {"N": N, "T": T, "ic": "all"}))
+            # side by side: the search rounds in the profile formulation (default) and in the token one
             cases.append((case_contractible, {"N": N, "T": T, "ic": "adaptive"}))
+            if N <= 200:  # the token-only search takes minutes from N = 400 on (RESULTS.md has them)
+                cases.append((case_contractible, {"N": N, "T": T, "ic": "adaptive", "search": None}))
     if not quick:  # the speed targets of issue 6
         cases += [(case_contractible, {"N": 1000, "T": 10, "ic": "adaptive"}),
                   (case_contractible, {"N": 800, "T": 20, "ic": "adaptive"})]
@@ -441,6 +457,8 @@ def run_suite(name: str, out: str | Path, quick: bool = False, timeout: float = 
                               "speedup_vs_loop": "hand-written every pair (loop)"})
     if name == "peers":
         df = _with_ratio(df, {"speedup_vs_mechaudit": "mechaudit LP over lotteries"})
+    if name == "contractible":
+        df = _search_speedup(df)
     header = [f"# mechdesign bench: {name}", "",
               f"- command: `{command or f'mechdesign bench {name} --out {out}'}`",
               f"- machine: {machine()}", f"- date: {time.strftime('%Y-%m-%d %H:%M')}",

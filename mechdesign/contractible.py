@@ -222,7 +222,7 @@ class ContractibleResult(SummaryMixin):
 
 def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all",
                        solver: str = "CLARABEL", name: str = "contractible problem",
-                       formulation: str = "tokens") -> ContractibleResult:
+                       formulation: str = "tokens", search: str | None = "auto") -> ContractibleResult:
     r"""Solve the contractible program for task-profile types.
 
     Parameters
@@ -233,6 +233,12 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
         ``tokens`` writes token variables per (type, segment) and the technology as cones; ``profile``
         writes each type's least cost :math:`K\lVert\mu^\sigma\circ q\rVert_{1/\sigma}^{1/(\sigma+\hat\sigma)}`
         directly (much smaller; tokens recovered in closed form). Both give the same menu.
+    search : {"auto", "profile", "tokens", None}
+        Formulation of the adaptive strategy's *search* rounds, which only decide which IC pairs to add;
+        the final rounds always use ``formulation`` (at the final accuracy) and are audited. ``"auto"``
+        searches with the cheaper ``profile`` formulation when ``ic="adaptive"`` and the final one is
+        ``tokens`` (measured: N = 200 x T = 10 in 19.5 s instead of 36 s, the same menu); None searches
+        with ``formulation`` itself.
     """
     w, f, mu = types.w, types.prob, types.measures
     values = w * mu[None, :]
@@ -241,7 +247,10 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
     q_ref = float(tech.efficient_quality(np.array([th_max]))[0])
     money = th_max * q_ref
     model = ContractibleCostModel(tech, mu, q_ref, money, formulation)
-    prog = ScreeningProgram(values / th_max, f, model)
+    if search == "auto":
+        search = "profile" if ic == "adaptive" and formulation == "tokens" and tech.is_homogeneous else None
+    search_model = None if search is None else ContractibleCostModel(tech, mu, q_ref, money, search)
+    prog = ScreeningProgram(values / th_max, f, model, search_model=search_model)
     sol = prog.solve(ic=ic, solver=solver)
     quality = sol.allocation * q_ref
     transfer = sol.transfer * money
@@ -258,7 +267,8 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
     result = ContractibleResult(name, w, f, mu, quality, transfer, profit, audit, sol.ic_pairs, sol.ic_duals,
                                 sol.ir_duals, sol.status,
                                 solver={"name": sol.solver, "status": sol.status, "ic": ic, "times": sol.times,
-                                        "formulation": formulation, "rounds": sol.rounds,
+                                        "formulation": formulation, "search": search, "rounds": sol.rounds,
+                                        "polish": sol.solver_stats.get("polish"),
                                         "refine": sol.solver_stats.get("refine")},
                                 cost_based=cost_based_tariff(tech, types),
                                 separability_gap=separability_gap(types, tech.sigma))

@@ -64,6 +64,16 @@ CLARABEL_OPTIONS: dict[str, object] = {
 }
 #: Clarabel settings of the first pass when a polish follows (its solution is provisional)
 CLARABEL_FIRST_PASS: dict[str, object] = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 500}
+#: after the adaptive strategy's search rounds, the IC pairs whose slack at the search's menu exceeds
+#: this (scaled payoff units, the largest gross payoff being about one) are dropped
+SEARCH_KEEP_SLACK = 1e-3
+#: ... and add, for every type, its this many tightest pairs at the search's menu (slack at most
+#: SEARCH_KEEP_SLACK), so that the full formulation's rounds find fewer missing pairs
+SEARCH_NEAR_PER_TYPE = 3
+#: the search rounds themselves drop the pairs whose slack exceeds this before adding new ones
+SEARCH_PRUNE_SLACK: float | None = None
+#: the search stops when a round adds at most this share of the pairs it has
+SEARCH_STOP_SHARE = 0.01
 #: when Clarabel stops with InsufficientProgress (badly scaled instances: a nearly linear cost, types
 #: whose qualities differ by orders of magnitude), the solve is retried once with shorter steps
 CLARABEL_RETRY: dict[str, object] = {"max_step_fraction": 0.9}
@@ -224,6 +234,9 @@ class ScreeningProgram:
     prob: FloatArray
     cost_model: CostModel
     outside: FloatArray | None = None
+    #: an optional cheaper formulation of the same technology for the adaptive strategy's search rounds
+    #: (which only decide which IC pairs to add); the final rounds always use ``cost_model``
+    search_model: CostModel | None = None
     _refine_budget: int = field(default=0, init=False, repr=False)
     _refine_deadline: float = field(default=0.0, init=False, repr=False)
 
@@ -271,6 +284,8 @@ class ScreeningProgram:
         final = _solver_options(solver, solver_options, final=True)
         first = _solver_options(solver, solver_options, final=not polish)
         rounds = 0
+        search_model = self.search_model if ic == "adaptive" else None
+        searching = search_model is not None
         seen = set(map(tuple, pairs.tolist())) if ic == "adaptive" else set()
         active: FloatArray | None = None
         unrestricted: ProgramSolution | None = None
@@ -279,10 +294,17 @@ class ScreeningProgram:
             if unrestricted is not None:  # the verification solve below found a better menu: go on from it
                 sol, unrestricted = unrestricted, None
             else:
-                sol = self._solve_once(pairs, ic == "local", solver, first, verbose, times, active=active)
+                if searching:
+                    try:
+                        sol = self._solve_once(pairs, False, solver, first, verbose, times, active=active,
+                                               model=search_model)
+                    except SolverError:  # the search formulation failed: search with the full one
+                        searching, search_model = False, None
+                if not searching:
+                    sol = self._solve_once(pairs, ic == "local", solver, first, verbose, times, active=active)
             if ic != "adaptive":
                 break
-            if polish and rounds == 1:
+            if polish and rounds == 1 and not searching:
                 # later rounds keep the first round's null types at the null item, so that the
                 # first pass's noise near the apex (1e-8 violations among excluded types of tiny
                 # mass) does not drive the constraint generation; the polish re-checks the result
@@ -293,6 +315,20 @@ class ScreeningProgram:
             rep = audit_menu(self.values, sol.allocation, sol.transfer, self.outside)
             new = self._violated_pairs(sol, rep.ic_violation, seen)
             times["audit"] += time.perf_counter() - t0
+            if searching and len(new) <= SEARCH_STOP_SHARE * len(pairs):
+                # the search has (nearly) converged: go on with the full formulation, whose rounds
+                # add whatever the search left (its tail rounds add a handful of pairs each)
+                pairs = np.concatenate([pairs, new])
+                searching = False
+                # keep the pairs that are (nearly) tight at the search's menu; the others rarely bind
+                # and make every interior-point iteration dearer. A dropped pair that the full
+                # formulation's menu violates is found by the audit and added back.
+                keep = self._pair_slack(sol, pairs) <= SEARCH_KEEP_SLACK
+                seen.difference_update(map(tuple, pairs[~keep].tolist()))
+                pairs = pairs[keep]
+                near = self._near_pairs(sol, seen)   # and every type's tightest pairs at the search's menu
+                pairs = np.concatenate([pairs, near])
+                continue
             if len(new) == 0:
                 if active is None:
                     break
@@ -311,6 +347,11 @@ class ScreeningProgram:
                     f"adaptive IC generation did not converge in {max_rounds} rounds "
                     f"({len(pairs)} pairs, worst remaining violation {rep.max_ic_violation:.3g}); use ic='all'."
                 )
+            if searching and SEARCH_PRUNE_SLACK is not None:
+                # search rounds stay small: drop the pairs far from tight (they may come back)
+                keep = self._pair_slack(sol, pairs) <= SEARCH_PRUNE_SLACK
+                seen.difference_update(map(tuple, pairs[~keep].tolist()))
+                pairs = pairs[keep]
             pairs = np.concatenate([pairs, new])
         sol.rounds = rounds
         if polish:
@@ -713,6 +754,29 @@ class ScreeningProgram:
                 break
         return None, x, k, lam
 
+    def _near_pairs(self, sol: ProgramSolution, seen: set[tuple[int, int]],
+                    per_type: int = SEARCH_NEAR_PER_TYPE) -> FloatArray:
+        """Each type's ``per_type`` tightest IC pairs (slack at most :data:`SEARCH_KEEP_SLACK`) not in ``seen``."""
+        v, a, t = self.values, sol.allocation, sol.transfer
+        own = np.sum(v * a, axis=1) - t
+        slack = own[:, None] - (v @ a.T - t[None, :])
+        np.fill_diagonal(slack, np.inf)
+        k = min(per_type, self.n - 1)
+        top = np.argpartition(slack, k - 1, axis=1)[:, :k] if k > 0 else np.zeros((self.n, 0), dtype=int)
+        out = []
+        for n in range(self.n):
+            for m in top[n]:
+                if slack[n, m] <= SEARCH_KEEP_SLACK and (n, int(m)) not in seen:
+                    seen.add((n, int(m)))
+                    out.append((n, int(m)))
+        return np.array(out, dtype=int).reshape(-1, 2)
+
+    def _pair_slack(self, sol: ProgramSolution, pairs: FloatArray) -> FloatArray:
+        """IC slack of each pair (n, m) at the menu: type n's payoff from its item minus from m's."""
+        v, a, t = self.values, sol.allocation, sol.transfer
+        n, m = pairs[:, 0], pairs[:, 1]
+        return np.sum(v[n] * (a[n] - a[m]), axis=1) - t[n] + t[m]
+
     def _violated_pairs(self, sol: ProgramSolution, ic_violation: FloatArray,
                         seen: set[tuple[int, int]], per_type: int = 5) -> FloatArray:
         bad = np.flatnonzero(ic_violation > ADAPTIVE_ADD_TOL)
@@ -734,8 +798,11 @@ class ScreeningProgram:
 
     def _solve_once(self, pairs: FloatArray, monotone: bool, solver: str,
                     options: dict[str, object], verbose: bool,
-                    times: dict[str, float], active: FloatArray | None = None) -> ProgramSolution:
-        """One solve; types outside ``active`` are fixed to the null item (zero allocation and transfer)."""
+                    times: dict[str, float], active: FloatArray | None = None,
+                    model: CostModel | None = None) -> ProgramSolution:
+        """One solve; types outside ``active`` are fixed to the null item (zero allocation and transfer).
+
+        ``model`` replaces :attr:`cost_model` for this solve (the search rounds' formulation)."""
         t0 = time.perf_counter()
         N, D = self.values.shape
         act = np.ones(N, dtype=bool) if active is None else np.asarray(active, dtype=bool)
@@ -744,7 +811,7 @@ class ScreeningProgram:
         a = cp.Variable(S * D, name="allocation")
         t = cp.Variable(S, name="transfer")
         alloc = a if D == 1 else cp.reshape(a, (S, D), order="C")
-        model = self.cost_model
+        model = self.cost_model if model is None else model
         subset = getattr(model, "subset", None)  # cost models with per-type data restrict themselves
         if active is not None and subset is not None:
             model = subset(act)

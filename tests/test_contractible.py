@@ -82,7 +82,21 @@ def test_adaptive_equals_all_pairs_when_first_round_exclusions_are_wrong() -> No
     stops; its profit must equal the all-pairs program's (an independent formulation: every IC pair)."""
     from mechdesign import bench
 
-    adaptive = bench.case_contractible(N=100, T=5, ic="adaptive")
+    adaptive = bench.case_contractible(N=100, T=5, ic="adaptive", search=None)
     every_pair = bench.case_contractible(N=100, T=5, ic="all")
     assert adaptive["status"] == every_pair["status"] == "optimal"
     assert abs(adaptive["profit"] - every_pair["profit"]) <= 1e-9 * every_pair["profit"]
+
+
+def test_adaptive_search_with_the_profile_formulation_gives_the_all_pairs_menu() -> None:
+    """The default adaptive strategy searches for IC pairs with the cheaper profile formulation and
+    finishes with the token formulation at the final accuracy; its menu must be the all-pairs program's
+    (every IC pair, token formulation: an independent solve) and it must say what it did."""
+    from mechdesign import bench
+
+    searched = bench.case_contractible(N=60, T=6, ic="adaptive")
+    every_pair = bench.case_contractible(N=60, T=6, ic="all")
+    assert searched["search"] == "profile" and every_pair["search"] == "None"
+    assert searched["status"] == every_pair["status"] == "optimal"
+    assert searched["max_ic_viol_rel"] <= 1e-7
+    assert abs(searched["profit"] - every_pair["profit"]) <= 1e-9 * every_pair["profit"]
