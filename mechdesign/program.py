@@ -70,8 +70,6 @@ SEARCH_KEEP_SLACK = 1e-3
 #: ... and add, for every type, its this many tightest pairs at the search's menu (slack at most
 #: SEARCH_KEEP_SLACK), so that the full formulation's rounds find fewer missing pairs
 SEARCH_NEAR_PER_TYPE = 3
-#: the search rounds themselves drop the pairs whose slack exceeds this before adding new ones
-SEARCH_PRUNE_SLACK: float | None = None
 #: the search stops when a round adds at most this share of the pairs it has
 SEARCH_STOP_SHARE = 0.01
 #: when Clarabel stops with InsufficientProgress (badly scaled instances: a nearly linear cost, types
@@ -347,11 +345,6 @@ class ScreeningProgram:
                     f"adaptive IC generation did not converge in {max_rounds} rounds "
                     f"({len(pairs)} pairs, worst remaining violation {rep.max_ic_violation:.3g}); use ic='all'."
                 )
-            if searching and SEARCH_PRUNE_SLACK is not None:
-                # search rounds stay small: drop the pairs far from tight (they may come back)
-                keep = self._pair_slack(sol, pairs) <= SEARCH_PRUNE_SLACK
-                seen.difference_update(map(tuple, pairs[~keep].tolist()))
-                pairs = pairs[keep]
             pairs = np.concatenate([pairs, new])
         sol.rounds = rounds
         if polish:
@@ -756,20 +749,8 @@ class ScreeningProgram:
 
     def _near_pairs(self, sol: ProgramSolution, seen: set[tuple[int, int]],
                     per_type: int = SEARCH_NEAR_PER_TYPE) -> FloatArray:
-        """Each type's ``per_type`` tightest IC pairs (slack at most :data:`SEARCH_KEEP_SLACK`) not in ``seen``."""
-        v, a, t = self.values, sol.allocation, sol.transfer
-        own = np.sum(v * a, axis=1) - t
-        slack = own[:, None] - (v @ a.T - t[None, :])
-        np.fill_diagonal(slack, np.inf)
-        k = min(per_type, self.n - 1)
-        top = np.argpartition(slack, k - 1, axis=1)[:, :k] if k > 0 else np.zeros((self.n, 0), dtype=int)
-        out = []
-        for n in range(self.n):
-            for m in top[n]:
-                if slack[n, m] <= SEARCH_KEEP_SLACK and (n, int(m)) not in seen:
-                    seen.add((n, int(m)))
-                    out.append((n, int(m)))
-        return np.array(out, dtype=int).reshape(-1, 2)
+        """Each type's ``per_type`` tightest IC pairs (slack below :data:`SEARCH_KEEP_SLACK`) not in ``seen``."""
+        return self._top_pairs(sol, np.arange(self.n), per_type, -SEARCH_KEEP_SLACK, seen)
 
     def _pair_slack(self, sol: ProgramSolution, pairs: FloatArray) -> FloatArray:
         """IC slack of each pair (n, m) at the menu: type n's payoff from its item minus from m's."""
@@ -780,18 +761,24 @@ class ScreeningProgram:
     def _violated_pairs(self, sol: ProgramSolution, ic_violation: FloatArray,
                         seen: set[tuple[int, int]], per_type: int = 5) -> FloatArray:
         bad = np.flatnonzero(ic_violation > ADAPTIVE_ADD_TOL)
-        if bad.size == 0:
+        return self._top_pairs(sol, bad, per_type, ADAPTIVE_ADD_TOL, seen)
+
+    def _top_pairs(self, sol: ProgramSolution, types: FloatArray, per_type: int, min_gain: float,
+                   seen: set[tuple[int, int]]) -> FloatArray:
+        """For each of ``types``, the ``per_type`` items it gains most from taking instead of its own,
+        kept when that gain exceeds ``min_gain`` and the pair is not in ``seen`` (which is updated)."""
+        k = min(per_type, self.n - 1)
+        if types.size == 0 or k <= 0:
             return np.zeros((0, 2), dtype=int)
         v, a, t = self.values, sol.allocation, sol.transfer
-        own = np.sum(v[bad] * a[bad], axis=1) - t[bad]
-        U = v[bad] @ a.T - t[None, :]
-        gain = U - own[:, None]
-        k = min(per_type, self.n)
+        own = np.sum(v[types] * a[types], axis=1) - t[types]
+        gain = v[types] @ a.T - t[None, :] - own[:, None]
+        gain[np.arange(types.size), types] = -np.inf
         top = np.argpartition(-gain, k - 1, axis=1)[:, :k]
         out = []
-        for row, n in enumerate(bad):
+        for row, n in enumerate(types):
             for m in top[row]:
-                if gain[row, m] > ADAPTIVE_ADD_TOL and m != n and (n, int(m)) not in seen:
+                if gain[row, m] > min_gain and (int(n), int(m)) not in seen:
                     seen.add((int(n), int(m)))
                     out.append((int(n), int(m)))
         return np.array(out, dtype=int).reshape(-1, 2)

@@ -346,8 +346,3 @@ def _topup(lf: LeaderFringe, theta: FloatArray | float, q_L: FloatArray | float,
 def topup_quantity(lf: LeaderFringe, theta: FloatArray | float, q_L: FloatArray | float) -> FloatArray:
     """The fringe quantity the buyer tops up with in eq. (28) (0 when she single-homes on the leader)."""
     return _topup(lf, theta, q_L)[1]
-
-
-def topup_payoff_grid(lf: LeaderFringe, theta: float, q_L: FloatArray) -> FloatArray:
-    """:func:`topup_payoff` for one type and an array of leader quantities (kept for existing callers)."""
-    return topup_payoff(lf, float(theta), np.atleast_1d(np.asarray(q_L, dtype=float)))
