@@ -58,6 +58,15 @@ class UnboundedProgramError(SolverError):
     """
 
 
+class TimeLimitError(SolverError):
+    """The user's explicit time limit (``time_limit=`` / ``--time-limit``) ran out before the solve finished.
+
+    This is the only place where wall-clock time enters a result: every internal budget counts
+    iterations. Raise the limit, use fewer types, or another IC strategy; the message says what was
+    reached (round, IC pairs, best audited menu so far).
+    """
+
+
 class AuditError(MechDesignError):
     """A menu failed the independent IC/IR audit beyond its tolerance and is not reported as optimal.
 
