@@ -86,6 +86,16 @@ class SolverInaccurateWarning(MechDesignWarning):
     """
 
 
+class UncertifiedWarning(MechDesignWarning):
+    """A menu passed the all-pairs audit but its optimality certificate does not hold.
+
+    The result has ``status = "uncertified"``: the menu is incentive compatible and individually
+    rational, but the Lagrangian bound is further from its profit than the stated tolerance (see
+    ``result.certificate``). Use the default method (the exact structured solver for scalar types),
+    ``ic="all"``, or tighter solver options.
+    """
+
+
 class DiscretisationWarning(MechDesignWarning):
     """A discretised distribution has cells of (numerically) negligible mass.
 

@@ -34,9 +34,11 @@ from .audit import (
     audit_menu,
     tight_pairs,
 )
+from .certificate import Conjugate, lagrangian_certificate
+from .chain import PowerCost, ScalarCost, chain_multipliers, solve_chain
 from .compare import Comparison, compare_continuous, compare_discrete
 from .conic import QualityCostModel, TokenCostModel
-from .exceptions import AuditError, DiscretisationWarning, ProblemSpecError
+from .exceptions import AuditError, DiscretisationWarning, ProblemSpecError, UncertifiedWarning
 from .program import ScreeningProgram
 from .results import MenuResult
 from .technology import Technology
@@ -49,6 +51,8 @@ FloatArray = np.ndarray
 FULL_BINDING_MAX_N = 1000
 #: how the single-model program writes the technology (see :meth:`SingleModelProblem.solve`)
 FORMULATIONS = ("auto", "quality", "tokens")
+#: how the single-model problem is solved (see :meth:`SingleModelProblem.solve`)
+METHODS = ("auto", "structured", "conic")
 
 
 @dataclass
@@ -123,43 +127,74 @@ class SingleModelProblem:
                 "source": self.source}
 
     # ------------------------------------------------------------------ solve
-    def solve(self, n: int | None = None, ic: str = "adaptive", solver: str = "CLARABEL",
+    def solve(self, n: int | None = None, ic: str | None = None, solver: str | None = None,
               solver_options: dict[str, object] | None = None, verbose: bool = False,
               binding: str = "auto", compare: bool = True, audit_rtol: float = AUDIT_RTOL,
-              polish: bool = True, formulation: str = "auto") -> MenuResult:
-        r"""Solve the discretised screening program and audit, compare and report the menu.
+              polish: bool | None = None, formulation: str | None = None, method: str = "auto",
+              time_limit: float | None = None) -> MenuResult:
+        r"""Solve the discretised screening program, certify, audit, compare and report the menu.
 
         Parameters
         ----------
         n : int, optional
             Number of cells (continuous distributions only; default ``self.n``).
-        ic : {'adaptive', 'all', 'local'}
-            IC strategy (see :mod:`mechdesign.program`).
-        solver : str
-            Any installed cvxpy conic solver (default Clarabel).
+        method : {'auto', 'structured', 'conic'}
+            ``structured``: the exact chain solver of :mod:`mechdesign.chain` (the relaxation with the
+            local downward IC rows, the lowest IR row and monotonicity, solved exactly by pooling
+            adjacent violators; :math:`O(N)`); ``conic``: the cvxpy program of
+            :mod:`mechdesign.program` with every constraint written out. ``auto`` (default):
+            ``structured``, unless one of the conic program's options (``ic``, ``solver``,
+            ``solver_options``, ``formulation``, ``polish``) is given. Either way the menu is audited
+            against every IC pair and certified by a Lagrangian bound (:mod:`mechdesign.certificate`).
+        ic : {'adaptive', 'all', 'local'}, optional
+            IC strategy of the conic program (default 'adaptive').
+        solver : str, optional
+            Any installed cvxpy conic solver (conic program; default Clarabel).
         binding : {'auto', 'full', 'local'}
             Compute the full set of tight IC pairs ('auto': when N <= 1000).
         compare : bool
             Compute the analytic menus and the comparison.
         audit_rtol : float
             Tolerance of the all-pairs audit, relative to the largest gross payoff.
-        polish : bool
-            Re-solve at the final accuracy with the excluded types fixed, then refine (see
-            :meth:`mechdesign.program.ScreeningProgram.solve`).
-        formulation : {'auto', 'quality', 'tokens'}
-            How the program writes the technology: ``tokens`` (token variables per type and
+        polish : bool, optional
+            Conic program: re-solve at the final accuracy with the excluded types fixed, then refine
+            (default True; see :meth:`mechdesign.program.ScreeningProgram.solve`).
+        formulation : {'auto', 'quality', 'tokens'}, optional
+            How the conic program writes the technology: ``tokens`` (token variables per type and
             :math:`\Psi(X)\Phi(Z) \ge Q`, eq. 9; independent of Lemma 3), ``quality`` (Lemma 3's
             :math:`C(Q) = C_0 Q^{1/(\sigma+\hat\sigma)}`, one cone per type, tokens recovered in closed form;
             several times faster), ``auto`` (``quality`` for homogeneous technologies, else ``tokens``).
+        time_limit : float, optional
+            Seconds; the conic program stops with :class:`TimeLimitError` when it runs out (the only
+            use of the clock). Without it nothing depends on time.
+
+        Returns
+        -------
+        MenuResult
+            ``status`` is ``"optimal"`` only when the certificate holds (all-pairs audit, Lagrangian
+            bound within :data:`mechdesign.certificate.GAP_RTOL` of the profit), else ``"uncertified"``.
 
         Raises
         ------
         AuditError
             When the menu violates IC or IR by more than ``audit_rtol``.
         SolverError
-            When the solver fails (infeasible, unbounded, error).
+            When the solver fails (infeasible, unbounded, error, time limit).
+        ProblemSpecError
+            Bad options, or magnitudes that double precision cannot represent.
         """
         binding = V.one_of("binding", binding, ("auto", "full", "local"))
+        method = V.one_of("method", method, METHODS)
+        conic_opts = {"ic": ic, "solver": solver, "solver_options": solver_options, "formulation": formulation,
+                      "polish": polish}
+        given = [k for k, val in conic_opts.items() if val is not None]
+        if method == "auto":
+            method = "conic" if given else "structured"
+        elif method == "structured" and given:
+            raise ProblemSpecError(given[0], conic_opts[given[0]],
+                                   "is an option of the conic program; drop it or use method='conic'")
+        if time_limit is not None:
+            time_limit = V.positive("time_limit", time_limit)
         types = self.discrete_types(n)
         notes: list[str] = []
         if types.prob.min() < NEGLIGIBLE_MASS:
@@ -172,52 +207,95 @@ class SingleModelProblem:
         th_max = float(theta[-1])
         if th_max <= 0:
             raise ProblemSpecError("types.theta", theta.tolist(), "needs at least one type > 0")
-        q_ref = float(tech.efficient_quality(np.array([th_max]))[0])
-        money = th_max * q_ref
-        formulation = V.one_of("formulation", formulation, FORMULATIONS)
-        if formulation == "auto":
-            formulation = "quality" if tech.is_homogeneous else "tokens"
-        cost_model = (QualityCostModel if formulation == "quality" else TokenCostModel)(tech, q_ref, money)
-        program = ScreeningProgram(theta / th_max, prob, cost_model)
-        sol = program.solve(ic=ic, solver=solver, solver_options=solver_options, verbose=verbose, polish=polish)
-
+        q_ref, money = _units(tech, th_max)
         t0 = time.perf_counter()
-        quality = sol.allocation[:, 0] * q_ref
-        transfer = sol.transfer * money
-        X, Z = cost_model.unscale(sol.tokens)
-        X, Z, rescale = _tighten_tokens(tech, quality, X, Z)
-        if rescale > 1e-6:
-            notes.append(f"token budgets rescaled by up to {rescale:.2e} so that g(X, Z) = Q exactly "
-                         "(the solver leaves slack where it barely moves profit: near the exclusion cutoff, or types of negligible mass)")
+        if method == "structured":
+            cost = _scalar_cost(tech, q_ref, money)
+            chain = solve_chain(theta / th_max, prob, cost)
+            ir_mult = np.zeros(types.n)
+            ir_mult[0] = 1.0  # the flow balance: the lowest type's IR row carries all the mass
+            scaled = ScaledMenu(chain.allocation, chain.transfer, chain.pairs, chain.multipliers,
+                                np.zeros(0), ir_mult)
+            times = {"solve": time.perf_counter() - t0}
+            solver_info: dict[str, object] = {
+                "name": "chain (pool adjacent violators)", "method": "structured", "status": "optimal",
+                "ic": "chain relaxation (local downward IC, lowest IR, monotonicity)",
+                "formulation": "quality" if tech.is_homogeneous else "cost function",
+                "rounds": 1, "ic_pairs": len(chain.pairs), "pooling_merges": chain.merges,
+            }
+        else:
+            ic = "adaptive" if ic is None else ic
+            formulation = V.one_of("formulation", "auto" if formulation is None else formulation, FORMULATIONS)
+            if formulation == "auto":
+                formulation = "quality" if tech.is_homogeneous else "tokens"
+            cost_model = (QualityCostModel if formulation == "quality" else TokenCostModel)(tech, q_ref, money)
+            program = ScreeningProgram(theta / th_max, prob, cost_model)
+            sol = program.solve(ic=ic, solver="CLARABEL" if solver is None else solver,
+                                solver_options=solver_options, verbose=verbose,
+                                polish=True if polish is None else polish)
+            scaled = ScaledMenu(sol.allocation[:, 0], sol.transfer, sol.ic_pairs, sol.ic_duals, sol.mono_duals,
+                                sol.ir_duals)
+            times = dict(sol.times)
+            solver_info = {
+                "name": sol.solver, "method": "conic", "status": sol.status, "ic": ic, "formulation": formulation,
+                "rounds": sol.rounds, "ic_pairs": len(sol.ic_pairs), "objective_scaled": sol.objective,
+                **sol.solver_stats,
+            }
+        solver_info["scaling"] = {"quality_unit": q_ref, "money_unit": money}
+        return self._report(types, scaled, times, solver_info, notes, q_ref, money, binding, compare, audit_rtol)
+
+    def _report(self, types: DiscreteTypes, scaled: ScaledMenu, times: dict[str, float],
+                solver_info: dict[str, object], notes: list[str], q_ref: float, money: float, binding: str,
+                compare: bool, audit_rtol: float) -> MenuResult:
+        """Unscale, audit, certify, compare: the menu as a :class:`MenuResult`."""
+        tech = self.technology
+        theta, prob = types.theta, types.prob
+        th_max = float(theta[-1])
+        t0 = time.perf_counter()
+        quality = scaled.allocation * q_ref
+        transfer = scaled.transfer * money
+        X, Z = tech.budgets(quality)
         cost = tech.token_cost(X, Z)
-        delivered = tech.gain(X, Z if tech.K else None)
-        audit = audit_menu(theta, delivered, transfer, rtol=audit_rtol)
-        times = dict(sol.times)
+        audit = audit_menu(theta, quality, transfer, rtol=audit_rtol)
         times["audit"] = times.get("audit", 0.0) + time.perf_counter() - t0
         if not audit.passed:
             n_, m_ = audit.worst_ic
             raise AuditError(
-                f"the menu from {sol.solver} (status {sol.status}) fails the all-pairs audit: max IC "
-                f"violation {audit.max_ic_violation_rel:.2e} (type {n_} prefers item {m_}), max IR "
+                f"the menu from {solver_info['name']} (status {solver_info['status']}) fails the all-pairs "
+                f"audit: max IC violation {audit.max_ic_violation_rel:.2e} (type {n_} prefers item {m_}), max IR "
                 f"violation {audit.max_ir_violation_rel:.2e}, relative to the largest gross payoff; "
-                f"tolerance {audit_rtol:g}. Try ic='all', tighter solver_options or another solver."
+                f"tolerance {audit_rtol:g}. Try method='structured', ic='all', tighter solver_options or another solver."
             )
-        rent = theta * delivered - transfer
+        t0 = time.perf_counter()
+        scost = _scalar_cost(tech, q_ref, money)
+        x = quality / q_ref
+        pairs, lam, raw_min = chain_multipliers(theta / th_max, prob, x, scost)
+        certificate = lagrangian_certificate(
+            theta / th_max, prob, x, transfer / money, cost / money, pairs, lam, scost.conjugate, audit,
+            scale=1.0, raw_min_multiplier=raw_min, method="chain multipliers derived from the menu (tail masses and monotonicity), "
+                              "Lagrangian bound of the all-pairs program").in_units(money)
+        times["certificate"] = time.perf_counter() - t0
+        status = "optimal" if certificate.passed else "uncertified"
+        if status != "optimal":
+            msg = (f"the menu is not certified optimal: {certificate.line()}")
+            warnings.warn(msg, UncertifiedWarning, stacklevel=3)
+            notes.append(msg)
+        rent = theta * quality - transfer
         atol = TIGHT_RTOL * audit.scale
         full = binding == "full" or (binding == "auto" and types.n <= FULL_BINDING_MAX_N)
-        ic_tight = tight_pairs(theta, delivered, transfer, atol) if full else None
-        act = sol.ic_duals > ACTIVE_TOL
+        ic_tight = tight_pairs(theta, quality, transfer, atol) if full else None
+        act = scaled.ic_duals > ACTIVE_TOL
         binding_sets = BindingSets(
             ic_tight=ic_tight,
-            ic_active=sol.ic_pairs[act],
-            ic_active_duals=sol.ic_duals[act],
+            ic_active=scaled.ic_pairs[act],
+            ic_active_duals=scaled.ic_duals[act],
             ir_tight=np.flatnonzero(rent <= atol),
-            ir_active=np.flatnonzero(sol.ir_duals > ACTIVE_TOL),
-            ir_active_duals=sol.ir_duals[sol.ir_duals > ACTIVE_TOL],
+            ir_active=np.flatnonzero(scaled.ir_duals > ACTIVE_TOL),
+            ir_active_duals=scaled.ir_duals[scaled.ir_duals > ACTIVE_TOL],
             tight_atol=atol,
             active_tol=ACTIVE_TOL,
         )
-        menu = pd.DataFrame({"theta": theta, "prob": prob, "quality": delivered, "transfer": transfer,
+        menu = pd.DataFrame({"theta": theta, "prob": prob, "quality": quality, "transfer": transfer,
                              "rent": rent})
         for j, name in enumerate(self.inference_names):
             menu[f"X_{name}"] = X[:, j]
@@ -226,51 +304,97 @@ class SingleModelProblem:
         menu["cost"] = cost
         menu.index.name = "type"
         profit = float(prob @ (transfer - cost))
-        surplus = float(prob @ (theta * delivered - cost))
+        surplus = float(prob @ (theta * quality - cost))
 
         analytic = cont = None
         comparison: Comparison | None = None
         if compare:
             analytic = discrete_menu(tech, types)
-            comparison = compare_discrete(theta, delivered, transfer, profit, binding_sets, sol.ic_pairs,
-                                          sol.ic_duals, analytic)
+            comparison = compare_discrete(theta, quality, transfer, profit, binding_sets, scaled.ic_pairs,
+                                          scaled.ic_duals, analytic)
             if isinstance(self.types, Distribution):
                 cont = continuous_menu(tech, self.types)
-                comparison.continuous = compare_continuous(theta, delivered, transfer, profit, cont)
-        solver_info: dict[str, object] = {
-            "name": sol.solver, "status": sol.status, "ic": ic, "formulation": formulation, "rounds": sol.rounds,
-            "ic_pairs": len(sol.ic_pairs), "objective_scaled": sol.objective,
-            "times": times, **sol.solver_stats,
-            "scaling": {"quality_unit": q_ref, "money_unit": money},
-        }
+                comparison.continuous = compare_continuous(theta, quality, transfer, profit, cont)
+        solver_info["times"] = times
         return MenuResult(
-            problem_name=self.name, problem_info=self.describe(), status=sol.status, menu=menu,
+            problem_name=self.name, problem_info=self.describe(), status=status, menu=menu,
             profit=profit, surplus=surplus, consumer_surplus=float(prob @ rent), audit=audit,
             binding=binding_sets, solver=solver_info, analytic=analytic, continuous=cont,
-            comparison=comparison, notes=notes,
+            comparison=comparison, notes=notes, certificate=certificate,
         )
 
 
-def _tighten_tokens(tech: Technology, quality: FloatArray, X: FloatArray,
-                    Z: FloatArray) -> tuple[FloatArray, FloatArray, float]:
-    r"""Rescale inference budgets so that :math:`g(X_n, Z_n) = Q_n` exactly.
+@dataclass
+class ScaledMenu:
+    """A solved menu in program units with the multipliers the binding sets report."""
 
-    :math:`\Psi` is homogeneous of degree :math:`\sigma`, so multiplying :math:`X_n` by
-    :math:`(Q_n/g_n)^{1/\sigma}` hits :math:`Q_n`. The solver leaves :math:`g > Q` (wasted tokens)
-    only where the waste is below its tolerance, i.e. for types of negligible mass, and
-    :math:`g < Q` only by its feasibility tolerance. Types with :math:`Q_n = 0` get no tokens.
-    Returns the new budgets and the largest relative change of any budget.
+    allocation: FloatArray
+    transfer: FloatArray
+    ic_pairs: FloatArray
+    ic_duals: FloatArray
+    mono_duals: FloatArray
+    ir_duals: FloatArray
+
+
+#: the largest |log| of a quantity the program may meet (double precision ends near 709)
+LOG_LIMIT = 600.0
+
+
+def _units(tech: Technology, th_max: float) -> tuple[float, float]:
+    """Quality and money units: the top type's efficient quality and its gross payoff.
+
+    Refuses magnitudes that double precision cannot represent, naming the fields that set them.
     """
-    X = np.maximum(X, 0.0)
-    Z = np.maximum(Z, 0.0)
-    g = tech.gain(X, Z if tech.K else None)
-    served = (quality > 0) & (g > 0)
-    factor = np.ones_like(quality)
-    factor[served] = (quality[served] / g[served]) ** (1.0 / tech.sigma)
-    X = X * factor[:, None]
-    X[~served] = 0.0
-    if tech.K:
-        Z = Z.copy()
-        Z[quality <= 0] = 0.0
-    change = float(np.max(np.abs(factor[served] - 1.0), initial=0.0))
-    return X, Z, change
+    if tech.is_homogeneous:
+        beta = tech.cost_exponent
+        log_q = (np.log(th_max) - np.log(tech.C0 * beta)) / (beta - 1.0)
+    else:
+        with np.errstate(all="ignore"):
+            log_q = float(np.log(tech.efficient_quality(np.array([th_max]))[0]))
+    log_money = np.log(th_max) + log_q
+    if not (np.isfinite(log_q) and abs(log_q) < LOG_LIMIT and abs(log_money) < LOG_LIMIT):
+        raise ProblemSpecError(
+            "types.theta / technology costs", {"theta_max": th_max, "c": tech.c.tolist(),
+                                               "c_hat": tech.c_hat.tolist(), "sigma": tech.sigma},
+            f"give an efficient quality of the top type of about 10^{log_q / np.log(10):.0f} and a "
+            f"gross payoff of 10^{log_money / np.log(10):.0f}, which double precision cannot represent "
+            f"(allowed: 10^-{LOG_LIMIT / np.log(10):.0f} .. 10^{LOG_LIMIT / np.log(10):.0f})",
+            "Measure theta or the token costs in other units, or move sigma + sigma_hat away from 1.",
+        )
+    q_ref = float(np.exp(log_q))
+    return q_ref, th_max * q_ref
+
+
+def _scalar_cost(tech: Technology, q_ref: float, money: float) -> ScalarCost:
+    """The cost of quality :math:`C(Q)` (Lemma 3) in program units: quality / q_ref, money / money."""
+    if tech.is_homogeneous:
+        beta = tech.cost_exponent
+        return PowerCost(float(np.exp(np.log(tech.C0) + beta * np.log(q_ref) - np.log(money))), beta)
+    return TechnologyCost(tech, q_ref, money)
+
+
+@dataclass(frozen=True)
+class TechnologyCost:
+    """:meth:`Technology.cost` (any technology, e.g. the baseline fine-tuning form) in program units."""
+
+    tech: Technology
+    q_ref: float
+    money: float
+
+    def value(self, x: FloatArray) -> FloatArray:
+        return self.tech.cost(np.asarray(x) * self.q_ref) / self.money
+
+    def marginal(self, x: FloatArray) -> FloatArray:
+        return self.tech.marginal_cost(np.asarray(x) * self.q_ref) * (self.q_ref / self.money)
+
+    def inverse_marginal(self, r: FloatArray) -> FloatArray:
+        return self.tech.inverse_marginal_cost(np.asarray(r) * (self.money / self.q_ref)) / self.q_ref
+
+    @property
+    def conjugate(self) -> Conjugate:
+        def conj(s: FloatArray, f: FloatArray) -> FloatArray:
+            s = np.asarray(s, dtype=float).reshape(len(f), -1)[:, 0]
+            x = self.inverse_marginal(s / f)
+            return np.where(s > 0, s * x - f * self.value(x), 0.0)
+
+        return conj

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .analytic.monopoly import ContinuousMenu, DiscreteMenu
 from .audit import AuditReport, BindingSets
+from .certificate import Certificate
 from .compare import Comparison
 
 FloatArray = np.ndarray
@@ -87,6 +88,7 @@ class MenuResult(SummaryMixin):
     continuous: ContinuousMenu | None = None
     comparison: Comparison | None = None
     notes: list[str] = field(default_factory=list)
+    certificate: Certificate | None = None
 
     @property
     def quality(self) -> FloatArray:
@@ -116,6 +118,8 @@ class MenuResult(SummaryMixin):
         lines.append(f"audit             max IC violation {a.max_ic_violation:.3e} "
                      f"({a.max_ic_violation_rel:.2e} rel), max IR violation {a.max_ir_violation:.3e} "
                      f"({a.max_ir_violation_rel:.2e} rel); {'PASS' if a.passed else 'FAIL'} at rtol {a.rtol:g}")
+        if self.certificate is not None:
+            lines.append(f"certificate       {self.certificate.line()}")
         times = self.solver.get("times", {})
         assert isinstance(times, dict)
         lines.append("solver            " + ", ".join(f"{k} {v:.3f}s" for k, v in times.items())
@@ -175,6 +179,7 @@ class MenuResult(SummaryMixin):
             "menu": rows,
             "binding": self.binding.to_dict(),
             "audit": self.audit.to_dict(),
+            "certificate": None if self.certificate is None else self.certificate.to_dict(),
             "solver": self.solver,
             "notes": self.notes,
         }

@@ -1,0 +1,256 @@
+r"""Certificates of optimality for the linear screening program: a Lagrangian upper bound and KKT residuals.
+
+For types :math:`v_n \in \mathbb R^D` with probabilities :math:`f_n`, outside options :math:`u^0_n` and
+a convex cost :math:`c(a)`, the screening program is
+
+.. math::
+    P^\star = \max_{a \ge 0,\, t}\ \sum_n f_n\,(t_n - c(a_n))\quad\text{s.t.}\quad
+    v_n\cdot a_n - t_n \ge v_n\cdot a_m - t_m\ \ (n, m),\qquad v_n\cdot a_n - t_n \ge u^0_n .
+
+For any multipliers :math:`\lambda_{nm} \ge 0` on IC pairs and :math:`\nu_n \ge 0` on IR rows, weak
+duality bounds every feasible menu's profit by the Lagrangian's supremum. It is finite only when the
+Lagrangian does not depend on the transfers, i.e. the *flow balance*
+
+.. math::
+    \nu_n = f_n - \sum_m \lambda_{nm} + \sum_m \lambda_{mn} \ \ge 0
+
+holds exactly (stationarity in :math:`t`); then it separates by type,
+
+.. math::
+    P^\star \le B(\lambda) = \sum_n c^*_n(s_n) - \sum_n \nu_n u^0_n,\qquad
+    s_n = \Big(\sum_m \lambda_{nm} + \nu_n\Big) v_n - \sum_m \lambda_{mn} v_m,\qquad
+    c^*_n(s) = \sup_{a \ge 0}\, s\cdot a - f_n c(a),
+
+with the conjugate supplied by the cost model (closed form for the power costs of Lemma 3 and the
+per-segment least cost of Appendix B). :func:`lagrangian_certificate` takes any multipliers (a
+solver's duals, or multipliers derived from the menu), repairs small flow-balance defects by
+lowering outgoing multipliers (which keeps the bound valid), and reports the bound, the gap to the
+menu's profit, the most negative raw multiplier, the flow-balance residual and the complementary
+slackness residual. A menu is certified optimal when the all-pairs audit passes and the relative gap
+is below :data:`GAP_RTOL`. Nothing here looks at closed-form menus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from .audit import AuditReport
+
+FloatArray = np.ndarray
+
+#: a menu is certified optimal when (bound - profit) <= GAP_RTOL * scale (scale: the largest gross
+#: payoff, or the data's money unit when no type is served)
+GAP_RTOL = 1e-9
+#: raw multipliers below -MULT_RTOL * (largest multiplier) count as negative (reported, then clipped)
+MULT_RTOL = 1e-7
+#: flow-balance defects below this multiple of (f_n + outflow + inflow) are floating-point rounding
+ROUNDING = 64 * np.finfo(float).eps
+#: passes of the flow-balance repair (each lowers the outgoing multipliers of the types in deficit)
+REPAIR_PASSES = 200
+
+#: ``conjugate(s, f) -> values``: :math:`\sup_{a\ge 0} s_n\cdot a - f_n c(a)` per type (s: (N, D), f: (N,))
+Conjugate = Callable[[FloatArray, FloatArray], FloatArray]
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """What certifies (or fails to certify) a menu as the optimum of the discretised program.
+
+    All quantities are in the program's units; ``*_rel`` ones are relative to ``scale``.
+
+    Attributes
+    ----------
+    profit : float
+        Expected profit of the audited menu.
+    bound : float
+        Lagrangian upper bound on the optimal profit (``inf`` when the multipliers cannot be balanced).
+    gap, gap_rel : float
+        ``bound - profit`` (>= 0 up to rounding), and relative to ``scale``.
+    min_multiplier_rel : float
+        Most negative raw multiplier relative to the largest one (0 when all are non-negative).
+    flow_residual_rel : float
+        Largest flow-balance defect (stationarity in the transfers) before the repair, relative to
+        the largest probability.
+    complementarity_rel : float
+        Largest :math:`\\lambda\\cdot\\text{slack}` over IC and IR rows, relative to ``scale``.
+    audit_passed : bool
+        The all-pairs IC/IR audit at its tolerance.
+    passed : bool
+        ``audit_passed`` and ``gap_rel <= tolerances['gap_rtol']``.
+    """
+
+    method: str
+    profit: float
+    bound: float
+    gap: float
+    gap_rel: float
+    scale: float
+    min_multiplier_rel: float
+    flow_residual_rel: float
+    complementarity_rel: float
+    audit_passed: bool
+    tolerances: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """True when the audit passes and the relative gap is within its tolerance."""
+        return bool(self.audit_passed and np.isfinite(self.gap_rel) and self.gap_rel <= self.tolerances["gap_rtol"])
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "method": self.method, "passed": self.passed, "profit": self.profit, "bound": self.bound,
+            "gap": self.gap, "gap_rel": self.gap_rel, "scale": self.scale,
+            "min_multiplier_rel": self.min_multiplier_rel, "flow_residual_rel": self.flow_residual_rel,
+            "complementarity_rel": self.complementarity_rel, "audit_passed": self.audit_passed,
+            "tolerances": dict(self.tolerances),
+        }
+
+    def in_units(self, money: float) -> Certificate:
+        """The same certificate with profit, bound, gap and scale multiplied by ``money`` (relative numbers unchanged)."""
+        return replace(self, profit=self.profit * money, bound=self.bound * money, gap=self.gap * money,
+                       scale=self.scale * money)
+
+    def line(self) -> str:
+        """One summary line."""
+        verdict = "CERTIFIED" if self.passed else "NOT certified"
+        return (f"{verdict}: bound {self.bound:.10g}, gap {self.gap_rel:.1e} rel (tol "
+                f"{self.tolerances['gap_rtol']:g}); multipliers >= {self.min_multiplier_rel:.1e} rel; "
+                f"flow residual {self.flow_residual_rel:.1e}; complementarity {self.complementarity_rel:.1e}")
+
+
+def power_conjugate(kappa: float, beta: float) -> Conjugate:
+    r"""Conjugate of the scalar power cost :math:`c(x) = \kappa x^\beta` (Lemma 3 in scaled units).
+
+    :math:`\sup_{x\ge0} s x - f\kappa x^\beta = (1 - 1/\beta)\, s\, x^\star`,
+    :math:`x^\star = (s/(f\kappa\beta))^{1/(\beta-1)}` for :math:`s > 0`, else 0.
+    """
+    return profile_conjugate(kappa, beta, np.ones(1), 0.5)
+
+
+def profile_conjugate(K: float, beta: float, measures: FloatArray, sigma: float) -> Conjugate:
+    r"""Conjugate of the per-segment least cost :math:`K S^p`, :math:`S = \sum_t \mu_t q_t^{1/\sigma}` (App. B).
+
+    With :math:`a = 1/\sigma` and :math:`b = a/(a-1)`, Hölder's inequality gives
+    :math:`\max\{s\cdot q : q \ge 0, \sum_t \mu_t q_t^a = S\} = S^{1/a} H`,
+    :math:`H = (\sum_t \mu_t^{-b/a} (s_t^+)^b)^{1/b}`; with :math:`x = S^{1/a}` the cost is
+    :math:`K x^{ap}`, :math:`ap = \beta = 1/(\sigma+\hat\sigma)`, so the conjugate is the scalar
+    power conjugate at :math:`H` (one segment of measure one: :math:`H = s^+`).
+    """
+    mu = np.asarray(measures, dtype=float)
+    a = 1.0 / sigma
+    b = a / (a - 1.0)
+    weights = mu ** (-b / a)
+
+    def conj(s: FloatArray, f: FloatArray) -> FloatArray:
+        s = np.asarray(s, dtype=float)
+        sp = np.maximum(s[:, None] if s.ndim == 1 else s, 0.0)
+        peak = sp.max(axis=1)
+        ref = np.where(peak > 0, peak, 1.0)
+        H = peak * (((sp / ref[:, None]) ** b) @ weights) ** (1.0 / b)
+        f = np.asarray(f, dtype=float)
+        out = np.zeros(H.shape)
+        pos = H > 0
+        with np.errstate(over="ignore", divide="ignore"):
+            x = (H[pos] / (f[pos] * K * beta)) ** (1.0 / (beta - 1.0))
+            out[pos] = (1.0 - 1.0 / beta) * H[pos] * x
+        return out
+
+    return conj
+
+
+def _flows(N: int, pairs: FloatArray, lam: FloatArray) -> tuple[FloatArray, FloatArray]:
+    out = np.bincount(pairs[:, 0], weights=lam, minlength=N)
+    inn = np.bincount(pairs[:, 1], weights=lam, minlength=N)
+    return out, inn
+
+
+def balance_multipliers(prob: FloatArray, pairs: FloatArray, lam: FloatArray) -> tuple[FloatArray, FloatArray, float]:
+    r"""Multipliers that satisfy the flow balance with :math:`\nu \ge 0` exactly.
+
+    :math:`\nu_n = f_n - \text{out}_n + \text{in}_n`; where it is negative, type n's outgoing
+    multipliers are scaled down until it is zero (this lowers other types' inflow, which is repaired
+    in the next pass). Returns ``(lam, nu, largest initial defect)``; ``nu`` has ``nan`` entries when
+    :data:`REPAIR_PASSES` passes do not balance the flows.
+    """
+    f = np.asarray(prob, dtype=float)
+    N = f.size
+    lam = np.maximum(np.asarray(lam, dtype=float), 0.0).copy()
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    out, inn = _flows(N, pairs, lam)
+    nu = f - out + inn
+    defect0 = float(np.max(-nu, initial=0.0))
+    for _ in range(REPAIR_PASSES):
+        # defects at the rounding level of the flows are rounding, not a lack of balance
+        bad = nu < -ROUNDING * (f + out + inn)
+        if not bad.any():
+            return lam, np.maximum(nu, 0.0), defect0
+        # scale the outgoing multipliers of each type in deficit so that its balance becomes zero
+        factor = np.ones(N)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor[bad] = np.clip((f[bad] + inn[bad]) / out[bad], 0.0, 1.0)
+        lam = lam * factor[pairs[:, 0]]
+        out, inn = _flows(N, pairs, lam)
+        nu = f - out + inn
+    return lam, np.full(N, np.nan), defect0
+
+
+def lagrangian_certificate(values: FloatArray, prob: FloatArray, alloc: FloatArray, transfer: FloatArray,
+                           cost: FloatArray, pairs: FloatArray, lam: FloatArray, conjugate: Conjugate,
+                           audit: AuditReport, scale: float, outside: FloatArray | None = None,
+                           method: str = "", gap_rtol: float = GAP_RTOL,
+                           raw_min_multiplier: float | None = None) -> Certificate:
+    """Certify a menu with IC-pair multipliers ``lam`` (IR multipliers follow from the flow balance).
+
+    Parameters
+    ----------
+    values, alloc : arrays (N, D) or (N,)
+        Types and the menu's allocations; ``transfer`` and ``cost`` (per type, :math:`c(a_n)`) are (N,).
+    pairs, lam : (P, 2) int and (P,)
+        IC rows ``(n, m)`` (type n must not prefer item m) and their multipliers (raw: negative
+        entries are reported and clipped).
+    conjugate : callable
+        :math:`(s, f) \\mapsto \\sup_{a\\ge0} s_n\\cdot a - f_n c(a)` per type.
+    audit : AuditReport
+        The all-pairs audit of the same menu.
+    scale : float
+        The magnitude the gap is measured against (> 0).
+    raw_min_multiplier : float, optional
+        The most negative raw multiplier (relative), when ``lam`` was clipped before this call.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[:, None] if v.ndim == 1 else v
+    a = np.asarray(alloc, dtype=float).reshape(v.shape)
+    t = np.asarray(transfer, dtype=float)
+    f = np.asarray(prob, dtype=float)
+    N = f.size
+    u0 = np.zeros(N) if outside is None else np.asarray(outside, dtype=float)
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    lam_raw = np.asarray(lam, dtype=float).reshape(-1)
+    lmax = max(float(np.max(np.abs(lam_raw), initial=0.0)), float(f.max()))
+    min_mult = min(float(np.min(lam_raw, initial=0.0)), 0.0) / lmax
+    if raw_min_multiplier is not None:
+        min_mult = min(min_mult, raw_min_multiplier)
+    lam_b, nu, defect = balance_multipliers(f, pairs, lam_raw)
+    profit = float(f @ (t - np.asarray(cost, dtype=float)))
+    # complementary slackness with the balanced multipliers
+    own = np.sum(v * a, axis=1) - t
+    slack = own[pairs[:, 0]] - (np.sum(v[pairs[:, 0]] * a[pairs[:, 1]], axis=1) - t[pairs[:, 1]])
+    comp = float(np.max(np.abs(lam_b * slack), initial=0.0))
+    if np.all(np.isfinite(nu)):
+        comp = max(comp, float(np.max(np.abs(nu * (own - u0)), initial=0.0)))
+        outw = np.bincount(pairs[:, 0], weights=lam_b, minlength=N) + nu
+        s = outw[:, None] * v
+        np.subtract.at(s, pairs[:, 1], lam_b[:, None] * v[pairs[:, 0]])
+        bound = float(np.sum(conjugate(s, f)) - nu @ u0)
+    else:
+        bound = float("inf")
+    gap = bound - profit
+    return Certificate(
+        method=method, profit=profit, bound=bound, gap=gap, gap_rel=gap / scale, scale=scale,
+        min_multiplier_rel=min_mult, flow_residual_rel=defect / float(f.max()),
+        complementarity_rel=comp / scale, audit_passed=audit.passed,
+        tolerances={"gap_rtol": gap_rtol, "audit_rtol": audit.rtol, "multiplier_rtol": MULT_RTOL},
+    )
