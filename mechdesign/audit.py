@@ -29,6 +29,9 @@ TIGHT_RTOL = 1e-7
 ACTIVE_TOL = 1e-7
 
 _CHUNK_ENTRIES = 4_000_000
+#: the JSON output lists the tight IC pairs only up to this many (the set is quadratic in the size of
+#: excluded and pooled blocks); above it, counts (``BindingSets.to_dict(max_pairs=None)`` lists all)
+JSON_MAX_PAIRS = 20_000
 
 
 @dataclass(frozen=True)
@@ -184,9 +187,14 @@ def audit_menu(values: FloatArray, alloc: FloatArray, transfer: FloatArray,
             best_val[rows] = U[np.arange(U.shape[0]), best[rows]]
     ic = np.maximum(best_val - own, 0.0)
     ir = np.maximum(u0 - own, 0.0)
+    # the menu's own scale, with no absolute floor: the largest gross payoff, or (when nothing is
+    # delivered) the largest transfer or outside option; a menu of zeros with zero outside options
+    # cannot violate anything, and only then is the scale 1
     scale = float(np.max(np.abs(gross), initial=0.0))
     if scale <= 0:
-        scale = max(float(np.max(np.abs(t), initial=0.0)), 1.0)
+        scale = max(float(np.max(np.abs(t), initial=0.0)), float(np.max(np.abs(u0), initial=0.0)))
+    if not scale > 0:
+        scale = 1.0
     return AuditReport(scale, ic, best, ir, rtol)
 
 
@@ -265,9 +273,17 @@ class BindingSets:
         rows.append({"group": "IR", "tight": len(self.ir_tight), "active": len(self.ir_active)})
         return pd.DataFrame(rows).set_index("group")
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self, max_pairs: int | None = JSON_MAX_PAIRS) -> dict[str, object]:
+        """JSON-ready binding sets; ``ic_tight`` is listed when it has at most ``max_pairs`` pairs (None:
+        always), else it is ``null`` and ``ic_tight_count`` and the group counts say how many there are."""
+        count = None if self.ic_tight is None else int(len(self.ic_tight))
+        listed = self.ic_tight is not None and (max_pairs is None or len(self.ic_tight) <= max_pairs)
         return {
-            "ic_tight": None if self.ic_tight is None else np.asarray(self.ic_tight).tolist(),
+            "ic_tight": np.asarray(self.ic_tight).tolist() if listed else None,
+            "ic_tight_count": count,
+            "ic_tight_listed": bool(listed),
+            "groups": {str(k): {"tight": None if pd.isna(r["tight"]) else int(r["tight"]), "active": int(r["active"])}
+                       for k, r in self.groups().iterrows()},
             "ic_active": np.asarray(self.ic_active).tolist(),
             "ic_active_duals": np.asarray(self.ic_active_duals).tolist(),
             "ir_tight": np.asarray(self.ir_tight).tolist(),

@@ -34,6 +34,9 @@ def _jsonable(obj: object) -> object:
     return obj
 
 
+_MENU_ROWS = "menu rows"  # placeholder, replaced after the rest is made JSON-ready
+
+
 class SummaryMixin:
     """``__str__``, ``__repr__`` and ``_repr_html_`` from one ``summary()``."""
 
@@ -161,22 +164,24 @@ class MenuResult(SummaryMixin):
 
     def to_dict(self) -> dict[str, object]:
         """The JSON output contract of DESIGN.md."""
-        rows = []
-        token_cols = [c for c in self.menu.columns if c.startswith(("X_", "Z_"))]
-        for i, r in self.menu.iterrows():
-            rows.append({
-                "type": int(i),  # type: ignore[call-overload]
-                "prob": r["prob"], "theta": r["theta"], "quality": r["quality"],
-                "transfer": r["transfer"], "rent": r["rent"], "cost": r["cost"],
-                "tokens": {c: r[c] for c in token_cols},
-            })
+        m = self.menu
+        token_cols = [c for c in m.columns if c.startswith(("X_", "Z_"))]
+        cols = {c: m[c].to_numpy(dtype=float).tolist() for c in ["prob", "theta", "quality", "transfer", "rent", "cost",
+                                                                   *token_cols]}
+        index = [int(i) for i in m.index]
+        rows = [
+            {"type": index[i], "prob": cols["prob"][i], "theta": cols["theta"][i], "quality": cols["quality"][i],
+             "transfer": cols["transfer"][i], "rent": cols["rent"][i], "cost": cols["cost"][i],
+             "tokens": {c: cols[c][i] for c in token_cols}}
+            for i in range(len(index))
+        ]
         out: dict[str, object] = {
             "problem": {"name": self.problem_name, **self.problem_info},
             "status": self.status,
             "profit": self.profit,
             "surplus": self.surplus,
             "consumer_surplus": self.consumer_surplus,
-            "menu": rows,
+            "menu": _MENU_ROWS,
             "binding": self.binding.to_dict(),
             "audit": self.audit.to_dict(),
             "certificate": None if self.certificate is None else self.certificate.to_dict(),
@@ -202,7 +207,9 @@ class MenuResult(SummaryMixin):
                 }
         if self.comparison is not None:
             out["comparison"] = self.comparison.to_dict()
-        return _jsonable(out)  # type: ignore[return-value]
+        out = _jsonable(out)  # type: ignore[assignment]
+        out["menu"] = rows  # plain Python floats already (finite: the menu passed its audit)
+        return out
 
     def to_json(self, path: str | Path) -> None:
         """Write :meth:`to_dict` as JSON."""
