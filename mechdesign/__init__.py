@@ -32,6 +32,8 @@ from .analytic import (
 from .analytic.leader_fringe import LeaderFringe
 from .analytic.multimodel import ModelSpec, MultiModel
 from .audit import AuditReport, BindingSets, audit_menu
+from .certificate import Certificate, lagrangian_certificate
+from .chain import solve_chain
 from .compare import Comparison
 from .competition import LeaderFringeProblem, MultiModelProblem
 from .contractible import ContractibleProblem, ContractibleResult, solve_contractible
@@ -45,7 +47,9 @@ from .exceptions import (
     ProblemSpecError,
     SolverError,
     SolverInaccurateWarning,
+    TimeLimitError,
     UnboundedProgramError,
+    UncertifiedWarning,
 )
 from .formats import PostedFormat, build_format, check_format, markups, simulate
 from .problem import SingleModelProblem
@@ -75,6 +79,7 @@ __all__ = [
     "BetaDist",
     "BindingSets",
     "CESFineTuning",
+    "Certificate",
     "Comparison",
     "ContinuousMenu",
     "ContractibleProblem",
@@ -102,6 +107,8 @@ __all__ = [
     "SingleModelProblem",
     "SolverError",
     "SolverInaccurateWarning",
+    "TimeLimitError",
+    "UncertifiedWarning",
     "Tabulated",
     "TaskProfileTypes",
     "Technology",
@@ -124,11 +131,13 @@ __all__ = [
     "efficient_task_tokens",
     "indirect_utility",
     "joint_profiles",
+    "lagrangian_certificate",
     "load_problem",
     "markups",
     "observable_scale_menu",
     "problem_from_dict",
     "separable_profiles",
+    "solve_chain",
     "simulate",
     "simulate_task_caps",
     "solve_contractible",

@@ -36,14 +36,19 @@ def _parser() -> argparse.ArgumentParser:
                                    "against every IC/IR constraint and compare it with the closed form.")
     s.add_argument("file", help="problem file (TOML), e.g. problems/single_model_cobb_douglas.toml")
     s.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
-    s.add_argument("--ic", choices=IC_STRATEGIES, default=None, help="IC strategy (default adaptive)")
-    s.add_argument("--solver", default=None, help="cvxpy solver (default CLARABEL)")
+    s.add_argument("--method", choices=("auto", "structured", "conic"), default=None,
+                   help="single-model types: the exact structured solver or the cvxpy program (default auto: "
+                        "structured unless --ic/--solver/--formulation/--no-polish ask for the conic program)")
+    s.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="stop with an error (exit 1) when the solve takes longer (the only use of the clock)")
+    s.add_argument("--ic", choices=IC_STRATEGIES, default=None, help="IC strategy of the conic program (default adaptive)")
+    s.add_argument("--solver", default=None, help="cvxpy solver of the conic program (default CLARABEL)")
     s.add_argument("--json", metavar="PATH", help="write the result as JSON (output contract)")
     s.add_argument("--csv", metavar="PATH", help="write the menu table as CSV")
     s.add_argument("--plot", metavar="PATH", help="write a PNG of numeric vs analytic Q and t")
     s.add_argument("--no-polish", action="store_true",
                    help="one interior-point solve at the final accuracy, no polish or refinement (fastest)")
-    s.add_argument("--formulation", choices=("auto", "quality", "tokens"), default="auto",
+    s.add_argument("--formulation", choices=("auto", "quality", "tokens"), default=None,
                    help="single-model technology in the program: Lemma 3's cost of quality (one cone per "
                         "type) or token variables (eq. 9); auto = quality when homogeneous")
 
@@ -130,6 +135,13 @@ def _solve(args: argparse.Namespace) -> int:
 
     problem = load_problem(args.file)
     from .competition import LeaderFringeProblem, MultiModelProblem
+    from .problem import SingleModelProblem
+
+    if args.method is not None and not isinstance(problem, SingleModelProblem):
+        raise ProblemSpecError("--method", args.method, "applies to single-model problems only")
+    if args.time_limit is not None and isinstance(problem, (LeaderFringeProblem, MultiModelProblem)):
+        raise ProblemSpecError("--time-limit", args.time_limit,
+                               "applies to single-model, contractible and value-scale problems")
 
     if isinstance(problem, LeaderFringeProblem):
         lres = problem.solve(n=args.n or 200)
@@ -159,11 +171,11 @@ def _solve(args: argparse.Namespace) -> int:
             cres.to_json(args.json)
             print(f"wrote {args.json}")
         return 0 if cres.status == "optimal" else 1
-    ic = args.ic or defaults.get("ic", "adaptive")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MechDesignWarning)
-        result = problem.solve(n=args.n, ic=ic, solver=solver, polish=not args.no_polish,
-                               formulation=args.formulation)
+        result = problem.solve(n=args.n, ic=args.ic or defaults.get("ic"), solver=args.solver or defaults.get("solver"),
+                               polish=False if args.no_polish else None, formulation=args.formulation,
+                               method=args.method or defaults.get("method", "auto"), time_limit=args.time_limit)
     for w in caught:
         if issubclass(w.category, MechDesignWarning):
             print(f"mechdesign: warning: {w.message}", file=sys.stderr)

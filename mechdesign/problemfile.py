@@ -119,7 +119,7 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
                                f"problem.kind = {kind!r} (see docs/problem-files.md)")
     types, n = types_from_table(types_t, tech.sigma)
     solve_t = _table(data, "solve", "", required=False)
-    _only(solve_t, ("ic", "solver", "n"), "solve.")
+    _only(solve_t, ("ic", "solver", "n", "method"), "solve.")
     if "n" in solve_t:
         n = V.integer("solve.n", solve_t["n"], 2)
     src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
