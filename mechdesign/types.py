@@ -86,7 +86,8 @@ def discrete_virtual_values(theta: FloatArray, prob: FloatArray) -> FloatArray:
     r"""Discrete virtual values (counterpart of eq. 11); see :meth:`DiscreteTypes.virtual_values`."""
     theta = np.asarray(theta, dtype=float)
     prob = np.asarray(prob, dtype=float)
-    tail = np.clip(1.0 - np.cumsum(prob), 0.0, None)
+    # sum_{k > n} f_k summed from the top (1 - F_n loses the small tail masses to cancellation)
+    tail = np.append(np.cumsum(prob[::-1])[::-1][1:], 0.0)
     gaps = np.append(np.diff(theta), 0.0)
     return theta - gaps * tail / prob
 
@@ -124,7 +125,9 @@ def iron_discrete(phi: FloatArray, prob: FloatArray) -> tuple[FloatArray, list[t
     phi_bar = np.empty_like(phi)
     blocks: list[tuple[int, int]] = []
     for i, j in pairwise(hull):
-        slope = (H[j] - H[i]) / (F[j] - F[i])
+        # the block's weighted mean from its own entries (differences of the cumulative sums lose
+        # cells of tiny mass to cancellation); a block of one type keeps its virtual value exactly
+        slope = float(phi[i]) if j - i == 1 else float(np.dot(prob[i:j], phi[i:j]) / np.sum(prob[i:j]))
         phi_bar[i:j] = slope
         if j - i > 1 and not np.allclose(phi[i:j], slope, rtol=0, atol=1e-14 * max(1.0, abs(slope))):
             blocks.append((i, j))
