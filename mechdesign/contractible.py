@@ -88,8 +88,9 @@ class ContractibleCostModel:
 
     def build(self, q: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
         q = _as_matrix(q)
-        if self.formulation == "profile":
-            return self._build_profile(q)
+        return self._build_profile(q) if self.formulation == "profile" else self._build_tokens(q)
+
+    def _build_tokens(self, q: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
         tech = self.tech
         N, T = q.shape
         rows = N * T
@@ -133,7 +134,8 @@ class ContractibleCostModel:
         * without fine-tuning (:math:`p = 1`): :math:`s_{nt} \ge q_{nt}^{1/\sigma}`, i.e.
           :math:`q_{nt} \le s_{nt}^\sigma 1^{1-\sigma}`, and cost :math:`\kappa\sum_t \mu_t s_{nt}`;
         * with it: the norm :math:`u_n \ge \lVert x_n\rVert_{1/\sigma}` as
-          :math:`x_{nt} \le r_{nt}^\sigma u_n^{1-\sigma}`, :math:`\sum_t r_{nt} \le u_n`, and the cost
+          :math:`x_{nt} \le r_{nt}^\sigma u_n^{1-\sigma}`, :math:`\sum_t r_{nt} \le u_n` (for
+          :math:`\sigma = 1/2` one second-order cone per type), and the cost
           :math:`k_n \ge \kappa u_n^{1/(\sigma+\hat\sigma)}` as
           :math:`u_n \le (k_n/\kappa)^{\sigma+\hat\sigma}`,
 
@@ -154,17 +156,34 @@ class ContractibleCostModel:
         kappa = K * self.q_ref ** (1.0 / total) / self.money_ref
         x = cp.multiply(q, np.broadcast_to(self.measures**s, (N, T)))
         u = cp.Variable(N, nonneg=True, name="norm")
-        r = cp.Variable((N, T), nonneg=True, name="share")
         k = cp.Variable(N, nonneg=True, name="cost")
-        rows = np.repeat(np.arange(N), T)
-        cons += power_cone(cp.reshape(r, (N * T,), order="C"), u[rows], cp.reshape(x, (N * T,), order="C"), s)
-        cons.append(cp.sum(r, axis=1) <= u)
+        if s == 0.5:  # the 2-norm: one second-order cone per type
+            cons.append(cp.norm(x, 2, axis=1) <= u)
+        else:
+            r = cp.Variable((N, T), nonneg=True, name="share")
+            rows = np.repeat(np.arange(N), T)
+            cons += power_cone(cp.reshape(r, (N * T,), order="C"), u[rows], cp.reshape(x, (N * T,), order="C"), s)
+            cons.append(cp.sum(r, axis=1) <= u)
         cons += power_cone(k / kappa, cp.Constant(np.ones(N)), u, total)
         return cons, k, {}
 
     def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Scaled cost of scaled per-segment qualities ``a`` (N, T), gradient and Hessian (for the refinement)."""
-        return scaled_profile_cost(self.tech, a, self.measures, self.q_ref, self.money_ref)
+        """Scaled cost of scaled per-segment qualities ``a`` (N, T), gradient and Hessian (for the refinement).
+
+        Evaluated at the natural qualities ``q_ref a``; where that overflows (``q_ref`` far from one,
+        e.g. 1e-22 with sigma = 0.19 and token costs ~30: the Hessian's factor S^(p-2) is inf and the
+        refinement's Newton step crashed on inf/NaN), by homogeneity of degree
+        :math:`b = 1/(\\sigma+\\hat\\sigma)` in scaled units: cost(q_ref a) / M = profile_cost(a) q_ref^b / M.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            v, g, h = scaled_profile_cost(self.tech, a, self.measures, self.q_ref, self.money_ref)
+        if np.all(np.isfinite(v)) and np.all(np.isfinite(g)) and np.all(np.isfinite(h)):
+            return v, g, h
+        tech = self.tech
+        b = 1.0 / (tech.sigma + tech.sigma_hat)
+        factor = float(np.exp(b * np.log(self.q_ref) - np.log(self.money_ref)))
+        v, g, h = tech.profile_cost(np.asarray(a, dtype=float), self.measures)
+        return v * factor, g * factor, h * factor
 
     def smooth_tokens(self, a: FloatArray) -> dict[str, FloatArray]:
         """Scaled cost-minimising tokens for scaled qualities ``a`` (shapes of :meth:`build`'s variables)."""
