@@ -28,11 +28,11 @@ from . import _validate as V
 from .analytic.contractible import BinaryMenu, binary_menu
 from .analytic.cost_based import CostBasedTariff, cost_based_tariff, separability_gap
 from .audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
-from .conic import ces_hypograph, geo_mean_hypograph, scaled_profile_cost
-from .exceptions import AuditError
-from .program import ScreeningProgram
+from .conic import ces_hypograph, geo_mean_hypograph, power_cone, scaled_profile_cost
+from .exceptions import AuditError, ProblemSpecError
+from .program import ScreeningProgram, all_pairs
 from .results import SummaryMixin, _jsonable
-from .technology import CESFineTuning, NoFineTuning, Technology
+from .technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
 from .types import TaskProfileTypes, aggregate_type
 
 FloatArray = np.ndarray
@@ -40,6 +40,32 @@ FloatArray = np.ndarray
 #: how the contractible program writes the technology: ``tokens`` (token variables per type and
 #: segment, g(x, z) >= q as cone trees) or ``profile`` (the least cost of each quality profile)
 FORMULATIONS = ("tokens", "profile")
+#: the adaptive strategy's search-round formulations (None: the final formulation itself)
+SEARCHES = ("auto", "profile", "tokens")
+#: IC strategies of the contractible program (types are vectors: no 'local')
+IC_STRATEGIES = ("all", "adaptive")
+
+
+def check_technology(tech: Technology) -> None:
+    """Raise :class:`ProblemSpecError` unless the technology's fine-tuning is supported here.
+
+    Contractible tasks need the least cost of a quality *profile* with shared fine-tuning, which has a
+    closed form only for homogeneous fine-tuning (:meth:`Technology.profile_cost`).
+    """
+    ft = tech.finetuning
+    if not isinstance(ft, (NoFineTuning, CESFineTuning)):
+        kind = ft.kind if isinstance(ft, BaselineFineTuning) else type(ft).__name__
+        raise ProblemSpecError(
+            "finetuning.kind", kind,
+            "contractible tasks (Appendix B) support fine-tuning kinds 'none' and 'ces' (homogeneous, "
+            "Assumption 1) only: the shared fine-tuning of a quality profile has no closed-form cost with "
+            "the baseline form (b + z)^gamma",
+        )
+
+
+def _as_matrix(q: cp.Expression) -> cp.Expression:
+    """The engine passes a flat allocation when D = 1 (one task segment): make it (N, 1)."""
+    return cp.reshape(q, (q.shape[0], 1), order="C") if q.ndim == 1 else q
 
 
 @dataclass
@@ -54,17 +80,17 @@ class ContractibleCostModel:
 
     def __post_init__(self) -> None:
         self.formulation = V.one_of("formulation", self.formulation, FORMULATIONS)
-        ft = self.tech.finetuning
-        if not isinstance(ft, (NoFineTuning, CESFineTuning)):
-            raise NotImplementedError("contractible tasks support none or homogeneous CES fine-tuning")
+        check_technology(self.tech)
         X, Z = self.tech.budgets(np.array(self.q_ref))
         self.x_ref = np.maximum(X, 1e-300)
         self.z_ref = np.maximum(Z, 1e-300)
         self.q_scale = float(self.tech.gain(X, Z if self.tech.K else None))
 
     def build(self, q: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
-        if self.formulation == "profile":
-            return self._build_profile(q)
+        q = _as_matrix(q)
+        return self._build_profile(q) if self.formulation == "profile" else self._build_tokens(q)
+
+    def _build_tokens(self, q: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
         tech = self.tech
         N, T = q.shape
         rows = N * T
@@ -99,22 +125,65 @@ class ContractibleCostModel:
         :math:`K \lVert \mu^\sigma \circ q\rVert_{1/\sigma}^{1/(\sigma+\hat\sigma)}`: a p-norm per type and
         one power, instead of a cone tree per (type, segment) with token variables. Tokens are recovered
         from the solution in closed form (:meth:`smooth_tokens`).
+
+        Written with exact cones whose exponents are the technology's own, :math:`\sigma` and
+        :math:`\sigma+\hat\sigma` (:func:`~mechdesign.conic.power_cone`: SOC trees for decimal exponents,
+        3-D power cones otherwise; never a rational approximation), in scaled units
+        :math:`x = \mu^\sigma\circ q`:
+
+        * without fine-tuning (:math:`p = 1`): :math:`s_{nt} \ge q_{nt}^{1/\sigma}`, i.e.
+          :math:`q_{nt} \le s_{nt}^\sigma 1^{1-\sigma}`, and cost :math:`\kappa\sum_t \mu_t s_{nt}`;
+        * with it: the norm :math:`u_n \ge \lVert x_n\rVert_{1/\sigma}` as
+          :math:`x_{nt} \le r_{nt}^\sigma u_n^{1-\sigma}`, :math:`\sum_t r_{nt} \le u_n` (for
+          :math:`\sigma = 1/2` one second-order cone per type), and the cost
+          :math:`k_n \ge \kappa u_n^{1/(\sigma+\hat\sigma)}` as
+          :math:`u_n \le (k_n/\kappa)^{\sigma+\hat\sigma}`,
+
+        with :math:`\kappa = K\,\bar q^{1/(\sigma+\hat\sigma)}/M` (:math:`\bar q`, :math:`M`: ``q_ref``, ``money_ref``).
         """
         tech = self.tech
         K, p, _, _ = tech._profile_constants()
-        a = 1.0 / tech.sigma
-        qs = q * self.q_ref
+        s = tech.sigma
+        N, T = q.shape
+        cons: list[cp.Constraint] = [q >= 0]
         if p == 1.0:
-            cost = K * (cp.power(qs, a) @ self.measures)
+            kappa = K * self.q_ref ** (1.0 / s) / self.money_ref
+            S = cp.Variable((N, T), nonneg=True, name="S")
+            q_flat, S_flat = cp.reshape(q, (N * T,), order="C"), cp.reshape(S, (N * T,), order="C")
+            cons += power_cone(S_flat, cp.Constant(np.ones(N * T)), q_flat, s)
+            return cons, kappa * (S @ self.measures), {}
+        total = s + tech.sigma_hat
+        kappa = K * self.q_ref ** (1.0 / total) / self.money_ref
+        x = cp.multiply(q, np.broadcast_to(self.measures**s, (N, T)))
+        u = cp.Variable(N, nonneg=True, name="norm")
+        k = cp.Variable(N, nonneg=True, name="cost")
+        if s == 0.5:  # the 2-norm: one second-order cone per type
+            cons.append(cp.norm(x, 2, axis=1) <= u)
         else:
-            w = self.measures ** tech.sigma
-            norms = cp.norm(cp.multiply(qs, w[None, :]), a, axis=1)  # type: ignore[arg-type]
-            cost = K * cp.power(norms, p * a)
-        return [q >= 0], cost / self.money_ref, {}
+            r = cp.Variable((N, T), nonneg=True, name="share")
+            rows = np.repeat(np.arange(N), T)
+            cons += power_cone(cp.reshape(r, (N * T,), order="C"), u[rows], cp.reshape(x, (N * T,), order="C"), s)
+            cons.append(cp.sum(r, axis=1) <= u)
+        cons += power_cone(k / kappa, cp.Constant(np.ones(N)), u, total)
+        return cons, k, {}
 
     def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Scaled cost of scaled per-segment qualities ``a`` (N, T), gradient and Hessian (for the refinement)."""
-        return scaled_profile_cost(self.tech, a, self.measures, self.q_ref, self.money_ref)
+        """Scaled cost of scaled per-segment qualities ``a`` (N, T), gradient and Hessian (for the refinement).
+
+        Evaluated at the natural qualities ``q_ref a``; where that overflows (``q_ref`` far from one,
+        e.g. 1e-22 with sigma = 0.19 and token costs ~30: the Hessian's factor S^(p-2) is inf and the
+        refinement's Newton step crashed on inf/NaN), by homogeneity of degree
+        :math:`b = 1/(\\sigma+\\hat\\sigma)` in scaled units: cost(q_ref a) / M = profile_cost(a) q_ref^b / M.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            v, g, h = scaled_profile_cost(self.tech, a, self.measures, self.q_ref, self.money_ref)
+        if np.all(np.isfinite(v)) and np.all(np.isfinite(g)) and np.all(np.isfinite(h)):
+            return v, g, h
+        tech = self.tech
+        b = 1.0 / (tech.sigma + tech.sigma_hat)
+        factor = float(np.exp(b * np.log(self.q_ref) - np.log(self.money_ref)))
+        v, g, h = tech.profile_cost(np.asarray(a, dtype=float), self.measures)
+        return v * factor, g * factor, h * factor
 
     def smooth_tokens(self, a: FloatArray) -> dict[str, FloatArray]:
         """Scaled cost-minimising tokens for scaled qualities ``a`` (shapes of :meth:`build`'s variables)."""
@@ -239,16 +308,28 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
         searches with the cheaper ``profile`` formulation when ``ic="adaptive"`` and the final one is
         ``tokens`` (measured: N = 200 x T = 10 in 19.5 s instead of 36 s, the same menu); None searches
         with ``formulation`` itself.
+
+    Types whose profile values no segment (:math:`w_n = 0`) are served the null item; when every type
+    is such, the null menu is the (unique) optimum and is returned without a solve. Raises
+    :class:`~mechdesign.exceptions.ProblemSpecError` for unsupported inputs (the baseline fine-tuning
+    form, unknown strategies or formulations).
     """
+    check_technology(tech)
+    ic = V.one_of("ic", ic, IC_STRATEGIES)
+    formulation = V.one_of("formulation", formulation, FORMULATIONS)
+    if search is not None:
+        search = V.one_of("search", search, SEARCHES)
     w, f, mu = types.w, types.prob, types.measures
     values = w * mu[None, :]
     theta = aggregate_type(w, mu, tech.sigma)
     th_max = float(theta.max())
+    if search == "auto":
+        search = "profile" if ic == "adaptive" and formulation == "tokens" and tech.is_homogeneous else None
+    if th_max <= 0.0:
+        return _null_menu(tech, types, name, ic, formulation, search)
     q_ref = float(tech.efficient_quality(np.array([th_max]))[0])
     money = th_max * q_ref
     model = ContractibleCostModel(tech, mu, q_ref, money, formulation)
-    if search == "auto":
-        search = "profile" if ic == "adaptive" and formulation == "tokens" and tech.is_homogeneous else None
     search_model = None if search is None else ContractibleCostModel(tech, mu, q_ref, money, search)
     prog = ScreeningProgram(values / th_max, f, model, search_model=search_model)
     sol = prog.solve(ic=ic, solver=solver)
@@ -271,7 +352,7 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
                                         "polish": sol.solver_stats.get("polish"),
                                         "refine": sol.solver_stats.get("refine")},
                                 cost_based=cost_based_tariff(tech, types),
-                                separability_gap=separability_gap(types, tech.sigma))
+                                separability_gap=_separability_gap(types, tech.sigma))
     if len(f) == 2:
         an = binary_menu(tech, w, f, mu)
         result.analytic = an
@@ -280,6 +361,36 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
             "quality_rel_error": float(np.abs(quality - an.quality).max() / max(an.quality.max(), 1e-300)),
             "transfer_rel_error": float(np.abs(transfer - an.transfer).max() / max(np.abs(an.transfer).max(), 1e-300)),
         }
+    return result
+
+
+def _separability_gap(types: TaskProfileTypes, sigma: float) -> float:
+    # a zero profile has no direction (0/0): it is its own cell of the grid, without a warning
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return separability_gap(types, sigma)
+
+
+def _null_menu(tech: Technology, types: TaskProfileTypes, name: str, ic: str, formulation: str,
+               search: str | None) -> ContractibleResult:
+    """Every profile is zero: nobody values any quality, so the null menu (profit 0) is optimal."""
+    w, f, mu = types.w, types.prob, types.measures
+    N = len(f)
+    quality, transfer = np.zeros(w.shape), np.zeros(N)
+    pairs = all_pairs(N) if ic == "all" else np.zeros((0, 2), dtype=int)
+    note = "every task profile is zero: the null menu is optimal (no solve)"
+    result = ContractibleResult(name, w, f, mu, quality, transfer, 0.0,
+                                audit_menu(w * mu[None, :], quality, transfer, rtol=AUDIT_RTOL), pairs,
+                                np.zeros(len(pairs)), np.zeros(N), "optimal",
+                                solver={"name": None, "status": "optimal", "ic": ic, "times": {},
+                                        "formulation": formulation, "search": search, "rounds": 0,
+                                        "polish": None, "refine": None, "note": note},
+                                cost_based=cost_based_tariff(tech, types),
+                                separability_gap=_separability_gap(types, tech.sigma))
+    if N == 2:
+        an = binary_menu(tech, w, f, mu)
+        result.analytic = an
+        result.comparison = {"profit_rel_error": abs(an.profit), "quality_rel_error": float(np.abs(an.quality).max()),
+                             "transfer_rel_error": float(np.abs(an.transfer).max())}
     return result
 
 

@@ -164,7 +164,11 @@ class TaskProfileTypes:
     measures: FloatArray
 
     def __post_init__(self) -> None:
-        w = np.asarray(self.w, dtype=float)
+        try:
+            w = np.asarray(self.w, dtype=float)
+        except (TypeError, ValueError):  # ragged rows, strings, complex numbers
+            raise ProblemSpecError("types.w", self.w, "must be a non-empty list of equal-length task profiles "
+                                   "of real numbers >= 0") from None
         if w.ndim != 2 or w.shape[0] < 1 or w.shape[1] < 1:
             raise ProblemSpecError("types.w", self.w, "must be a non-empty list of equal-length task profiles")
         if not np.all(np.isfinite(w)) or np.any(w < 0):
