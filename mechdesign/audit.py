@@ -276,7 +276,7 @@ class BindingSets:
     def to_dict(self, max_pairs: int | None = JSON_MAX_PAIRS) -> dict[str, object]:
         """JSON-ready binding sets; ``ic_tight`` is listed when it has at most ``max_pairs`` pairs (None:
         always), else it is ``null`` and ``ic_tight_count`` and the group counts say how many there are."""
-        count = None if self.ic_tight is None else int(len(self.ic_tight))
+        count = None if self.ic_tight is None else len(self.ic_tight)
         listed = self.ic_tight is not None and (max_pairs is None or len(self.ic_tight) <= max_pairs)
         return {
             "ic_tight": np.asarray(self.ic_tight).tolist() if listed else None,

@@ -32,8 +32,8 @@ is below :data:`GAP_RTOL`. Nothing here looks at closed-form menus.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 
@@ -254,3 +254,88 @@ def lagrangian_certificate(values: FloatArray, prob: FloatArray, alloc: FloatArr
         complementarity_rel=comp / scale, audit_passed=audit.passed,
         tolerances={"gap_rtol": gap_rtol, "audit_rtol": audit.rtol, "multiplier_rtol": MULT_RTOL},
     )
+
+
+#: IC rows and IR rows with slack below this share of the scale are candidates for positive multipliers
+KKT_SLACK_RTOL = 1e-9
+
+
+def kkt_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray, transfer: FloatArray,
+                    gradient: FloatArray, pairs: FloatArray, scale: float,
+                    outside: FloatArray | None = None, duals: FloatArray | None = None,
+                    ir_duals: FloatArray | None = None) -> tuple[FloatArray, float] | None:
+    r"""Multipliers of the tight IC rows that best satisfy the KKT conditions at a given menu (an LP).
+
+    Finds :math:`\lambda \ge 0` on the candidate ``pairs`` whose slack is at most
+    :data:`KKT_SLACK_RTOL` ``* scale`` and :math:`\nu \ge 0` on the tight IR rows, with the flow balance
+    (stationarity in the transfers) exact, minimising the L1 residual of stationarity in the
+    allocation: :math:`s_{nd} = f_n \partial_d c(a_n)` where :math:`a_{nd} > 0` and
+    :math:`s_{nd} \le f_n \partial_d c(a_n)` where :math:`a_{nd} = 0` (``gradient`` is :math:`\nabla c(a_n)`
+    per type). Rows with a positive solver multiplier (``duals``, ``ir_duals``: above 1e-9 of the largest)
+    are candidates too, whatever their slack. The multipliers of a solver's restricted final program are not unique where types sit
+    at the null item (an IC row towards the null item repeats an IR row); this picks a set that
+    certifies when one exists. Returns ``(lam on pairs, residual relative to max f)`` or None when the
+    LP fails (the caller keeps the solver's multipliers).
+    """
+    import scipy.sparse as sps
+    from scipy.optimize import linprog
+
+    v = np.asarray(values, dtype=float)
+    v = v[:, None] if v.ndim == 1 else v
+    N, D = v.shape
+    a = np.asarray(alloc, dtype=float).reshape(N, D)
+    t = np.asarray(transfer, dtype=float)
+    f = np.asarray(prob, dtype=float)
+    g = np.asarray(gradient, dtype=float).reshape(N, D)
+    u0 = np.zeros(N) if outside is None else np.asarray(outside, dtype=float)
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    own = np.sum(v * a, axis=1) - t
+    slack = own[pairs[:, 0]] - (np.sum(v[pairs[:, 0]] * a[pairs[:, 1]], axis=1) - t[pairs[:, 1]])
+    keep = slack <= KKT_SLACK_RTOL * scale
+    ir_keep = own - u0 <= KKT_SLACK_RTOL * scale
+    if duals is not None:
+        dmax = max(float(np.max(duals, initial=0.0)), float(np.max(ir_duals, initial=0.0)) if ir_duals is not None else 0.0)
+        keep |= np.asarray(duals) > 1e-9 * dmax
+        if ir_duals is not None:
+            ir_keep |= np.asarray(ir_duals) > 1e-9 * dmax
+    cand = pairs[keep]
+    ir_tight = np.flatnonzero(ir_keep)
+    P, R = len(cand), len(ir_tight)
+    n_i, m_i = cand[:, 0], cand[:, 1]
+    # flow balance rows: out - in + nu = f
+    pc = np.arange(P)
+    B = sps.coo_matrix((np.concatenate([np.ones(P), -np.ones(P), np.ones(R)]),
+                        (np.concatenate([n_i, m_i, ir_tight]), np.concatenate([pc, pc, P + np.arange(R)]))),
+                       shape=(N, P + R))
+    # s_{nd} = sum_{p: n_p = n} lam_p v_{nd} + nu_n v_{nd} - sum_{p: m_p = n} lam_p v_{n_p d}
+    rows, cols, vals = [], [], []
+    for d in range(D):
+        rows += [n_i * D + d, m_i * D + d, ir_tight * D + d]
+        cols += [pc, pc, P + np.arange(R)]
+        vals += [v[n_i, d], -v[n_i, d], v[ir_tight, d]]
+    S = sps.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                       shape=(N * D, P + R)).tocsr()
+    target = (f[:, None] * g).reshape(-1)
+    pos = (a > 0).reshape(-1)
+    k_pos, k_zero = int(pos.sum()), int((~pos).sum())
+    nres = 2 * k_pos + k_zero
+    # equality: S_pos x - r+ + r- = target_pos; inequality: S_zero x - r0 <= target_zero
+    I_pos = sps.identity(k_pos, format="csr")
+    A_eq = sps.vstack([
+        sps.hstack([B, sps.csr_matrix((N, nres))]),
+        sps.hstack([S[pos], -I_pos, I_pos, sps.csr_matrix((k_pos, k_zero))]),
+    ]).tocsc()
+    b_eq = np.concatenate([f, target[pos]])
+    A_ub = sps.hstack([S[~pos], sps.csr_matrix((k_zero, 2 * k_pos)), -sps.identity(k_zero)]).tocsc()
+    b_ub = target[~pos]
+    c = np.concatenate([np.zeros(P + R), np.ones(nres)])
+    try:
+        res = linprog(c, A_ub=A_ub if k_zero else None, b_ub=b_ub if k_zero else None, A_eq=A_eq, b_eq=b_eq,
+                      bounds=(0, None), method="highs")
+    except ValueError:
+        return None
+    if res.status != 0:
+        return None
+    lam = np.zeros(len(pairs))
+    lam[np.flatnonzero(keep)] = res.x[:P]
+    return lam, float(res.fun) / max(float(np.max(np.abs(target), initial=0.0)), float(f.max()))

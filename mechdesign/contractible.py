@@ -17,6 +17,8 @@ It is the engine of :mod:`mechdesign.program` with type vectors :math:`v_n = \mu
 from __future__ import annotations
 
 import json
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +30,9 @@ from . import _validate as V
 from .analytic.contractible import BinaryMenu, binary_menu
 from .analytic.cost_based import CostBasedTariff, cost_based_tariff, separability_gap
 from .audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
+from .certificate import Certificate, kkt_multipliers, lagrangian_certificate, profile_conjugate
 from .conic import ces_hypograph, geo_mean_hypograph, power_cone, scaled_profile_cost
-from .exceptions import AuditError, ProblemSpecError
+from .exceptions import AuditError, ProblemSpecError, UncertifiedWarning
 from .program import ScreeningProgram, all_pairs
 from .results import SummaryMixin, _jsonable
 from .technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
@@ -219,6 +222,7 @@ class ContractibleResult(SummaryMixin):
     comparison: dict[str, object] = field(default_factory=dict)
     cost_based: CostBasedTariff | None = None
     separability_gap: float = float("nan")
+    certificate: Certificate | None = None
 
     @property
     def contracting_gain_rel(self) -> float:
@@ -234,6 +238,7 @@ class ContractibleResult(SummaryMixin):
                  f"profit            {self.profit:.10g}",
                  (f"audit             max IC violation {self.audit.max_ic_violation_rel:.2e} rel, max IR violation "
                   f"{self.audit.max_ir_violation_rel:.2e} rel; {'PASS' if self.audit.passed else 'FAIL'}"),
+                 f"certificate       {self.certificate.line() if self.certificate else 'none'}",
                  "", "Menu (per-segment quality q_t, transfer):"]
         table = pd.DataFrame(self.quality, columns=[f"q_{t + 1}" for t in range(self.w.shape[1])])
         table.insert(0, "prob", self.prob)
@@ -271,6 +276,7 @@ class ContractibleResult(SummaryMixin):
             "binding": {"ic_active": [list(p) for p, d in zip(self.ic_pairs.tolist(), self.ic_duals) if d > ACTIVE_TOL],
                         "ir_active": np.flatnonzero(self.ir_duals > ACTIVE_TOL)},
             "audit": self.audit.to_dict(), "solver": self.solver,
+            "certificate": None if self.certificate is None else self.certificate.to_dict(),
         }
         if self.analytic is not None:
             an = self.analytic
@@ -345,8 +351,35 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
     if "Z" in tokens:
         token_cost = token_cost + (tokens["Z"] * model.z_ref) @ tech.c_hat
     profit = float(f @ (transfer - token_cost))
+    t0 = time.perf_counter()
+    K, _, _, _ = tech._profile_constants()
+    beta = 1.0 / (tech.sigma + tech.sigma_hat)
+    conj = profile_conjugate(float(np.exp(np.log(K) + beta * np.log(q_ref) - np.log(money))), beta, mu, tech.sigma)
+    scaled = (values / th_max, f, quality / q_ref, transfer / money)
+    certificate = lagrangian_certificate(
+        *scaled, token_cost / money, sol.ic_pairs, sol.ic_duals, conj, audit, scale=1.0,
+        method="the final program's IC multipliers (IR multipliers from the flow balance), "
+               "Lagrangian bound of the all-pairs program")
+    if not certificate.passed:
+        # the final program fixes the excluded types at the null item, so its multipliers are not unique
+        # there: choose the tight rows' multipliers that satisfy the KKT conditions best (an LP)
+        kkt = kkt_multipliers(*scaled, model.smooth_cost(quality / q_ref)[1], sol.ic_pairs, 1.0,
+                              duals=sol.ic_duals, ir_duals=sol.ir_duals)
+        if kkt is not None:
+            alt = lagrangian_certificate(
+                *scaled, token_cost / money, sol.ic_pairs, kkt[0], conj, audit, scale=1.0,
+                method="multipliers of the tight IC rows fitted to the KKT conditions at the menu (LP; residual "
+                       f"{kkt[1]:.1e}), Lagrangian bound of the all-pairs program")
+            if alt.bound < certificate.bound:
+                certificate = alt
+    certificate = certificate.in_units(money)
+    sol.times["certificate"] = time.perf_counter() - t0
+    status = "optimal" if certificate.passed else "uncertified"
+    if status != "optimal":
+        warnings.warn(f"the contractible menu is not certified optimal: {certificate.line()}", UncertifiedWarning,
+                      stacklevel=2)
     result = ContractibleResult(name, w, f, mu, quality, transfer, profit, audit, sol.ic_pairs, sol.ic_duals,
-                                sol.ir_duals, sol.status,
+                                sol.ir_duals, status, certificate=certificate,
                                 solver={"name": sol.solver, "status": sol.status, "ic": ic, "times": sol.times,
                                         "formulation": formulation, "search": search, "rounds": sol.rounds,
                                         "polish": sol.solver_stats.get("polish"),
