@@ -15,6 +15,7 @@ The default suite runs seeds 0..199; the slow step runs 0..999 (``pytest -m slow
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 
@@ -35,7 +36,6 @@ from mechdesign import (
     Technology,
     Uniform,
 )
-from mechdesign.exceptions import UncertifiedWarning
 
 #: exactness required of the default path (issue: 1e-8 relative in Q and t)
 EXACT_RTOL = 1e-8
@@ -80,7 +80,7 @@ def ironed_by_hull(theta: np.ndarray, prob: np.ndarray) -> np.ndarray:
                 break
         hull.append(i)
     out = np.empty(len(f))
-    for a, b in zip(hull[:-1], hull[1:]):  # the block's weighted mean, from its own entries
+    for a, b in itertools.pairwise(hull):  # the block's weighted mean, from its own entries
         out[a:b] = np.sum(contrib[a:b]) / np.sum(f[a:b])
     return out
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 import warnings
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +23,6 @@ from mechdesign import (
     audit_menu,
     load_problem,
 )
-
 from mechdesign.exceptions import UncertifiedWarning
 
 from .conftest import AUDIT_RTOL, MENU_RTOL, PROBLEMS, TECHNOLOGIES
