@@ -126,7 +126,7 @@ class SingleModelProblem:
     def solve(self, n: int | None = None, ic: str = "adaptive", solver: str = "CLARABEL",
               solver_options: dict[str, object] | None = None, verbose: bool = False,
               binding: str = "auto", compare: bool = True, audit_rtol: float = AUDIT_RTOL,
-              polish: bool = True, formulation: str = "auto") -> MenuResult:
+              polish: bool = True, formulation: str = "auto", time_limit: float | None = None) -> MenuResult:
         r"""Solve the discretised screening program and audit, compare and report the menu.
 
         Parameters
@@ -151,6 +151,9 @@ class SingleModelProblem:
             :math:`\Psi(X)\Phi(Z) \ge Q`, eq. 9; independent of Lemma 3), ``quality`` (Lemma 3's
             :math:`C(Q) = C_0 Q^{1/(\sigma+\hat\sigma)}`, one cone per type, tokens recovered in closed form;
             several times faster), ``auto`` (``quality`` for homogeneous technologies, else ``tokens``).
+        time_limit : float, optional
+            Seconds the solve may take (:class:`~mechdesign.exceptions.TimeLimitError` when they run
+            out; see :meth:`mechdesign.program.ScreeningProgram.solve`). Default: no limit.
 
         Raises
         ------
@@ -179,7 +182,8 @@ class SingleModelProblem:
             formulation = "quality" if tech.is_homogeneous else "tokens"
         cost_model = (QualityCostModel if formulation == "quality" else TokenCostModel)(tech, q_ref, money)
         program = ScreeningProgram(theta / th_max, prob, cost_model)
-        sol = program.solve(ic=ic, solver=solver, solver_options=solver_options, verbose=verbose, polish=polish)
+        sol = program.solve(ic=ic, solver=solver, solver_options=solver_options, verbose=verbose, polish=polish,
+                            time_limit=time_limit)
 
         t0 = time.perf_counter()
         quality = sol.allocation[:, 0] * q_ref
