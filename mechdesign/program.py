@@ -455,11 +455,12 @@ class ScreeningProgram:
         if self._deadline is not None and time.perf_counter() >= self._deadline:
             raise TimeLimitError(self._time_limit_message())
 
-    def _time_limit_message(self, detail: str = "") -> str:
-        msg = f"time limit of {self._time_limit:g} s reached in {self._stage}"
+    def _time_limit_message(self, detail: str = "", what: str = "") -> str:
+        what = what or f"time limit of {self._time_limit:g} s"
+        msg = f"{what} reached in {self._stage}"
         if detail:
             msg += f" ({detail})"
-        return msg + "; raise time_limit, use fewer types or another IC strategy"
+        return msg + "; raise the time limit, use fewer types or another IC strategy"
 
     def _timed_options(self, solver: str, options: dict[str, object]) -> dict[str, object]:
         """``options`` with Clarabel's own ``time_limit`` set to the time left (and the user's, if lower)."""
@@ -997,8 +998,9 @@ class ScreeningProgram:
         times["build"] += time.perf_counter() - t0
         t1 = time.perf_counter()
         retried = False
+        run_options = self._timed_options(solver, options)
         try:
-            solve_quietly(prob, solver, self._timed_options(solver, options), verbose)
+            solve_quietly(prob, solver, run_options, verbose)
         except cp.error.SolverError as exc:
             if solver != "CLARABEL" or "max_step_fraction" in options:
                 raise SolverError(
@@ -1007,8 +1009,9 @@ class ScreeningProgram:
                 ) from None
             retried = True
             self._check_time()
+            run_options = self._timed_options(solver, dict(options, **CLARABEL_RETRY))
             try:
-                solve_quietly(prob, solver, self._timed_options(solver, dict(options, **CLARABEL_RETRY)), verbose)
+                solve_quietly(prob, solver, run_options, verbose)
             except cp.error.SolverError as exc2:
                 raise SolverError(
                     f"{solver} failed on the screening program ({exc2}), also with shorter steps "
@@ -1016,12 +1019,18 @@ class ScreeningProgram:
                 ) from None
         times["solve"] += time.perf_counter() - t1
         stats = prob.solver_stats
-        if prob.status == cp.USER_LIMIT and self._deadline is not None and solver == "CLARABEL":
-            # Clarabel's MaxTime and MaxIterations both read user_limit: stopping before max_iter is the time limit
+        if prob.status == cp.USER_LIMIT and solver == "CLARABEL" and "time_limit" in run_options:
+            # Clarabel's MaxTime and MaxIterations both read user_limit: stopping before max_iter is the
+            # time limit (the user's time_limit, or a time_limit in solver_options)
             iters = getattr(stats, "num_iters", None)
-            max_iter = int(options.get("max_iter", 200))  # type: ignore[call-overload]
-            if iters is None or iters < max_iter or time.perf_counter() >= self._deadline:
-                raise TimeLimitError(self._time_limit_message(f"{solver} stopped at its time limit after {iters} iterations"))
+            max_iter = int(run_options.get("max_iter", 200))  # type: ignore[call-overload]
+            if iters is None or iters < max_iter:
+                limit = float(run_options["time_limit"])  # type: ignore[arg-type]
+                user = options.get("time_limit")
+                what = (f"the time_limit of {limit:g} s in solver_options"
+                        if user is not None and float(user) <= limit else "")  # type: ignore[arg-type]
+                raise TimeLimitError(self._time_limit_message(
+                    f"{solver} stopped at its time_limit setting of {limit:.3g} s after {iters} iterations", what))
         status = _check_status(prob, solver, options)
         info = {
             "solver_status": prob.status,
