@@ -318,7 +318,9 @@ class ScreeningProgram:
         ``time_limit`` (seconds, optional) bounds the whole solve: each Clarabel solve gets the
         remaining time as its own ``time_limit`` setting, and the remaining time is checked between
         adaptive rounds, polish passes and refinement attempts; when it runs out,
-        :class:`TimeLimitError` says what was reached. Without it no clock enters any decision
+        :class:`TimeLimitError` says what was reached. A Clarabel solve that its time limit stops is
+        an error too, even when its answer meets the reduced tolerances, so the result is either the
+        one computed without the limit or the error. Without it no clock enters any decision
         (internal budgets count iterations and steps), so results do not depend on the machine's load.
         """
         ic = Vd.one_of("ic", ic, IC_STRATEGIES)
@@ -348,11 +350,12 @@ class ScreeningProgram:
         seen = set(map(tuple, pairs.tolist())) if ic == "adaptive" else set()
         active: FloatArray | None = None
         unrestricted: ProgramSolution | None = None
+        last_audit = ""  # for the time limit's message: how far the last round's menu was from IC
         while True:
             rounds += 1
             if ic == "adaptive":
                 self._stage = (f"{'search ' if searching else ''}adaptive round {rounds} "
-                               f"({len(pairs):,} IC pairs)")
+                               f"({len(pairs):,} IC pairs{last_audit})")
             else:
                 self._stage = f"the solve with ic='{ic}' ({len(pairs):,} IC pairs)"
             self._check_time()
@@ -380,6 +383,8 @@ class ScreeningProgram:
                     active = ~null
             t0 = time.perf_counter()
             rep = audit_menu(self.values, sol.allocation, sol.transfer, self.outside)
+            last_audit = (f"; round {rounds}'s menu violates IC by up to {rep.max_ic_violation_rel:.1e} "
+                          "of the largest gross payoff")
             new = self._violated_pairs(sol, rep.ic_violation, seen)
             times["audit"] += time.perf_counter() - t0
             if searching and len(new) <= SEARCH_STOP_SHARE * len(pairs):
@@ -1019,13 +1024,17 @@ class ScreeningProgram:
                 ) from None
         times["solve"] += time.perf_counter() - t1
         stats = prob.solver_stats
-        if prob.status == cp.USER_LIMIT and solver == "CLARABEL" and "time_limit" in run_options:
-            # Clarabel's MaxTime and MaxIterations both read user_limit: stopping before max_iter is the
-            # time limit (the user's time_limit, or a time_limit in solver_options)
+        if solver == "CLARABEL" and "time_limit" in run_options:
+            # Clarabel stopped by its time limit (the user's time_limit, or one in solver_options) reads
+            # as user_limit (MaxTime, like MaxIterations) or, when its reduced tolerances happen to be
+            # met, as optimal_inaccurate (AlmostSolved): a time-dependent answer either way, so an error
+            limit = float(run_options["time_limit"])  # type: ignore[arg-type]
             iters = getattr(stats, "num_iters", None)
             max_iter = int(run_options.get("max_iter", 200))  # type: ignore[call-overload]
-            if iters is None or iters < max_iter:
-                limit = float(run_options["time_limit"])  # type: ignore[arg-type]
+            solve_time = getattr(stats, "solve_time", None)
+            stopped = (prob.status == cp.USER_LIMIT and (iters is None or iters < max_iter)) or (
+                solve_time is not None and float(solve_time) >= limit)
+            if stopped:
                 user = options.get("time_limit")
                 what = (f"the time_limit of {limit:g} s in solver_options"
                         if user is not None and float(user) <= limit else "")  # type: ignore[arg-type]
