@@ -232,7 +232,7 @@ class SingleModelProblem:
             program = ScreeningProgram(theta / th_max, prob, cost_model)
             sol = program.solve(ic=ic, solver="CLARABEL" if solver is None else solver,
                                 solver_options=solver_options, verbose=verbose,
-                                polish=True if polish is None else polish)
+                                polish=True if polish is None else polish, time_limit=time_limit)
             scaled = ScaledMenu(sol.allocation[:, 0], sol.transfer, sol.ic_pairs, sol.ic_duals, sol.mono_duals,
                                 sol.ir_duals)
             times = dict(sol.times)

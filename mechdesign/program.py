@@ -44,6 +44,7 @@ from .exceptions import (
     ProblemSpecError,
     SolverError,
     SolverInaccurateWarning,
+    TimeLimitError,
     UnboundedProgramError,
 )
 
@@ -99,9 +100,24 @@ REFINE_MAX_DIM = 1500
 #: first pass is too coarse near the exclusion cutoff and the attempt only costs time)
 REFINE_FIRST_MIN_N = 5000
 REFINE_SPARSE_MAX_DIM = 5_000_000
-#: total Newton steps and seconds the refinement may spend over all its attempts
+#: Newton steps the refinement may take over all its attempts, and in any one attempt (counts, never
+#: seconds: a result may not depend on the machine's speed or load). An attempt also stops after
+#: REFINE_MAX_PASSES active-set passes, the sparse path (large N) tries one candidate set per
+#: attempt, and REFINE_MAX_WORK caps the linear algebra, so the refinement's work is bounded by
+#: counts alone.
 REFINE_MAX_STEPS = 150
-REFINE_MAX_SECONDS = 10.0
+REFINE_ATTEMPT_MAX_STEPS = 80
+REFINE_MAX_PASSES = 30
+#: Newton steps per active-set pass
+REFINE_PASS_MAX_STEPS = 40
+#: linear algebra the refinement may do over all its attempts, in floating-point operations counted
+#: from the matrices (never timed): 2/3 m^3 per dense LU of an m x m KKT matrix, 4 m^3 more for the
+#: least-squares fallback on a singular one, 10 m n min(m, n) per pivoted QR of an m x n matrix
+#: (mostly matrix-vector work), m n min(m, n) per NNLS certificate, and per sparse LU the sum over k
+#: of nnz(L[:, k]) nnz(U[k, :]) plus nnz(K). About a second of this project's 2-core machine when
+#: unloaded (a dense KKT system near REFINE_MAX_DIM costs about 2e9 a step, a sparse one of a
+#: local-strategy problem with N = 10,000 about 1e5, one of ic='all' with N = 200 about 5e7).
+REFINE_MAX_WORK = 2e10
 #: candidate active sets: IC/IR constraints whose multiplier exceeds these shares of the largest one
 #: (an interior-point method leaves multipliers of about gap/slack on inactive constraints), and the
 #: constraints with slack below REFINE_SLACK_TOL (scaled units)
@@ -111,6 +127,12 @@ REFINE_SLACK_TOL = 1e-9
 REFINE_ZERO_TOL = 1e-9
 #: the refined point must satisfy stationarity with non-negative multipliers to this relative residual
 REFINE_KKT_TOL = 1e-7
+#: numerical failures of a refinement attempt (singular or non-finite systems); the attempt is
+#: rejected and the solver's menu kept
+_REFINE_NUMERICAL_ERRORS = (np.linalg.LinAlgError, ValueError, RuntimeError, FloatingPointError, ZeroDivisionError)
+#: entries (types x items) of one chunk of the dense payoff matrices built to pick IC pairs (as in
+#: :mod:`mechdesign.audit`): memory stays O(N x chunk) however many types violate
+PAIR_CHUNK_ENTRIES = 4_000_000
 
 
 class CostModel(Protocol):
@@ -177,6 +199,30 @@ def ic_matrix(values: FloatArray, pairs: FloatArray) -> tuple[sp.csr_matrix, sp.
     return A_a, A_t
 
 
+def _chunk_rows(n_cols: int, chunk_entries: int | None = None) -> int:
+    """Rows of a chunk of a dense ``rows x n_cols`` matrix with at most ``chunk_entries`` entries (at least one row)."""
+    entries = PAIR_CHUNK_ENTRIES if chunk_entries is None else int(chunk_entries)
+    return max(1, entries // max(n_cols, 1))
+
+
+def _best_items(v: FloatArray, a: FloatArray, t: FloatArray, rows: FloatArray,
+                chunk_entries: int | None = None) -> FloatArray:
+    """For each type in ``rows``, the item it likes best (first on ties), computed in row chunks."""
+    rows = np.asarray(rows, dtype=int)
+    out = np.empty(rows.size, dtype=int)
+    step = _chunk_rows(a.shape[0], chunk_entries)
+    for s in range(0, rows.size, step):
+        out[s:s + step] = np.argmax(v[rows[s:s + step]] @ a.T - t[None, :], axis=1)
+    return out
+
+
+def _sparse_lu_work(lu: object) -> float:
+    """Floating-point operations of a sparse LU factorisation, counted from its factors: sum over k of
+    nnz(L[:, k]) nnz(U[k, :])."""
+    L, U = lu.L.tocsc(), lu.U.tocsr()  # type: ignore[attr-defined]
+    return float(np.diff(L.indptr).astype(float) @ np.diff(U.indptr).astype(float))
+
+
 def _solver_options(solver: str, user: dict[str, object] | None, final: bool = True) -> dict[str, object]:
     base: dict[str, object] = {}
     if solver == "CLARABEL":
@@ -236,7 +282,12 @@ class ScreeningProgram:
     #: (which only decide which IC pairs to add); the final rounds always use ``cost_model``
     search_model: CostModel | None = None
     _refine_budget: int = field(default=0, init=False, repr=False)
-    _refine_deadline: float = field(default=0.0, init=False, repr=False)
+    _refine_work: float = field(default=0.0, init=False, repr=False)
+    #: the user's time limit (seconds) and its deadline on time.perf_counter's clock (None: no limit,
+    #: and then no clock enters any decision); ``_stage`` says where the solve is, for the message
+    _time_limit: float | None = field(default=None, init=False, repr=False)
+    _deadline: float | None = field(default=None, init=False, repr=False)
+    _stage: str = field(default="", init=False, repr=False)
 
     def __post_init__(self) -> None:
         v = np.asarray(self.values, dtype=float)
@@ -251,7 +302,8 @@ class ScreeningProgram:
 
     def solve(self, ic: str = "adaptive", solver: str = "CLARABEL",
               solver_options: dict[str, object] | None = None, verbose: bool = False,
-              max_rounds: int = ADAPTIVE_MAX_ROUNDS, polish: bool = True) -> ProgramSolution:
+              max_rounds: int = ADAPTIVE_MAX_ROUNDS, polish: bool = True,
+              time_limit: float | None = None) -> ProgramSolution:
         """Solve with the chosen IC strategy; raise :class:`SolverError` subclasses on failure.
 
         With ``polish=True`` (default) the IC strategy runs at first-pass accuracy, then the program is
@@ -262,8 +314,19 @@ class ScreeningProgram:
         restriction of the same program, so it is kept only when its all-pairs audit passes and its
         profit is not below the first solve's (less :data:`POLISH_RTOL`); it is repeated while the null
         set changes. ``solver_stats['polish']`` says what happened.
+
+        ``time_limit`` (seconds, optional) bounds the whole solve: each Clarabel solve gets the
+        remaining time as its own ``time_limit`` setting, and the remaining time is checked between
+        adaptive rounds, polish passes and refinement attempts; when it runs out,
+        :class:`TimeLimitError` says what was reached. A Clarabel solve that its time limit stops is
+        an error too, even when its answer meets the reduced tolerances, so the result is either the
+        one computed without the limit or the error. Without it no clock enters any decision
+        (internal budgets count iterations and steps), so results do not depend on the machine's load.
         """
         ic = Vd.one_of("ic", ic, IC_STRATEGIES)
+        self._time_limit = None if time_limit is None else Vd.positive("time_limit", time_limit)
+        self._deadline = None if self._time_limit is None else time.perf_counter() + self._time_limit
+        self._stage = "the setup"
         solver = str(solver).upper()
         if solver not in cp.installed_solvers():
             raise ProblemSpecError(
@@ -287,8 +350,15 @@ class ScreeningProgram:
         seen = set(map(tuple, pairs.tolist())) if ic == "adaptive" else set()
         active: FloatArray | None = None
         unrestricted: ProgramSolution | None = None
+        last_audit = ""  # for the time limit's message: how far the last round's menu was from IC
         while True:
             rounds += 1
+            if ic == "adaptive":
+                self._stage = (f"{'search ' if searching else ''}adaptive round {rounds} "
+                               f"({len(pairs):,} IC pairs{last_audit})")
+            else:
+                self._stage = f"the solve with ic='{ic}' ({len(pairs):,} IC pairs)"
+            self._check_time()
             if unrestricted is not None:  # the verification solve below found a better menu: go on from it
                 sol, unrestricted = unrestricted, None
             else:
@@ -296,6 +366,8 @@ class ScreeningProgram:
                     try:
                         sol = self._solve_once(pairs, False, solver, first, verbose, times, active=active,
                                                model=search_model)
+                    except TimeLimitError:
+                        raise
                     except SolverError:  # the search formulation failed: search with the full one
                         searching, search_model = False, None
                 if not searching:
@@ -311,6 +383,8 @@ class ScreeningProgram:
                     active = ~null
             t0 = time.perf_counter()
             rep = audit_menu(self.values, sol.allocation, sol.transfer, self.outside)
+            last_audit = (f"; round {rounds}'s menu violates IC by up to {rep.max_ic_violation_rel:.1e} "
+                          "of the largest gross payoff")
             new = self._violated_pairs(sol, rep.ic_violation, seen)
             times["audit"] += time.perf_counter() - t0
             if searching and len(new) <= SEARCH_STOP_SHARE * len(pairs):
@@ -332,6 +406,8 @@ class ScreeningProgram:
                     break
                 # the first round's null types were kept at the null item: check with every type free
                 # on the final pairs that this restriction costs nothing (else go on without it)
+                self._stage = f"the adaptive strategy's check with every type free ({len(pairs):,} IC pairs)"
+                self._check_time()
                 full = self._solve_once(pairs, False, solver, first, verbose, times)
                 tol = POLISH_RTOL * max(abs(sol.objective), 1e-12)
                 active = None
@@ -354,7 +430,7 @@ class ScreeningProgram:
                 # large problems: try to certify the first pass directly (sparse Newton), which makes the
                 # polish's second interior-point solve unnecessary when it succeeds
                 t0 = time.perf_counter()
-                sol = self._refine(sol)
+                sol = self._refine(sol, "the refinement of the first pass")
                 times["refine"] += time.perf_counter() - t0
                 first_attempt = sol.solver_stats["refine"]  # type: ignore[assignment]
             if first_attempt is not None and first_attempt["applied"]:
@@ -363,7 +439,7 @@ class ScreeningProgram:
             else:
                 sol = self._polish(sol, ic, solver, final, verbose, times)
                 t0 = time.perf_counter()
-                sol = self._refine(sol)
+                sol = self._refine(sol, "the refinement")
                 times["refine"] += time.perf_counter() - t0
                 if first_attempt is not None:
                     sol.solver_stats["refine"]["first_pass_attempt"] = first_attempt  # type: ignore[index]
@@ -379,6 +455,30 @@ class ScreeningProgram:
             )
         return sol
 
+    def _check_time(self) -> None:
+        """Raise :class:`TimeLimitError` when the user's time limit has run out (no-op without one)."""
+        if self._deadline is not None and time.perf_counter() >= self._deadline:
+            raise TimeLimitError(self._time_limit_message())
+
+    def _time_limit_message(self, detail: str = "", what: str = "") -> str:
+        what = what or f"time limit of {self._time_limit:g} s"
+        msg = f"{what} reached in {self._stage}"
+        if detail:
+            msg += f" ({detail})"
+        return msg + "; raise the time limit, use fewer types or another IC strategy"
+
+    def _timed_options(self, solver: str, options: dict[str, object]) -> dict[str, object]:
+        """``options`` with Clarabel's own ``time_limit`` set to the time left (and the user's, if lower)."""
+        if self._deadline is None or solver != "CLARABEL":
+            return options
+        left = self._deadline - time.perf_counter()
+        if left <= 0:
+            raise TimeLimitError(self._time_limit_message())
+        user = options.get("time_limit")
+        if user is not None:
+            left = min(left, float(user))  # type: ignore[arg-type]
+        return dict(options, time_limit=left)
+
     def _null_types(self, sol: ProgramSolution) -> FloatArray:
         gross = np.sum(self.values * sol.allocation, axis=1)
         ref = max(float(np.max(np.abs(gross), initial=0.0)), 1e-300)
@@ -390,7 +490,9 @@ class ScreeningProgram:
         assert self.outside is not None
         info: dict[str, object] = {"applied": False, "passes": 0, "null_types": 0, "first_status": sol.status}
         best, prev = sol, None
-        for _ in range(POLISH_MAX_PASSES):
+        for npass in range(1, POLISH_MAX_PASSES + 1):
+            self._stage = f"polish pass {npass} ({len(best.ic_pairs):,} IC pairs)"
+            self._check_time()
             null = self._null_types(best)
             if prev is not None and np.array_equal(null, prev):
                 break
@@ -401,6 +503,8 @@ class ScreeningProgram:
             try:
                 new = self._solve_once(best.ic_pairs, ic == "local", solver, options, verbose, times,
                                        active=None if k == 0 else ~null)
+            except TimeLimitError:
+                raise
             except SolverError as exc:
                 info["skipped"] = f"re-solve failed: {exc}"
                 break
@@ -415,7 +519,7 @@ class ScreeningProgram:
         best.solver_stats["polish"] = info
         return best
 
-    def _refine(self, sol: ProgramSolution) -> ProgramSolution:
+    def _refine(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
         r"""Active-set Newton refinement of the interior-point answer (kept only when certified).
 
         The profit is flat near the optimum, so an interior-point method that closes the duality gap to
@@ -428,19 +532,34 @@ class ScreeningProgram:
         residual below :data:`REFINE_KKT_TOL`; components held at zero must not want to rise), and
         (iii) the profit is not lower. ``solver_stats['refine']`` says what happened. Cost models
         without ``smooth_cost`` (the baseline fine-tuning form) are not refined.
+
+        The work is bounded by counts alone (:data:`REFINE_MAX_STEPS` Newton steps in all,
+        :data:`REFINE_ATTEMPT_MAX_STEPS` per attempt, :data:`REFINE_MAX_PASSES` active-set passes per
+        attempt, :data:`REFINE_MAX_WORK` floating-point operations of linear algebra in all, counted
+        from the matrices), so the result does not depend on the machine's speed or load. A numerical
+        failure (singular or non-finite KKT system, non-finite cost derivatives) rejects the attempt,
+        and the solver's menu is kept.
         """
         info: dict[str, object] = {"applied": False}
         sol.solver_stats["refine"] = info
         self._refine_budget = REFINE_MAX_STEPS
-        # the refinement may not cost more than the solver did (at least 0.5 s, at most REFINE_MAX_SECONDS)
-        spent = float(sol.times.get("solve", 0.0)) if sol.times else 0.0
-        self._refine_deadline = time.perf_counter() + min(REFINE_MAX_SECONDS, max(0.5, spent))
+        self._refine_work = 0.0
+        self._stage = stage
+        self._check_time()
         model = self.cost_model
         smooth = getattr(model, "smooth_cost", None)
         N, D = self.values.shape
         a0 = sol.allocation.reshape(N, D)
-        if smooth is None or smooth(a0) is None:
+        try:
+            has_smooth = smooth is not None and smooth(a0) is not None
+        except _REFINE_NUMERICAL_ERRORS as exc:
+            info["skipped"] = f"numerical failure of the smooth cost at the solver's menu ({type(exc).__name__}: {exc})"
+            return sol
+        if not has_smooth:
             info["skipped"] = "the cost model has no smooth cost"
+            return sol
+        if not (np.all(np.isfinite(a0)) and np.all(np.isfinite(sol.transfer))):
+            info["skipped"] = "the solver's menu is not finite"
             return sol
         assert self.outside is not None
         v, u0 = self.values, np.asarray(self.outside, dtype=float)
@@ -500,24 +619,34 @@ class ScreeningProgram:
                 act = act & ~(nl[pairs[:, 0]] & nl[pairs[:, 1]])
                 act_ir = (act_ir | reenter) & ~nl
                 key = f"{label}, {rule}"
-                if time.perf_counter() > self._refine_deadline:
-                    tried[key] = "time budget spent"
+                spent = self._refine_spent()
+                if spent:
+                    tried[key] = spent
                     continue
-                out = self._newton(sol, start, fa, ft, pairs[act], np.flatnonzero(act_ir), smooth, sparse)
-                if isinstance(out, str):
-                    tried[key] = out
-                    continue
-                a, t, objective, stats = out
-                if objective < sol.objective - 1e-9 * max(abs(sol.objective), 1e-12):
-                    tried[key] = (f"the refined point earns less than the solver's "
-                                  f"({(objective - sol.objective) / max(abs(sol.objective), 1e-12):.1e} relative)")
+                self._stage = f"{stage} (attempt '{key}')"
+                self._check_time()
+                try:
+                    # overflow and invalid values are caught by the finiteness checks, which reject the attempt
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        out = self._newton(sol, start, fa, ft, pairs[act], np.flatnonzero(act_ir), smooth, sparse)
+                    if isinstance(out, str):
+                        tried[key] = out
+                        continue
+                    a, t, objective, stats = out
+                    if objective < sol.objective - 1e-9 * max(abs(sol.objective), 1e-12):
+                        tried[key] = (f"the refined point earns less than the solver's "
+                                      f"({(objective - sol.objective) / max(abs(sol.objective), 1e-12):.1e} relative)")
+                        continue
+                    tokens = model.smooth_tokens(a)  # type: ignore[attr-defined]
+                except _REFINE_NUMERICAL_ERRORS as exc:
+                    tried[key] = f"numerical failure ({type(exc).__name__}: {exc})"
                     continue
                 info.update(stats, applied=True, active_set=key, objective_change=objective - sol.objective,
                             max_allocation_change=float(np.max(np.abs(a - a0))) / amax)
                 sol.allocation = a
                 sol.transfer = t
                 sol.objective = objective
-                sol.tokens = model.smooth_tokens(a)  # type: ignore[attr-defined]
+                sol.tokens = tokens
                 done = True
                 break
             if done:
@@ -526,13 +655,22 @@ class ScreeningProgram:
             info["rejected"] = tried
         return sol
 
+    def _refine_spent(self) -> str:
+        """Why the refinement's budgets (Newton steps, dense work) are spent, or "" while they last."""
+        if self._refine_budget <= 0:
+            return f"the Newton step budget (REFINE_MAX_STEPS = {REFINE_MAX_STEPS}) is spent"
+        if self._refine_work >= REFINE_MAX_WORK:
+            return f"the linear-algebra budget (REFINE_MAX_WORK = {REFINE_MAX_WORK:.0e} operations) is spent"
+        return ""
+
     def _newton(self, sol: ProgramSolution, a0: FloatArray, free_a: FloatArray, free_t: FloatArray,
                 act_pairs: FloatArray, act_ir: FloatArray, smooth: object,
                 force_sparse: bool = False) -> tuple[FloatArray, FloatArray, float, dict[str, object]] | str:
         r"""Newton on the KKT system with the given active set; the refined point or why it was rejected.
 
         Bounds :math:`a \ge 0`: steps stop short of the boundary (fraction 0.9); components driven to
-        zero are held there and Newton restarts (at most 30 passes). The stationary point is certified by non-negative
+        zero are held there and Newton restarts (at most :data:`REFINE_MAX_PASSES` passes and
+        :data:`REFINE_ATTEMPT_MAX_STEPS` steps). The stationary point is certified by non-negative
         multipliers on the active rows and on the held bounds (NNLS over every transfer and every valued
         allocation component); a held component whose bound cannot absorb the gradient is released.
         """
@@ -551,7 +689,13 @@ class ScreeningProgram:
             return f"the KKT system is larger than REFINE_SPARSE_MAX_DIM = {REFINE_SPARSE_MAX_DIM}"
         steps = 0
         seen: set[bytes] = set()
-        for _ in range(30):
+        for _ in range(REFINE_MAX_PASSES):
+            spent = self._refine_spent()
+            if spent:
+                return spent
+            if steps >= REFINE_ATTEMPT_MAX_STEPS:
+                return f"no certified point in REFINE_ATTEMPT_MAX_STEPS = {REFINE_ATTEMPT_MAX_STEPS} Newton steps"
+            self._check_time()
             key = free_a.tobytes() + act_pairs.tobytes() + act_ir.tobytes()
             if key in seen:
                 return "the active-set iterations cycle"
@@ -559,8 +703,11 @@ class ScreeningProgram:
             sparse = force_sparse or int(free_a.sum() + free_t.sum()) + n_ic + n_ir > REFINE_MAX_DIM
             E, b, ia, na, nv = self._active_rows(free_a, free_t, act_pairs, act_ir)
             x = np.concatenate([a[free_a], t[free_t]])
-            stationary, x, k, lam = self._newton_steps(x, E, b, free_a, free_t, ia, na, nv, smooth, sparse)
+            stationary, x, k, lam = self._newton_steps(x, E, b, free_a, free_t, ia, na, nv, smooth, sparse,
+                                                       min(REFINE_PASS_MAX_STEPS, REFINE_ATTEMPT_MAX_STEPS - steps))
             steps += k
+            if isinstance(stationary, str):  # a numerical failure: reject the attempt
+                return stationary
             a = np.zeros((N, D))
             a[free_a] = x[:na]
             t = np.zeros(N)
@@ -595,6 +742,7 @@ class ScreeningProgram:
                 M = sp.hstack([E_all.T, bounds]).tocsr()
             else:
                 Md = np.hstack([E_all.T.toarray(), bounds.toarray()])
+                self._refine_work += float(Md.shape[0]) * Md.shape[1] * min(Md.shape)
                 mu, _ = optimize.nnls(Md, -grad, maxiter=50 * Md.shape[1])
                 M = sp.csr_matrix(Md)
             r = M @ mu + grad
@@ -613,10 +761,12 @@ class ScreeningProgram:
                     a[tuple(cols[i])] = 1e3 * REFINE_ZERO_TOL * amax
                     continue
                 return f"no non-negative multipliers certify the refined point (residual {resid:.1e})"
+            if not (np.all(np.isfinite(a)) and np.all(np.isfinite(t))):
+                return "the refined point is not finite"
             rep = audit_menu(v, a, t, self.outside)
             if not rep.passed:  # constraints outside the active set bind now: add them and go on
                 bad = np.flatnonzero(rep.ic_violation > 0)
-                best = np.argmax(v[bad] @ a.T - t[None, :], axis=1)
+                best = _best_items(v, a, t, bad)
                 new = np.column_stack([bad, best])
                 known = set(map(tuple, act_pairs.tolist()))
                 new = np.array([p for p in new.tolist() if tuple(p) not in known], dtype=int).reshape(-1, 2)
@@ -628,8 +778,11 @@ class ScreeningProgram:
                 n_ic, n_ir = len(act_pairs), len(act_ir)
                 continue
             val, _, _ = smooth(a)
-            return a, t, float(f @ (t - val)), stats
-        return "the active-set iterations did not settle"
+            objective = float(f @ (t - val))
+            if not np.isfinite(objective):
+                return "the refined point's profit is not finite"
+            return a, t, objective, stats
+        return f"the active-set iterations did not settle in REFINE_MAX_PASSES = {REFINE_MAX_PASSES} passes"
 
     def _active_rows(self, free_a: FloatArray, free_t: FloatArray, act_pairs: FloatArray,
                      act_ir: FloatArray) -> tuple[sp.csr_matrix, FloatArray, FloatArray, int, int]:
@@ -674,9 +827,13 @@ class ScreeningProgram:
         return sp.csr_matrix((-f[n] * h[n, d1, d2], (ia[n, d1], ia[n, d2])), shape=(nv, nv))
 
     def _newton_steps(self, x: FloatArray, E: sp.csr_matrix, b: FloatArray, free_a: FloatArray, free_t: FloatArray,
-                      ia: FloatArray, na: int, nv: int, smooth: object,
-                      sparse: bool) -> tuple[FloatArray | None, FloatArray, int, FloatArray]:
+                      ia: FloatArray, na: int, nv: int, smooth: object, sparse: bool,
+                      max_steps: int = REFINE_PASS_MAX_STEPS) -> tuple[FloatArray | str | None, FloatArray, int, FloatArray]:
         """Newton steps on the equality-constrained problem; (blocked components or None, x, steps, multipliers).
+
+        At most ``max_steps`` steps, each charged to the refinement's step budget. A numerical failure
+        (non-finite cost derivatives, a singular or non-finite KKT system, a non-finite step) returns
+        its reason (a string) in place of the blocked components.
 
         Dense (small systems): linearly independent rows by pivoted QR, then LU. Sparse (large
         systems): the KKT matrix with a tiny negative regularisation of the multiplier block (which
@@ -695,6 +852,7 @@ class ScreeningProgram:
         if not sparse:
             Ed = E.toarray()
             if m:  # keep linearly independent rows (pivoted QR once), then LU in every step
+                self._refine_work += 10.0 * m * nv * min(m, nv)
                 _, R, piv = linalg.qr(Ed.T, mode="economic", pivoting=True)
                 diag = np.abs(np.diag(R))
                 rank = int(np.sum(diag > 1e-10 * max(float(diag.max(initial=0.0)), 1e-300)))
@@ -703,32 +861,46 @@ class ScreeningProgram:
         lam = np.zeros(m)
         amax = max(float(np.max(x[:na], initial=0.0)), 1e-300)
         k = 0
-        for k in range(1, 41):
-            if self._refine_budget <= 0 or time.perf_counter() > self._refine_deadline:
+        while k < max_steps:
+            if self._refine_spent():
                 break
             self._refine_budget -= 1
+            k += 1
             a = np.zeros((N, D))
             a[free_a] = x[:na]
             _, g, h = smooth(a)
             grad = np.concatenate([(-f[:, None] * g)[free_a], f[free_t]])
             H = self._hessian(h, free_a, ia, nv)
+            if not np.all(np.isfinite(grad)):  # on the free components
+                return "the cost's gradient is not finite at a Newton iterate", x, k, lam
             rhs = np.concatenate([-grad, bk - Ek @ x])
             if sparse:
                 reg = 1e-14 * max(float(np.max(np.abs(H.diagonal()), initial=0.0)), 1.0)
                 K = sp.bmat([[H, Ek.T], [Ek, -reg * sp.identity(len(keep))]], format="csc")
                 try:
-                    sol = splinalg.splu(K).solve(rhs)
+                    lu = splinalg.splu(K)
                 except RuntimeError:  # exactly singular
                     break
+                self._refine_work += _sparse_lu_work(lu) + K.nnz
+                sol = lu.solve(rhs)
             else:
                 assert Ed is not None
                 K = np.block([[H.toarray(), Ed[keep].T], [Ed[keep], np.zeros((len(keep), len(keep)))]])
+                self._refine_work += 2.0 / 3.0 * float(K.shape[0]) ** 3
                 try:
                     with warnings.catch_warnings():  # the certificate, not the condition number, decides
                         warnings.simplefilter("ignore", linalg.LinAlgWarning)
                         sol = linalg.solve(K, rhs, check_finite=False)
+                    if not np.all(np.isfinite(sol)):
+                        raise linalg.LinAlgError("non-finite solution")
                 except (linalg.LinAlgError, ValueError):
-                    sol = linalg.lstsq(K, rhs, lapack_driver="gelsy")[0]
+                    self._refine_work += 4.0 * float(K.shape[0]) ** 3
+                    try:
+                        sol = linalg.lstsq(K, rhs, lapack_driver="gelsy")[0]
+                    except (linalg.LinAlgError, ValueError) as exc:
+                        return f"the KKT system cannot be solved ({type(exc).__name__}: {exc})", x, k, lam
+            if not np.all(np.isfinite(sol)):
+                return "the Newton step is not finite (singular KKT system)", x, k, lam
             dx = sol[:nv]
             lam = np.zeros(m)
             lam[keep] = sol[nv:]
@@ -737,6 +909,8 @@ class ScreeningProgram:
             if np.any(neg):  # fraction to the boundary: the cost is far from quadratic near zero
                 step = min(1.0, 0.9 * float(np.min(-x[:na][neg] / dx[:na][neg])))
             x = x + step * dx
+            if not np.all(np.isfinite(x)):
+                return "a Newton iterate is not finite", x, k, lam
             blocked = x[:na] <= 1e-3 * REFINE_ZERO_TOL * amax
             if np.any(blocked):  # driven to zero: hold those components there
                 x[:na][blocked] = 0.0
@@ -764,23 +938,31 @@ class ScreeningProgram:
         return self._top_pairs(sol, bad, per_type, ADAPTIVE_ADD_TOL, seen)
 
     def _top_pairs(self, sol: ProgramSolution, types: FloatArray, per_type: int, min_gain: float,
-                   seen: set[tuple[int, int]]) -> FloatArray:
+                   seen: set[tuple[int, int]], chunk_entries: int | None = None) -> FloatArray:
         """For each of ``types``, the ``per_type`` items it gains most from taking instead of its own,
-        kept when that gain exceeds ``min_gain`` and the pair is not in ``seen`` (which is updated)."""
+        kept when that gain exceeds ``min_gain`` and the pair is not in ``seen`` (which is updated).
+
+        The gains are computed for chunks of ``types`` (at most ``chunk_entries`` entries each, default
+        :data:`PAIR_CHUNK_ENTRIES`), so memory stays O(N x chunk); each row's result does not depend
+        on the chunking."""
         k = min(per_type, self.n - 1)
+        types = np.asarray(types, dtype=int)
         if types.size == 0 or k <= 0:
             return np.zeros((0, 2), dtype=int)
         v, a, t = self.values, sol.allocation, sol.transfer
-        own = np.sum(v[types] * a[types], axis=1) - t[types]
-        gain = v[types] @ a.T - t[None, :] - own[:, None]
-        gain[np.arange(types.size), types] = -np.inf
-        top = np.argpartition(-gain, k - 1, axis=1)[:, :k]
         out = []
-        for row, n in enumerate(types):
-            for m in top[row]:
-                if gain[row, m] > min_gain and (int(n), int(m)) not in seen:
-                    seen.add((int(n), int(m)))
-                    out.append((int(n), int(m)))
+        step = _chunk_rows(self.n, chunk_entries)
+        for s in range(0, types.size, step):
+            chunk = types[s:s + step]
+            own = np.sum(v[chunk] * a[chunk], axis=1) - t[chunk]
+            gain = v[chunk] @ a.T - t[None, :] - own[:, None]
+            gain[np.arange(chunk.size), chunk] = -np.inf
+            top = np.argpartition(-gain, k - 1, axis=1)[:, :k]
+            for row, n in enumerate(chunk):
+                for m in top[row]:
+                    if gain[row, m] > min_gain and (int(n), int(m)) not in seen:
+                        seen.add((int(n), int(m)))
+                        out.append((int(n), int(m)))
         return np.array(out, dtype=int).reshape(-1, 2)
 
     def _solve_once(self, pairs: FloatArray, monotone: bool, solver: str,
@@ -821,8 +1003,9 @@ class ScreeningProgram:
         times["build"] += time.perf_counter() - t0
         t1 = time.perf_counter()
         retried = False
+        run_options = self._timed_options(solver, options)
         try:
-            solve_quietly(prob, solver, options, verbose)
+            solve_quietly(prob, solver, run_options, verbose)
         except cp.error.SolverError as exc:
             if solver != "CLARABEL" or "max_step_fraction" in options:
                 raise SolverError(
@@ -830,16 +1013,34 @@ class ScreeningProgram:
                     "or verbose=True to see the solver log."
                 ) from None
             retried = True
+            self._check_time()
+            run_options = self._timed_options(solver, dict(options, **CLARABEL_RETRY))
             try:
-                solve_quietly(prob, solver, dict(options, **CLARABEL_RETRY), verbose)
+                solve_quietly(prob, solver, run_options, verbose)
             except cp.error.SolverError as exc2:
                 raise SolverError(
                     f"{solver} failed on the screening program ({exc2}), also with shorter steps "
                     f"({CLARABEL_RETRY}). Try another solver (solver='SCS') or verbose=True to see the solver log."
                 ) from None
         times["solve"] += time.perf_counter() - t1
-        status = _check_status(prob, solver, options)
         stats = prob.solver_stats
+        if solver == "CLARABEL" and "time_limit" in run_options:
+            # Clarabel stopped by its time limit (the user's time_limit, or one in solver_options) reads
+            # as user_limit (MaxTime, like MaxIterations) or, when its reduced tolerances happen to be
+            # met, as optimal_inaccurate (AlmostSolved): a time-dependent answer either way, so an error
+            limit = float(run_options["time_limit"])  # type: ignore[arg-type]
+            iters = getattr(stats, "num_iters", None)
+            max_iter = int(run_options.get("max_iter", 200))  # type: ignore[call-overload]
+            solve_time = getattr(stats, "solve_time", None)
+            stopped = (prob.status == cp.USER_LIMIT and (iters is None or iters < max_iter)) or (
+                solve_time is not None and float(solve_time) >= limit)
+            if stopped:
+                user = options.get("time_limit")
+                what = (f"the time_limit of {limit:g} s in solver_options"
+                        if user is not None and float(user) <= limit else "")  # type: ignore[arg-type]
+                raise TimeLimitError(self._time_limit_message(
+                    f"{solver} stopped at its time_limit setting of {limit:.3g} s after {iters} iterations", what))
+        status = _check_status(prob, solver, options)
         info = {
             "solver_status": prob.status,
             "solve_time": getattr(stats, "solve_time", None),
