@@ -165,7 +165,7 @@ def _solve(args: argparse.Namespace) -> int:
         if args.csv or args.plot or args.n:
             raise ProblemSpecError("options", "--csv/--plot/--n", "apply to single-model problems only; "
                                    "use --json for contractible and value-scale problems")
-        cres = problem.solve(ic=args.ic or defaults.get("ic", "all"), solver=solver)
+        cres = problem.solve(ic=args.ic or defaults.get("ic", "all"), solver=solver, time_limit=args.time_limit)
         print(cres.summary())
         if args.json:
             cres.to_json(args.json)

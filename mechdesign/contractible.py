@@ -297,7 +297,8 @@ class ContractibleResult(SummaryMixin):
 
 def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all",
                        solver: str = "CLARABEL", name: str = "contractible problem",
-                       formulation: str = "tokens", search: str | None = "auto") -> ContractibleResult:
+                       formulation: str = "tokens", search: str | None = "auto",
+                       time_limit: float | None = None) -> ContractibleResult:
     r"""Solve the contractible program for task-profile types.
 
     Parameters
@@ -338,7 +339,7 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
     model = ContractibleCostModel(tech, mu, q_ref, money, formulation)
     search_model = None if search is None else ContractibleCostModel(tech, mu, q_ref, money, search)
     prog = ScreeningProgram(values / th_max, f, model, search_model=search_model)
-    sol = prog.solve(ic=ic, solver=solver)
+    sol = prog.solve(ic=ic, solver=solver, time_limit=time_limit)
     quality = sol.allocation * q_ref
     transfer = sol.transfer * money
     audit = audit_menu(values, quality, transfer, rtol=AUDIT_RTOL)
@@ -436,6 +437,7 @@ class ContractibleProblem:
     name: str = "contractible problem"
     source: dict[str, object] = field(default_factory=dict)
 
-    def solve(self, ic: str = "all", solver: str = "CLARABEL") -> ContractibleResult:
+    def solve(self, ic: str = "all", solver: str = "CLARABEL", time_limit: float | None = None) -> ContractibleResult:
         """Solve, audit and (for two types) compare with Prop 9."""
-        return solve_contractible(self.technology, self.types, ic=ic, solver=solver, name=self.name)
+        return solve_contractible(self.technology, self.types, ic=ic, solver=solver, name=self.name,
+                                  time_limit=time_limit)

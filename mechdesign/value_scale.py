@@ -133,10 +133,10 @@ class ValueScaleResult(SummaryMixin):
 
 
 def solve_value_scale(tech: Technology, types: ValueScaleTypes, ic: str = "all", solver: str = "CLARABEL",
-                      name: str = "value-scale problem") -> ValueScaleResult:
+                      name: str = "value-scale problem", time_limit: float | None = None) -> ValueScaleResult:
     """Solve the contractible program for value-scale types and compare with Prop 10's benchmark."""
     prof = types.to_profiles()
-    num = solve_contractible(tech, prof, ic=ic, solver=solver, name=name)
+    num = solve_contractible(tech, prof, ic=ic, solver=solver, name=name, time_limit=time_limit)
     bench = observable_scale_menu(tech, types)
     a2 = assumption2(tech, types.w, float(types.s[0]), float(types.s[-1]))
     assert num.cost_based is not None  # the best budget menu for the same profiles (solve_contractible)
@@ -179,6 +179,7 @@ class ValueScaleProblem:
     name: str = "value-scale problem"
     source: dict[str, object] = field(default_factory=dict)
 
-    def solve(self, ic: str = "all", solver: str = "CLARABEL") -> ValueScaleResult:
+    def solve(self, ic: str = "all", solver: str = "CLARABEL", time_limit: float | None = None) -> ValueScaleResult:
         """Solve, audit and compare with the observable-scale benchmark (Prop 10)."""
-        return solve_value_scale(self.technology, self.types, ic=ic, solver=solver, name=self.name)
+        return solve_value_scale(self.technology, self.types, ic=ic, solver=solver, name=self.name,
+                                 time_limit=time_limit)
