@@ -388,21 +388,7 @@ def test_random_instance(seed: int) -> None:
     _assert_ok(random_instance(seed))
 
 
-#: edge cases that fail in the engine (mechdesign/program.py), not in the contractible layer: they pass
-#: once the engine is fixed (non-strict xfail), see the docstring of each entry
-ENGINE_XFAIL = {
-    # sigma = 0.1 (cost exponent 10) and CES rho = -1.2 with token costs 1e-2 / 1e2: Clarabel stops at
-    # reduced accuracy on the token formulation, the polish's re-solve fails ("Solver 'CLARABEL'
-    # failed", also with shorter steps), the Newton refinement then certifies the menu (KKT residual
-    # ~1e-16, audit 0, profit equal to the independent program) but program.solve only promotes the
-    # status to "optimal" after a refinement of the *first* pass (N >= REFINE_FIRST_MIN_N), so the
-    # result keeps "optimal_inaccurate". The profile formulation and ic="adaptive" end "optimal".
-    "extreme_costs_low_sigma": "engine: certified refinement after a failed polish keeps status optimal_inaccurate",
-}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=False, reason=ENGINE_XFAIL[n]))
-                                  if n in ENGINE_XFAIL else n for n in sorted(edge_instances())])
+@pytest.mark.parametrize("name", sorted(edge_instances()))
 def test_edge_instance(name: str) -> None:
     out = _assert_ok(edge_instances()[name])
     assert out.kind == "optimal", out.detail  # every named edge case is supported
