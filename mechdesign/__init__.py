@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .analytic import (
+from mechdesign.analytic import (
     Assumption2Report,
     ContinuousMenu,
     CostBasedTariff,
@@ -29,15 +29,15 @@ from .analytic import (
     observable_scale_menu,
     separable_profiles,
 )
-from .analytic.leader_fringe import LeaderFringe
-from .analytic.multimodel import ModelSpec, MultiModel
-from .audit import AuditReport, BindingSets, audit_menu
-from .certificate import Certificate, lagrangian_certificate
-from .chain import solve_chain
-from .compare import Comparison
-from .competition import LeaderFringeProblem, MultiModelProblem
-from .contractible import ContractibleProblem, ContractibleResult, solve_contractible
-from .exceptions import (
+from mechdesign.analytic.formats import PostedFormat, build_format, check_format, markups, simulate
+from mechdesign.analytic.leader_fringe import LeaderFringe
+from mechdesign.analytic.multimodel import ModelSpec, MultiModel
+from mechdesign.analytic.taskcaps import simulate_task_caps, task_cap_menu
+from mechdesign.engine.audit import AuditReport, BindingSets, audit_menu
+from mechdesign.engine.certificate import Certificate, lagrangian_certificate
+from mechdesign.engine.chain import solve_chain
+from mechdesign.engine.program import ScreeningProgram
+from mechdesign.exceptions import (
     AuditError,
     DiscretisationWarning,
     InfeasibleProgramError,
@@ -51,14 +51,21 @@ from .exceptions import (
     UnboundedProgramError,
     UncertifiedWarning,
 )
-from .formats import PostedFormat, build_format, check_format, markups, simulate
-from .problem import SingleModelProblem
-from .problemfile import load_problem, problem_from_dict
-from .program import ScreeningProgram
-from .results import MenuResult
-from .taskcaps import simulate_task_caps, task_cap_menu
-from .technology import CES, BaselineFineTuning, CESFineTuning, NoFineTuning, Technology, cobb_douglas
-from .types import (
+from mechdesign.problemfile import load_problem, problem_from_dict
+from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
+from mechdesign.settings.contractible import ContractibleProblem, ContractibleResult, solve_contractible
+from mechdesign.settings.results import MenuResult
+from mechdesign.settings.single_model import SingleModelProblem
+from mechdesign.settings.value_scale import ValueScaleProblem, ValueScaleResult, solve_value_scale
+from mechdesign.technology import (
+    CES,
+    BaselineFineTuning,
+    CESFineTuning,
+    NoFineTuning,
+    Technology,
+    cobb_douglas,
+)
+from mechdesign.types import (
     BetaDist,
     DiscreteTypes,
     Mixture,
@@ -68,7 +75,7 @@ from .types import (
     Uniform,
     aggregate_type,
 )
-from .value_scale import ValueScaleProblem, ValueScaleResult, solve_value_scale
+from mechdesign.validation.compare import Comparison
 
 __all__ = [
     "CES",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .exceptions import ProblemSpecError
+from mechdesign.exceptions import ProblemSpecError
 
 PROB_SUM_TOL = 1e-9
 

@@ -12,17 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _validate as V
-from .analytic.cost_based import joint_profiles, separable_profiles
-from .analytic.leader_fringe import LeaderFringe
-from .analytic.multimodel import ModelSpec, MultiModel
-from .analytic.value_scale import ValueScaleTypes, flat_virtual_value_types
-from .competition import LeaderFringeProblem, MultiModelProblem
-from .contractible import ContractibleProblem
-from .exceptions import ProblemFileError, ProblemSpecError
-from .problem import SingleModelProblem
-from .technology import CES, BaselineFineTuning, CESFineTuning, FineTuning, NoFineTuning, Technology
-from .types import (
+from mechdesign import _validate as V
+from mechdesign.analytic.cost_based import joint_profiles, separable_profiles
+from mechdesign.analytic.leader_fringe import LeaderFringe
+from mechdesign.analytic.multimodel import ModelSpec, MultiModel
+from mechdesign.analytic.value_scale import ValueScaleTypes, flat_virtual_value_types
+from mechdesign.exceptions import ProblemFileError, ProblemSpecError
+from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
+from mechdesign.settings.contractible import ContractibleProblem
+from mechdesign.settings.single_model import SingleModelProblem
+from mechdesign.settings.value_scale import ValueScaleProblem
+from mechdesign.technology import CES, BaselineFineTuning, CESFineTuning, FineTuning, NoFineTuning, Technology
+from mechdesign.types import (
     BetaDist,
     DiscreteTypes,
     Distribution,
@@ -32,7 +33,6 @@ from .types import (
     TaskProfileTypes,
     Uniform,
 )
-from .value_scale import ValueScaleProblem
 
 KINDS = ("single_model", "contractible", "value_scale", "multimodel", "leader_fringe")
 #: types.kind values each problem kind accepts

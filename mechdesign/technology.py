@@ -41,8 +41,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize
 
-from . import _validate as V
-from .exceptions import ProblemSpecError
+from mechdesign import _validate as V
+from mechdesign.exceptions import ProblemSpecError
 
 FloatArray = np.ndarray
 

@@ -28,8 +28,8 @@ from itertools import pairwise
 import numpy as np
 from scipy import integrate, stats
 
-from . import _validate as V
-from .exceptions import ProblemSpecError
+from mechdesign import _validate as V
+from mechdesign.exceptions import ProblemSpecError
 
 FloatArray = np.ndarray
 

@@ -17,7 +17,11 @@ from mechdesign import (
     efficient_task_tokens,
     indirect_utility,
 )
-from mechdesign.checks import solve_buyer_allocation, solve_constrained_efficient, solve_efficient_tasks
+from mechdesign.validation.checks import (
+    solve_buyer_allocation,
+    solve_constrained_efficient,
+    solve_efficient_tasks,
+)
 
 from .conftest import TASK_RTOL
 

@@ -18,6 +18,7 @@ from mechdesign.analytic.cost_based import (
     separability_gap,
     separable_profiles,
 )
+from mechdesign.analytic.taskcaps import simulate_task_caps, task_cap_menu
 from mechdesign.analytic.value_scale import (
     ValueScaleTypes,
     assumption2,
@@ -28,9 +29,8 @@ from mechdesign.analytic.value_scale import (
     scale_marginal_cost,
     scale_quality,
 )
-from mechdesign.contractible import solve_contractible
-from mechdesign.taskcaps import simulate_task_caps, task_cap_menu
-from mechdesign.value_scale import ValueScaleProblem
+from mechdesign.settings.contractible import solve_contractible
+from mechdesign.settings.value_scale import ValueScaleProblem
 
 from .conftest import TECHNOLOGIES
 

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mechdesign.audit import audit_menu, upper_envelope_best
+from mechdesign.engine.audit import audit_menu, upper_envelope_best
 
 floats = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mechdesign import bench
-from mechdesign.cli import main
+from mechdesign.app import bench
+from mechdesign.app.cli import main
 
 
 def test_fitted_rate_recovers_a_power_law() -> None:
@@ -67,7 +67,7 @@ def test_problem_files_are_found_from_the_repository_root(tmp_path: object, monk
     from mechdesign.exceptions import ProblemFileError
 
     monkeypatch.chdir(str(tmp_path))  # elsewhere, an editable install still finds problems/ beside the package
-    assert bench.problems_dir() == Path(bench.__file__).resolve().parents[1] / "problems"
+    assert bench.problems_dir() == Path(bench.__file__).resolve().parents[2] / "problems"
     monkeypatch.setattr(bench, "__file__", str(Path(str(tmp_path)) / "pkg" / "bench.py"))
     with pytest.raises(ProblemFileError, match="repository root"):
         bench.problems_dir()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mechdesign import ProblemFileError, ProblemSpecError, load_problem
-from mechdesign.cli import main
+from mechdesign.app.cli import main
 
 from .conftest import PROBLEMS, ROOT
 
@@ -19,7 +19,7 @@ BASE = (PROBLEMS / "single_model_cobb_douglas.toml").read_text()
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mechdesign.cli", *args], check=False, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mechdesign.app.cli", *args], check=False, capture_output=True,
                           text=True, cwd=ROOT, timeout=600)
 
 

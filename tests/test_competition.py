@@ -16,7 +16,7 @@ from scipy import optimize
 
 from mechdesign.analytic.leader_fringe import LeaderFringe, topup_payoff_numeric
 from mechdesign.analytic.multimodel import ModelSpec, MultiModel
-from mechdesign.cli import main
+from mechdesign.app.cli import main
 from mechdesign.types import Uniform
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
@@ -150,7 +150,7 @@ def test_cli_figure1_and_multimodel(tmp_path: Path, capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(("n", "ic"), [(40, "all"), (200, "local"), (200, "adaptive")])
 def test_multimodel_program_is_certified_and_matches_prop6(n: int, ic: str) -> None:
     # the convex-envelope relaxation + branch and bound against the exact discrete Prop 6 menu
-    from mechdesign.multimodel_program import solve_multimodel
+    from mechdesign.settings.multimodel import solve_multimodel
 
     types = Uniform(0, 1).discretize(n)
     r = solve_multimodel(TWO, types, ic=ic)
@@ -164,7 +164,7 @@ def test_multimodel_program_is_certified_and_matches_prop6(n: int, ic: str) -> N
 
 def test_branch_and_bound_at_a_tie() -> None:
     # a type exactly at the efficient switch: the relaxation may mix models; branching restores a single model
-    from mechdesign.multimodel_program import solve_multimodel
+    from mechdesign.settings.multimodel import solve_multimodel
     from mechdesign.types import DiscreteTypes
 
     ts = TWO.switch_types()[0][0]
@@ -186,7 +186,7 @@ def test_cli_solves_multimodel_with_certificate(tmp_path: Path, capsys: pytest.C
 def test_leader_program_certified_and_converges_to_prop7(lf: LeaderFringe) -> None:
     # numeric leader menu: relaxation bound = audited menu (gap 0); cutoffs within one cell of Prop 7's;
     # quantities converge to the continuum closed form like 1/N
-    from mechdesign.leader_program import solve_leader
+    from mechdesign.settings.leader_fringe import solve_leader
 
     U = Uniform(0, 1)
     errs = []
@@ -252,7 +252,7 @@ def test_implementing_transfers_are_the_binding_local_ones_or_none() -> None:
     # Lemma 4 payoffs satisfy single crossing above q_hat: an increasing allocation there is priced by the
     # binding local downward ICs (t_n = t_{n-1} + u(n, q_n) - u(n, q_{n-1}), t_1 = u(1, q_1)); a decreasing
     # one is not implementable (cyclic monotonicity fails), which must come back as None
-    from mechdesign.lottery import implementing_transfers
+    from mechdesign.engine.lottery import implementing_transfers
 
     th = np.array([0.6, 0.7, 0.8, 0.9])
     q = np.array([30.0, 45.0, 70.0, 100.0])
@@ -268,7 +268,7 @@ def test_implementing_transfers_are_the_binding_local_ones_or_none() -> None:
 def test_lottery_lp_reproduces_the_exact_discrete_leader_menu() -> None:
     # an independent route: every IC pair, lotteries, column/row generation and a Lagrangian bound, against
     # LeaderFringe.discrete_menu (Prop 7's case analysis on the grid, closed-form candidates)
-    from mechdesign.leader_program import solve_leader
+    from mechdesign.settings.leader_fringe import solve_leader
 
     for lf in (FIG1, NO_DETER):
         r = solve_leader(lf, Uniform(0, 1).discretize(40), method="lottery")
@@ -280,7 +280,7 @@ def test_lottery_lp_reproduces_the_exact_discrete_leader_menu() -> None:
 def test_leader_with_fine_tuned_fringe_is_solved_with_a_certificate() -> None:
     # sigma_hat_F > 0: eq. (29) has no closed form and single crossing fails in the top-up region, so the
     # local relaxation's menu violates non-local ICs; the lottery LP gives an audited menu and a bound
-    from mechdesign.leader_program import solve_leader
+    from mechdesign.settings.leader_fringe import solve_leader
 
     lf = LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10, sigma_hat_F=0.1)
     types = Uniform(0, 1).discretize(30)
@@ -302,7 +302,7 @@ def test_fine_tuned_fringe_menu_beats_every_menu_on_a_quantity_grid() -> None:
 
     from mechdesign import DiscreteTypes
     from mechdesign.analytic.leader_fringe import topup_payoff
-    from mechdesign.leader_program import solve_leader
+    from mechdesign.settings.leader_fringe import solve_leader
 
     lf = LeaderFringe(0.5, 0.25, 1 / 8, 1 / 10, sigma_hat_F=0.15)
     th = np.array([0.3, 0.45, 0.6, 0.9])

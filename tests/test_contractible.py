@@ -7,7 +7,7 @@ import pytest
 
 from mechdesign import CES, TaskProfileTypes, Technology
 from mechdesign.analytic.contractible import binary_menu
-from mechdesign.contractible import solve_contractible
+from mechdesign.settings.contractible import solve_contractible
 
 from .conftest import TECHNOLOGIES
 
@@ -80,7 +80,7 @@ def test_adaptive_equals_all_pairs_when_first_round_exclusions_are_wrong() -> No
     (seed 0) the first adaptive round excludes a type that the optimum serves; holding it at the null
     item cost 1.6e-5 of profit. The adaptive strategy now re-solves with every type free before it
     stops; its profit must equal the all-pairs program's (an independent formulation: every IC pair)."""
-    from mechdesign import bench
+    from mechdesign.app import bench
 
     adaptive = bench.case_contractible(N=100, T=5, ic="adaptive", search=None)
     every_pair = bench.case_contractible(N=100, T=5, ic="all")
@@ -92,7 +92,7 @@ def test_adaptive_search_with_the_profile_formulation_gives_the_all_pairs_menu()
     """The default adaptive strategy searches for IC pairs with the cheaper profile formulation and
     finishes with the token formulation at the final accuracy; its menu must be the all-pairs program's
     (every IC pair, token formulation: an independent solve) and it must say what it did."""
-    from mechdesign import bench
+    from mechdesign.app import bench
 
     searched = bench.case_contractible(N=60, T=6, ic="adaptive")
     every_pair = bench.case_contractible(N=60, T=6, ic="all")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mechdesign import load_problem
-from mechdesign.formats import build_format, check_format, markups, simulate
+from mechdesign.analytic.formats import build_format, check_format, markups, simulate
 
 from .conftest import PROBLEMS
 

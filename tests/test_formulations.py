@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import mechdesign.program as program_module
+import mechdesign.engine.program as program_module
 from mechdesign import DiscreteTypes, ProblemSpecError, SingleModelProblem, load_problem
-from mechdesign.program import downward_pairs
+from mechdesign.engine.program import downward_pairs
 
 from .conftest import MENU_RTOL, PROBLEMS, TECHNOLOGIES
 

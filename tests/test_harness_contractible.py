@@ -44,8 +44,8 @@ import pytest
 import scipy.sparse as sp
 
 from mechdesign import CES, BaselineFineTuning, CESFineTuning, TaskProfileTypes, Technology, cobb_douglas
-from mechdesign.contractible import solve_contractible
 from mechdesign.exceptions import MechDesignError, ProblemSpecError
+from mechdesign.settings.contractible import solve_contractible
 
 #: profit of mechdesign vs the independent program, relative to the largest gross payoff
 PROFIT_RTOL = 1e-6
@@ -412,7 +412,7 @@ def test_regression_one_task_segment_solves() -> None:
     # the value-scale program with a single scale s = 1 has one segment too; Prop 10's benchmark is exact
     from mechdesign import DiscreteTypes
     from mechdesign.analytic.value_scale import ValueScaleTypes
-    from mechdesign.value_scale import solve_value_scale
+    from mechdesign.settings.value_scale import solve_value_scale
 
     vs = solve_value_scale(inst.technology(), ValueScaleTypes(DiscreteTypes(np.array([0.5, 1.0]), np.array([0.5, 0.5])),
                                                               np.array([1.0]), np.array([1.0])))
@@ -441,7 +441,7 @@ def test_regression_baseline_finetuning_is_a_problem_spec_error() -> None:
     with pytest.raises(ProblemSpecError, match="finetuning.kind"):  # the value-scale program too
         from mechdesign import DiscreteTypes
         from mechdesign.analytic.value_scale import ValueScaleTypes
-        from mechdesign.value_scale import solve_value_scale
+        from mechdesign.settings.value_scale import solve_value_scale
 
         solve_value_scale(tech, ValueScaleTypes(DiscreteTypes(np.array([0.5, 1.0]), np.array([0.5, 0.5])),
                                                 np.array([0.5, 1.0]), np.array([0.5, 0.5])))
@@ -464,7 +464,7 @@ def test_regression_smooth_cost_is_finite_for_tiny_reference_quality() -> None:
     """Seed 290 (sigma = 0.19, token costs ~30): q_ref ~ 1e-22, and the refinement's smooth cost, computed
     in natural units, overflowed (S^(p-2)) so Newton's method crashed with "array must not contain infs
     or NaNs". In scaled units it is K S(a)^p q_ref^b / M with its exact derivatives."""
-    from mechdesign.contractible import ContractibleCostModel
+    from mechdesign.settings.contractible import ContractibleCostModel
 
     inst = random_instance(290)
     tech = inst.technology()

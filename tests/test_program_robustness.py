@@ -12,10 +12,10 @@ import warnings
 import numpy as np
 import pytest
 
-import mechdesign.program as program_module
+import mechdesign.engine.program as program_module
 from mechdesign import DiscreteTypes, SingleModelProblem, cobb_douglas, load_problem
+from mechdesign.engine.program import ProgramSolution, ScreeningProgram, _best_items
 from mechdesign.exceptions import MechDesignError, ProblemSpecError, TimeLimitError
-from mechdesign.program import ProgramSolution, ScreeningProgram, _best_items
 
 from .conftest import AUDIT_RTOL, PROBLEMS
 

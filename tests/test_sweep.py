@@ -10,8 +10,8 @@ import pytest
 
 from mechdesign import ProblemSpecError
 from mechdesign.analytic.leader_fringe import LeaderFringe
-from mechdesign.cli import main
-from mechdesign.sweep import parse_param, run_sweep
+from mechdesign.app.cli import main
+from mechdesign.app.sweep import parse_param, run_sweep
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 FIG1 = PROBLEMS / "figure1_leader_fringe.toml"

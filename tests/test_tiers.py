@@ -9,7 +9,7 @@ import pytest
 from scipy import optimize
 
 from mechdesign import DiscreteTypes, Technology, audit_menu, discrete_menu, load_problem
-from mechdesign.tiers import best_k_item_menu, linear_price, menu_from_blocks, single_two_part
+from mechdesign.analytic.tiers import best_k_item_menu, linear_price, menu_from_blocks, single_two_part
 
 from .conftest import PROBLEMS, TECHNOLOGIES
 

@@ -26,7 +26,7 @@ from mechdesign import (
     audit_menu,
     cobb_douglas,
 )
-from mechdesign.cli import main
+from mechdesign.app.cli import main
 from mechdesign.exceptions import UncertifiedWarning
 from mechdesign.problemfile import load_problem
 
@@ -163,8 +163,8 @@ def test_structured_and_conic_agree_and_options_are_not_ignored() -> None:
 
 def test_the_certificate_fails_on_a_wrong_menu() -> None:
     # the certificate is computed from the menu alone: a menu 1e-3 off the optimum is not certified
-    from mechdesign.certificate import lagrangian_certificate
-    from mechdesign.chain import PowerCost, chain_multipliers, solve_chain
+    from mechdesign.engine.certificate import lagrangian_certificate
+    from mechdesign.engine.chain import PowerCost, chain_multipliers, solve_chain
 
     theta = np.linspace(0.1, 1.0, 30)
     f = np.full(30, 1 / 30)

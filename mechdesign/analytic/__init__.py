@@ -1,26 +1,26 @@
 """Closed forms of the paper, one module per part. Pure economics: never imports the solver layer."""
 
-from .cost_based import (
+from mechdesign.analytic.cost_based import (
     CostBasedTariff,
     cost_based_tariff,
     joint_profiles,
     separability_gap,
     separable_profiles,
 )
-from .efficient import (
+from mechdesign.analytic.efficient import (
     buyer_allocation,
     efficient_allocation,
     efficient_task_tokens,
     indirect_utility,
 )
-from .monopoly import (
+from mechdesign.analytic.monopoly import (
     ContinuousMenu,
     DiscreteMenu,
     continuous_menu,
     discrete_menu,
     predicted_tight_ic,
 )
-from .value_scale import (
+from mechdesign.analytic.value_scale import (
     Assumption2Report,
     ValueScaleMenu,
     ValueScaleTypes,

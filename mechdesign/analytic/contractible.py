@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from ..technology import Technology
-from ..types import aggregate_type
+from mechdesign.technology import Technology
+from mechdesign.types import aggregate_type
 
 FloatArray = np.ndarray
 

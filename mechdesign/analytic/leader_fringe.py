@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .. import _validate as V
-from ..exceptions import ProblemSpecError
-from ..types import DiscreteTypes, Distribution
+from mechdesign import _validate as V
+from mechdesign.exceptions import ProblemSpecError
+from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
 
@@ -65,7 +65,7 @@ class LeaderFringe:
             raise ProblemSpecError("fringe.sigma_hat", self.sigma_hat_F,
                                    f"must be 0 for the closed form of {what} (eq. 29 has no closed form otherwise)",
                                    "With sigma_hat_F > 0 the leader's problem is numerical only: `mechdesign solve` "
-                                   "(mechdesign.leader_program.solve_leader).")
+                                   "(mechdesign.settings.leader_fringe.solve_leader).")
 
     # ------------------------------------------------------------------ eq. (30), Lemma 4
     def q_hat(self, theta: FloatArray) -> FloatArray:

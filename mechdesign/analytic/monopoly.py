@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..technology import Technology
-from ..types import DiscreteTypes, Distribution, iron_discrete
+from mechdesign.technology import Technology
+from mechdesign.types import DiscreteTypes, Distribution, iron_discrete
 
 FloatArray = np.ndarray
 

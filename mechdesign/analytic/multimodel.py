@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _validate as V
-from ..exceptions import ProblemSpecError
-from ..technology import Technology
-from ..types import DiscreteTypes, iron_discrete
+from mechdesign import _validate as V
+from mechdesign.exceptions import ProblemSpecError
+from mechdesign.technology import Technology
+from mechdesign.types import DiscreteTypes, iron_discrete
 
 FloatArray = np.ndarray
 

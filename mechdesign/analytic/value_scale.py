@@ -42,11 +42,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _validate as V
-from ..exceptions import ProblemSpecError
-from ..technology import Technology
-from ..types import DiscreteTypes, TaskProfileTypes
-from .monopoly import discrete_menu
+from mechdesign import _validate as V
+from mechdesign.analytic.monopoly import discrete_menu
+from mechdesign.exceptions import ProblemSpecError
+from mechdesign.technology import Technology
+from mechdesign.types import DiscreteTypes, TaskProfileTypes
 
 FloatArray = np.ndarray
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from . import _validate as V
-from .technology import Technology
-from .types import DiscreteTypes
+from mechdesign import _validate as V
+from mechdesign.technology import Technology
+from mechdesign.types import DiscreteTypes
 
 FloatArray = np.ndarray
 

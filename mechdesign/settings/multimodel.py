@@ -31,12 +31,12 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from .analytic.multimodel import MultiModel
-from .audit import AUDIT_RTOL, AuditReport, audit_menu
-from .exceptions import AuditError, SolverError, SolverInaccurateWarning
-from .program import ScreeningProgram
-from .results import SummaryMixin, _jsonable
-from .types import DiscreteTypes
+from mechdesign.analytic.multimodel import MultiModel
+from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
+from mechdesign.engine.program import ScreeningProgram
+from mechdesign.exceptions import AuditError, SolverError, SolverInaccurateWarning
+from mechdesign.settings.results import SummaryMixin, _jsonable
+from mechdesign.types import DiscreteTypes
 
 FloatArray = np.ndarray
 

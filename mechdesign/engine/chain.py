@@ -25,8 +25,8 @@ blocks whose maximisers are out of order are merged (Best, Chakravarti & Ubhaya 
 The solver is checked, not trusted: its multipliers (:func:`chain_multipliers`: tail masses on the
 local downward rows plus the monotonicity multipliers, written as multipliers of the IC pairs
 :math:`(n, n-1)` and :math:`(n-1, n)`) give a Lagrangian upper bound for the *all-pairs* program
-(:mod:`mechdesign.certificate`), and the menu must pass the all-pairs audit. The conic program of
-:mod:`mechdesign.program` solves the same problem without this structure and is its cross-check in
+(:mod:`mechdesign.engine.certificate`), and the menu must pass the all-pairs audit. The conic program of
+:mod:`mechdesign.engine.program` solves the same problem without this structure and is its cross-check in
 the tests. The module knows nothing about LLMs: the cost enters through :class:`ScalarCost`.
 """
 
@@ -37,7 +37,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .certificate import Conjugate
+from mechdesign.engine.certificate import Conjugate
 
 FloatArray = np.ndarray
 
@@ -85,7 +85,7 @@ class PowerCost:
 
     @property
     def conjugate(self) -> Conjugate:
-        from .certificate import power_conjugate
+        from mechdesign.engine.certificate import power_conjugate
 
         return power_conjugate(self.kappa, self.beta)
 

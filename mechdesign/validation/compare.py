@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .analytic.monopoly import ContinuousMenu, DiscreteMenu
-from .audit import BindingSets, ic_slacks
+from mechdesign.analytic.monopoly import ContinuousMenu, DiscreteMenu
+from mechdesign.engine.audit import BindingSets, ic_slacks
 
 FloatArray = np.ndarray
 

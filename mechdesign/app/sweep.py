@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import MechDesignError, ProblemFileError, ProblemSpecError
+from mechdesign.exceptions import MechDesignError, ProblemFileError, ProblemSpecError
 
 
 def parse_param(spec: str) -> tuple[str, list[float]]:
@@ -60,9 +60,9 @@ def _set(data: dict[str, Any], path: str, value: float) -> None:
 
 def _solve_one(data: Mapping[str, Any], params: dict[str, float], n: int | None) -> dict[str, object]:
     """Solve one instance; errors become a row with the message (a sweep never dies on one point)."""
-    from .competition import LeaderFringeProblem, MultiModelProblem
-    from .problem import SingleModelProblem
-    from .problemfile import problem_from_dict
+    from mechdesign.problemfile import problem_from_dict
+    from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
+    from mechdesign.settings.single_model import SingleModelProblem
 
     row: dict[str, object] = dict(params)
     t0 = time.perf_counter()
@@ -140,7 +140,7 @@ def provenance() -> dict[str, str]:
     import clarabel
     import cvxpy
 
-    from . import __version__
+    from mechdesign import __version__
 
     return {"mechdesign": __version__, "cvxpy": cvxpy.__version__, "clarabel": clarabel.__version__,
             "numpy": np.__version__, "python": platform.python_version()}

@@ -1,7 +1,7 @@
 """§5 problems (multiple models, leader vs fringe): closed forms, reports and Figure 1.
 
-Multi-model problems are solved numerically with a certificate (:mod:`mechdesign.multimodel_program`),
-leader-fringe problems with :mod:`mechdesign.leader_program` (fringe without fine-tuning, Lemma 4's payoff).
+Multi-model problems are solved numerically with a certificate (:mod:`mechdesign.settings.multimodel`),
+leader-fringe problems with :mod:`mechdesign.settings.leader_fringe` (fringe without fine-tuning, Lemma 4's payoff).
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .analytic.leader_fringe import LeaderFringe
-from .analytic.multimodel import MultiModel
-from .results import _jsonable
-from .types import DiscreteTypes, Distribution
+from mechdesign.analytic.leader_fringe import LeaderFringe
+from mechdesign.analytic.multimodel import MultiModel
+from mechdesign.settings.results import _jsonable
+from mechdesign.types import DiscreteTypes, Distribution
 
 if TYPE_CHECKING:
-    from .leader_program import LeaderResult
-    from .multimodel_program import MultiModelResult
+    from mechdesign.settings.leader_fringe import LeaderResult
+    from mechdesign.settings.multimodel import MultiModelResult
 
 FloatArray = np.ndarray
 
@@ -59,7 +59,7 @@ class MultiModelProblem:
 
     def solve(self, n: int | None = None, ic: str = "local") -> MultiModelResult:
         """The certified numerical menu (convex-envelope relaxation + branch and bound)."""
-        from .multimodel_program import solve_multimodel
+        from mechdesign.settings.multimodel import solve_multimodel
 
         return solve_multimodel(self.models, _discrete(self.types, n or self.n), ic=ic, name=self.name)
 
@@ -90,8 +90,8 @@ class LeaderFringeProblem:
     source: dict[str, object] = field(default_factory=dict)
 
     def solve(self, n: int = 200) -> LeaderResult:
-        """The certified numeric leader menu on ``n`` cells (:mod:`mechdesign.leader_program`)."""
-        from .leader_program import solve_leader
+        """The certified numeric leader menu on ``n`` cells (:mod:`mechdesign.settings.leader_fringe`)."""
+        from mechdesign.settings.leader_fringe import solve_leader
 
         return solve_leader(self.market, self.dist.discretize(n), self.dist, name=self.name)
 

@@ -1,6 +1,6 @@
 r"""Value-scale heterogeneity (BBS Appendix B.3, Prop 10): the contractible program against the benchmark.
 
-:func:`solve_value_scale` solves the contractible program (:mod:`mechdesign.contractible`) on the
+:func:`solve_value_scale` solves the contractible program (:mod:`mechdesign.settings.contractible`) on the
 task profiles of eq. (54) and compares it with the closed forms of
 :mod:`mechdesign.analytic.value_scale`:
 
@@ -23,17 +23,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analytic.value_scale import (
+from mechdesign.analytic.value_scale import (
     Assumption2Report,
     ValueScaleMenu,
     ValueScaleTypes,
     assumption2,
     observable_scale_menu,
 )
-from .audit import ACTIVE_TOL
-from .contractible import ContractibleResult, solve_contractible
-from .results import SummaryMixin, _jsonable
-from .technology import Technology
+from mechdesign.engine.audit import ACTIVE_TOL
+from mechdesign.settings.contractible import ContractibleResult, solve_contractible
+from mechdesign.settings.results import SummaryMixin, _jsonable
+from mechdesign.technology import Technology
 
 FloatArray = np.ndarray
 

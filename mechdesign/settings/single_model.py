@@ -1,7 +1,7 @@
 r"""Single-model screening problems (BBS §3-4): a technology and a type distribution -> optimal menu.
 
 The numerical program (``SingleModelProblem.solve``) is the linear screening program of
-:mod:`mechdesign.program` with the buyer's payoff :math:`\theta Q - t` (Prop 2) and the cost of
+:mod:`mechdesign.engine.program` with the buyer's payoff :math:`\theta Q - t` (Prop 2) and the cost of
 quality written as token variables constrained by :math:`g(X_n, Z_n) \ge Q_n` (eq. 9):
 
 .. math::
@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import _validate as V
-from .analytic.monopoly import ContinuousMenu, DiscreteMenu, continuous_menu, discrete_menu
-from .audit import (
+from mechdesign import _validate as V
+from mechdesign.analytic.monopoly import ContinuousMenu, DiscreteMenu, continuous_menu, discrete_menu
+from mechdesign.engine.audit import (
     ACTIVE_TOL,
     AUDIT_RTOL,
     TIGHT_RTOL,
@@ -34,15 +34,15 @@ from .audit import (
     audit_menu,
     tight_pairs,
 )
-from .certificate import Conjugate, lagrangian_certificate
-from .chain import PowerCost, ScalarCost, chain_multipliers, solve_chain
-from .compare import Comparison, compare_continuous, compare_discrete
-from .conic import QualityCostModel, TokenCostModel
-from .exceptions import AuditError, DiscretisationWarning, ProblemSpecError, UncertifiedWarning
-from .program import ScreeningProgram
-from .results import MenuResult
-from .technology import Technology
-from .types import NEGLIGIBLE_MASS, DiscreteTypes, Distribution, TaskProfileTypes
+from mechdesign.engine.certificate import Conjugate, lagrangian_certificate
+from mechdesign.engine.chain import PowerCost, ScalarCost, chain_multipliers, solve_chain
+from mechdesign.engine.program import ScreeningProgram
+from mechdesign.exceptions import AuditError, DiscretisationWarning, ProblemSpecError, UncertifiedWarning
+from mechdesign.settings.costs import QualityCostModel, TokenCostModel
+from mechdesign.settings.results import MenuResult
+from mechdesign.technology import Technology
+from mechdesign.types import NEGLIGIBLE_MASS, DiscreteTypes, Distribution, TaskProfileTypes
+from mechdesign.validation.compare import Comparison, compare_continuous, compare_discrete
 
 FloatArray = np.ndarray
 
@@ -139,13 +139,13 @@ class SingleModelProblem:
         n : int, optional
             Number of cells (continuous distributions only; default ``self.n``).
         method : {'auto', 'structured', 'conic'}
-            ``structured``: the exact chain solver of :mod:`mechdesign.chain` (the relaxation with the
+            ``structured``: the exact chain solver of :mod:`mechdesign.engine.chain` (the relaxation with the
             local downward IC rows, the lowest IR row and monotonicity, solved exactly by pooling
             adjacent violators; :math:`O(N)`); ``conic``: the cvxpy program of
-            :mod:`mechdesign.program` with every constraint written out. ``auto`` (default):
+            :mod:`mechdesign.engine.program` with every constraint written out. ``auto`` (default):
             ``structured``, unless one of the conic program's options (``ic``, ``solver``,
             ``solver_options``, ``formulation``, ``polish``) is given. Either way the menu is audited
-            against every IC pair and certified by a Lagrangian bound (:mod:`mechdesign.certificate`).
+            against every IC pair and certified by a Lagrangian bound (:mod:`mechdesign.engine.certificate`).
         ic : {'adaptive', 'all', 'local'}, optional
             IC strategy of the conic program (default 'adaptive').
         solver : str, optional
@@ -158,7 +158,7 @@ class SingleModelProblem:
             Tolerance of the all-pairs audit, relative to the largest gross payoff.
         polish : bool, optional
             Conic program: re-solve at the final accuracy with the excluded types fixed, then refine
-            (default True; see :meth:`mechdesign.program.ScreeningProgram.solve`).
+            (default True; see :meth:`mechdesign.engine.program.ScreeningProgram.solve`).
         formulation : {'auto', 'quality', 'tokens'}, optional
             How the conic program writes the technology: ``tokens`` (token variables per type and
             :math:`\Psi(X)\Phi(Z) \ge Q`, eq. 9; independent of Lemma 3), ``quality`` (Lemma 3's
@@ -172,7 +172,7 @@ class SingleModelProblem:
         -------
         MenuResult
             ``status`` is ``"optimal"`` only when the certificate holds (all-pairs audit, Lagrangian
-            bound within :data:`mechdesign.certificate.GAP_RTOL` of the profit), else ``"uncertified"``.
+            bound within :data:`mechdesign.engine.certificate.GAP_RTOL` of the profit), else ``"uncertified"``.
 
         Raises
         ------

@@ -30,8 +30,8 @@ import cvxpy as cp
 import numpy as np
 from cvxpy.utilities.power_tools import gm_constrs
 
-from .exceptions import ProblemSpecError
-from .technology import CES, BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
+from mechdesign.exceptions import ProblemSpecError
+from mechdesign.technology import CES, BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
 
 FloatArray = np.ndarray
 

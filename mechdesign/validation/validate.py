@@ -17,32 +17,36 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .analytic.contractible import binary_menu
-from .analytic.cost_based import joint_profiles, separable_profiles
-from .analytic.efficient import (
+from mechdesign.analytic.contractible import binary_menu
+from mechdesign.analytic.cost_based import joint_profiles, separable_profiles
+from mechdesign.analytic.efficient import (
     buyer_allocation,
     efficient_allocation,
     efficient_task_tokens,
     indirect_utility,
 )
-from .analytic.leader_fringe import LeaderFringe, topup_payoff_numeric
-from .analytic.multimodel import ModelSpec, MultiModel
-from .analytic.value_scale import (
+from mechdesign.analytic.formats import build_format, check_format
+from mechdesign.analytic.leader_fringe import LeaderFringe, topup_payoff_numeric
+from mechdesign.analytic.multimodel import ModelSpec, MultiModel
+from mechdesign.analytic.taskcaps import simulate_task_caps, task_cap_menu
+from mechdesign.analytic.value_scale import (
     ValueScaleTypes,
     flat_virtual_value_types,
     scale_cost,
     scale_cost_numeric,
     scale_marginal_cost,
 )
-from .checks import solve_buyer_allocation, solve_constrained_efficient, solve_efficient_tasks
-from .contractible import ContractibleProblem, ContractibleResult, solve_contractible
-from .formats import build_format, check_format
-from .multimodel_program import solve_multimodel
-from .problemfile import load_problem, load_single_model
-from .taskcaps import simulate_task_caps, task_cap_menu
-from .technology import CES, BaselineFineTuning, CESFineTuning, Technology, cobb_douglas
-from .types import BetaDist, TaskProfileTypes, Uniform, aggregate_type
-from .value_scale import CROSS_DUAL_TOL, RENT_TOL, ValueScaleProblem, solve_value_scale
+from mechdesign.problemfile import load_problem, load_single_model
+from mechdesign.settings.contractible import ContractibleProblem, ContractibleResult, solve_contractible
+from mechdesign.settings.multimodel import solve_multimodel
+from mechdesign.settings.value_scale import CROSS_DUAL_TOL, RENT_TOL, ValueScaleProblem, solve_value_scale
+from mechdesign.technology import CES, BaselineFineTuning, CESFineTuning, Technology, cobb_douglas
+from mechdesign.types import BetaDist, TaskProfileTypes, Uniform, aggregate_type
+from mechdesign.validation.checks import (
+    solve_buyer_allocation,
+    solve_constrained_efficient,
+    solve_efficient_tasks,
+)
 
 FloatArray = np.ndarray
 
@@ -488,7 +492,7 @@ def check_lemma4_prop7(rng: np.random.Generator, problems: Path) -> CheckResult:
 def check_prop7_discrete(rng: np.random.Generator, problems: Path) -> CheckResult:
     """The certified numerical leader program against the exact discrete menu (Prop 7's case analysis on
     the grid, :meth:`LeaderFringe.discrete_menu`): the two shipped configurations and random ones."""
-    from .leader_program import solve_leader
+    from mechdesign.settings.leader_fringe import solve_leader
 
     U = Uniform(0.0, 1.0)
     cfgs = _leader_configs(rng, 8)
@@ -514,7 +518,7 @@ def check_leader_lottery(rng: np.random.Generator, problems: Path) -> CheckResul
     to the leader's menu: with sigma_hat_F = 0 it must reproduce the exact discrete menu of Prop 7's case
     analysis; with sigma_hat_F > 0 (numerical only) its certificate must close (gap <= 1e-6), its menu
     must pass the all-pairs audit, and it must lie below the local relaxation's bound."""
-    from .leader_program import solve_leader
+    from mechdesign.settings.leader_fringe import solve_leader
 
     U = Uniform(0.0, 1.0)
     closed = _leader_configs(rng, 4)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analytic.value_scale import scale_cost, scale_quality
-from .technology import Technology
-from .types import Distribution
+from mechdesign.analytic.value_scale import scale_cost, scale_quality
+from mechdesign.technology import Technology
+from mechdesign.types import Distribution
 
 FloatArray = np.ndarray
 

@@ -10,7 +10,7 @@ gives per-segment qualities :math:`q_{n,t}` produced by per-segment inference to
     \sum_t \mu_t w_{n,t} q_{n,t} - t_n \ge \sum_t \mu_t w_{n,t} q_{m,t} - t_m,\ 
     \sum_t \mu_t w_{n,t} q_{n,t} - t_n \ge 0.
 
-It is the engine of :mod:`mechdesign.program` with type vectors :math:`v_n = \mu\circ w_n`
+It is the engine of :mod:`mechdesign.engine.program` with type vectors :math:`v_n = \mu\circ w_n`
 (D = T) and the cost model below; every answer is audited against all IC pairs.
 """
 
@@ -26,17 +26,22 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from . import _validate as V
-from .analytic.contractible import BinaryMenu, binary_menu
-from .analytic.cost_based import CostBasedTariff, cost_based_tariff, separability_gap
-from .audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
-from .certificate import Certificate, kkt_multipliers, lagrangian_certificate, profile_conjugate
-from .conic import ces_hypograph, geo_mean_hypograph, power_cone, scaled_profile_cost
-from .exceptions import AuditError, ProblemSpecError, UncertifiedWarning
-from .program import ScreeningProgram, all_pairs
-from .results import SummaryMixin, _jsonable
-from .technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
-from .types import TaskProfileTypes, aggregate_type
+from mechdesign import _validate as V
+from mechdesign.analytic.contractible import BinaryMenu, binary_menu
+from mechdesign.analytic.cost_based import CostBasedTariff, cost_based_tariff, separability_gap
+from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
+from mechdesign.engine.certificate import (
+    Certificate,
+    kkt_multipliers,
+    lagrangian_certificate,
+    profile_conjugate,
+)
+from mechdesign.engine.program import ScreeningProgram, all_pairs
+from mechdesign.exceptions import AuditError, ProblemSpecError, UncertifiedWarning
+from mechdesign.settings.costs import ces_hypograph, geo_mean_hypograph, power_cone, scaled_profile_cost
+from mechdesign.settings.results import SummaryMixin, _jsonable
+from mechdesign.technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
+from mechdesign.types import TaskProfileTypes, aggregate_type
 
 FloatArray = np.ndarray
 
@@ -130,7 +135,7 @@ class ContractibleCostModel:
         from the solution in closed form (:meth:`smooth_tokens`).
 
         Written with exact cones whose exponents are the technology's own, :math:`\sigma` and
-        :math:`\sigma+\hat\sigma` (:func:`~mechdesign.conic.power_cone`: SOC trees for decimal exponents,
+        :math:`\sigma+\hat\sigma` (:func:`~mechdesign.settings.costs.power_cone`: SOC trees for decimal exponents,
         3-D power cones otherwise; never a rational approximation), in scaled units
         :math:`x = \mu^\sigma\circ q`:
 

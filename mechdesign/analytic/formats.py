@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import _validate as V
-from .technology import Technology
+from mechdesign import _validate as V
+from mechdesign.technology import Technology
 
 FloatArray = np.ndarray
 

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, sparse
 
-from .exceptions import SolverError
+from mechdesign.exceptions import SolverError
 
 FloatArray = np.ndarray
 Payoff = Callable[[FloatArray, FloatArray], FloatArray]

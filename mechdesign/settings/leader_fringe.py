@@ -21,11 +21,11 @@ audit it is feasible, its profit equals the upper bound and the gap is zero.
 
 **When the relaxation is not tight** (the relaxed menu fails the audit; this happens with
 :math:`\hat\sigma_F > 0`, where single crossing fails in the top-up region and non-local ICs bind), the
-menu comes from :func:`mechdesign.lottery.solve_lottery_lp`: an LP over lotteries with every IC pair,
+menu comes from :func:`mechdesign.engine.lottery.solve_lottery_lp`: an LP over lotteries with every IC pair,
 column and row generation, and a Lagrangian upper bound valid for every quantity in
 :math:`[0, \bar q]` (and for deterministic menus, which are degenerate lotteries). Its menu is then
 made deterministic (each type gets its lottery's mean quantity, priced by the largest IC/IR
-transfers, :func:`mechdesign.lottery.implementing_transfers`) and kept if it passes the all-pairs audit
+transfers, :func:`mechdesign.engine.lottery.implementing_transfers`) and kept if it passes the all-pairs audit
 and earns at least the lottery's profit: the reported gap is that menu's distance from the bound.
 
 With discrete types the deterrence region is where type :math:`\theta_n` single-homes while
@@ -43,12 +43,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .analytic.leader_fringe import LeaderFringe, topup_payoff, topup_quantity
-from .audit import AUDIT_RTOL
-from .exceptions import ProblemSpecError
-from .lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
-from .results import SummaryMixin, _jsonable
-from .types import DiscreteTypes, Distribution
+from mechdesign.analytic.leader_fringe import LeaderFringe, topup_payoff, topup_quantity
+from mechdesign.engine.audit import AUDIT_RTOL
+from mechdesign.engine.lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
+from mechdesign.exceptions import ProblemSpecError
+from mechdesign.settings.results import SummaryMixin, _jsonable
+from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
 

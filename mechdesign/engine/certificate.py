@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .audit import AuditReport
+from mechdesign.engine.audit import AuditReport
 
 FloatArray = np.ndarray
 

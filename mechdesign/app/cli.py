@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .exceptions import MechDesignError, MechDesignWarning, ProblemFileError, ProblemSpecError
-from .program import IC_STRATEGIES
-from .results import _jsonable
+from mechdesign import __version__
+from mechdesign.engine.program import IC_STRATEGIES
+from mechdesign.exceptions import MechDesignError, MechDesignWarning, ProblemFileError, ProblemSpecError
+from mechdesign.settings.results import _jsonable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,13 +129,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from .contractible import ContractibleProblem
-    from .problemfile import load_problem
-    from .value_scale import ValueScaleProblem
+    from mechdesign.problemfile import load_problem
+    from mechdesign.settings.contractible import ContractibleProblem
+    from mechdesign.settings.value_scale import ValueScaleProblem
 
     problem = load_problem(args.file)
-    from .competition import LeaderFringeProblem, MultiModelProblem
-    from .problem import SingleModelProblem
+    from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
+    from mechdesign.settings.single_model import SingleModelProblem
 
     if args.method is not None and not isinstance(problem, SingleModelProblem):
         raise ProblemSpecError("--method", args.method, "applies to single-model problems only")
@@ -187,7 +187,7 @@ def _solve(args: argparse.Namespace) -> int:
         result.to_csv(args.csv)
         print(f"wrote {args.csv}")
     if args.plot:
-        from .plotting import plot_menu
+        from mechdesign.app.plotting import plot_menu
 
         plot_menu(result, args.plot)
         print(f"wrote {args.plot}")
@@ -195,9 +195,9 @@ def _solve(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from .competition import LeaderFringeProblem
-    from .plotting import plot_leader_fringe, plot_menu
-    from .problemfile import load_problem, load_single_model
+    from mechdesign.app.plotting import plot_leader_fringe, plot_menu
+    from mechdesign.problemfile import load_problem, load_single_model
+    from mechdesign.settings.competition import LeaderFringeProblem
 
     loaded = load_problem(args.file)
     if isinstance(loaded, LeaderFringeProblem):
@@ -210,7 +210,7 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import SUITES, markdown, run_suite
+    from mechdesign.app.bench import SUITES, markdown, run_suite
 
     suites = args.suite or list(SUITES)
     bad = [x for x in suites if x not in SUITES]
@@ -227,7 +227,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .sweep import parse_param, provenance, run_sweep
+    from mechdesign.app.sweep import parse_param, provenance, run_sweep
 
     params = [parse_param(p) for p in args.param]
     table = run_sweep(args.file, params, n=args.n, workers=args.workers, scheduler=args.scheduler)
@@ -266,8 +266,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _analytic(args: argparse.Namespace) -> int:
-    from .competition import LeaderFringeProblem, MultiModelProblem
-    from .problemfile import load_problem, load_single_model
+    from mechdesign.problemfile import load_problem, load_single_model
+    from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
 
     loaded = load_problem(args.file)
     if isinstance(loaded, (MultiModelProblem, LeaderFringeProblem)):
@@ -315,14 +315,14 @@ def _analytic(args: argparse.Namespace) -> int:
 def _price(args: argparse.Namespace) -> int:
     import json
 
-    from .formats import build_format, check_format
-    from .problemfile import load_single_model
+    from mechdesign.analytic.formats import build_format, check_format
+    from mechdesign.problemfile import load_single_model
 
     problem = load_single_model(args.file)
     types = problem.discrete_types(args.n)
     theta, prob = types.theta, types.prob
     if args.tiers is not None:
-        from .tiers import best_k_item_menu
+        from mechdesign.analytic.tiers import best_k_item_menu
 
         tm = best_k_item_menu(problem.technology, types, args.tiers)
         served = tm.assignment >= 0
@@ -358,8 +358,8 @@ def _price(args: argparse.Namespace) -> int:
             print(f"{label} vs one linear price: profit {row['profit'] / lin['profit'] - 1:+.1%}, "
                   f"revenue {row['revenue'] / lin['revenue'] - 1:+.1%}")
     if args.plot and report is not None:
-        from .formats import markups
-        from .plotting import plot_pricing
+        from mechdesign.analytic.formats import markups
+        from mechdesign.app.plotting import plot_pricing
 
         plot_pricing(problem.name, markups(problem.technology, theta, Q, T), report, args.plot)
         print(f"wrote {args.plot}")
@@ -378,8 +378,8 @@ def _price(args: argparse.Namespace) -> int:
 
 def _format_report(problem: object, types: object) -> pd.DataFrame:
     """Profit, revenue, surplus and consumer surplus of the optimal menu and of simpler formats."""
-    from .analytic.monopoly import discrete_menu
-    from .tiers import best_k_item_menu, linear_price, single_two_part
+    from mechdesign.analytic.monopoly import discrete_menu
+    from mechdesign.analytic.tiers import best_k_item_menu, linear_price, single_two_part
 
     tech = problem.technology  # type: ignore[attr-defined]
     th, f = types.theta, types.prob  # type: ignore[attr-defined]
@@ -408,9 +408,9 @@ def _format_report(problem: object, types: object) -> pd.DataFrame:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from .analytic.monopoly import discrete_menu
-    from .audit import audit_menu
-    from .problemfile import load_single_model
+    from mechdesign.analytic.monopoly import discrete_menu
+    from mechdesign.engine.audit import audit_menu
+    from mechdesign.problemfile import load_single_model
 
     problem = load_single_model(args.problem)
     tech = problem.technology
@@ -465,7 +465,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .validate import CHECKS, run_checks
+    from mechdesign.validation.validate import CHECKS, run_checks
 
     unknown = sorted(set(args.only or []) - set(CHECKS))
     if unknown:
@@ -487,7 +487,7 @@ def _problems(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise ProblemFileError(f"folder {args.dir!r} does not exist; run from the repository root or pass --dir")
-    from .problemfile import load_problem
+    from mechdesign.problemfile import load_problem
 
     for path in sorted(folder.glob("*.toml")):
         prob = load_problem(path)

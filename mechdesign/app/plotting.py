@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .analytic.leader_fringe import LeaderFringe
-from .results import MenuResult
-from .types import Distribution
+from mechdesign.analytic.leader_fringe import LeaderFringe
+from mechdesign.settings.results import MenuResult
+from mechdesign.types import Distribution
 
 
 def plot_menu(result: MenuResult, path: str | Path) -> None:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 
-from .conic import ces_hypograph, geo_mean_hypograph
-from .exceptions import SolverError
-from .program import CLARABEL_FIRST_PASS, CLARABEL_OPTIONS, solve_quietly
-from .technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
+from mechdesign.engine.program import CLARABEL_FIRST_PASS, CLARABEL_OPTIONS, solve_quietly
+from mechdesign.exceptions import SolverError
+from mechdesign.settings.costs import ces_hypograph, geo_mean_hypograph
+from mechdesign.technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
 
 FloatArray = np.ndarray
 

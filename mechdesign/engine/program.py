@@ -23,7 +23,7 @@ constraints on its own variables and a per-type cost. The IC set :math:`P` depen
     violated ones, repeat until the audit finds none.
 
 All IC rows are one sparse constant matrix, so building the model is :math:`O(|P|)`. Whatever the
-strategy, the returned menu is audited against every pair by :func:`mechdesign.audit.audit_menu`.
+strategy, the returned menu is audited against every pair by :func:`mechdesign.engine.audit.audit_menu`.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from . import _validate as Vd
-from .audit import audit_menu
-from .exceptions import (
+from mechdesign import _validate as Vd
+from mechdesign.engine.audit import audit_menu
+from mechdesign.exceptions import (
     InfeasibleProgramError,
     ProblemSpecError,
     SolverError,
@@ -131,7 +131,7 @@ REFINE_KKT_TOL = 1e-7
 #: rejected and the solver's menu kept
 _REFINE_NUMERICAL_ERRORS = (np.linalg.LinAlgError, ValueError, RuntimeError, FloatingPointError, ZeroDivisionError)
 #: entries (types x items) of one chunk of the dense payoff matrices built to pick IC pairs (as in
-#: :mod:`mechdesign.audit`): memory stays O(N x chunk) however many types violate
+#: :mod:`mechdesign.engine.audit`): memory stays O(N x chunk) however many types violate
 PAIR_CHUNK_ENTRIES = 4_000_000
 
 
@@ -271,7 +271,7 @@ class ScreeningProgram:
     r"""The linear screening program for types ``values`` (N, D) with probabilities ``prob``.
 
     Inputs are expected in scaled units (payoffs of order one); see
-    :class:`mechdesign.problem.SingleModelProblem` for the scaling used by the LLM settings.
+    :class:`mechdesign.settings.single_model.SingleModelProblem` for the scaling used by the LLM settings.
     """
 
     values: FloatArray

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .analytic.monopoly import ContinuousMenu, DiscreteMenu
-from .audit import AuditReport, BindingSets
-from .certificate import Certificate
-from .compare import Comparison
+from mechdesign.analytic.monopoly import ContinuousMenu, DiscreteMenu
+from mechdesign.engine.audit import AuditReport, BindingSets
+from mechdesign.engine.certificate import Certificate
+from mechdesign.validation.compare import Comparison
 
 FloatArray = np.ndarray
 

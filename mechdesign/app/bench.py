@@ -51,10 +51,10 @@ SEED = 0
 def problems_dir() -> Path:
     """The shipped problem files: ``./problems`` (run from the repository root), else beside the package
     (editable install)."""
-    for cand in (Path.cwd() / "problems", Path(__file__).resolve().parents[1] / "problems"):
+    for cand in (Path.cwd() / "problems", Path(__file__).resolve().parents[2] / "problems"):
         if (cand / "single_model_cobb_douglas.toml").is_file():
             return cand
-    from .exceptions import ProblemFileError
+    from mechdesign.exceptions import ProblemFileError
 
     raise ProblemFileError(
         f"the shipped problem files were not found in {Path.cwd() / 'problems'}; run `mechdesign bench` from the "
@@ -79,7 +79,7 @@ def versions() -> dict[str, str]:
     """Versions of the packages the suites depend on (the sweeps' provenance, plus scipy, pandas, mechaudit)."""
     import scipy
 
-    from .sweep import provenance
+    from mechdesign.app.sweep import provenance
 
     out = {**provenance(), "scipy": scipy.__version__, "pandas": pd.__version__}
     try:
@@ -141,7 +141,7 @@ def run_isolated(fn: Callable[..., Row], kwargs: dict[str, Any], timeout: float)
 
 # ---------------------------------------------------------------------------------------------- scaling
 def _single_problem() -> Any:
-    from .problemfile import load_problem
+    from mechdesign.problemfile import load_problem
 
     return load_problem(problems_dir() / "single_model_cobb_douglas.toml")
 
@@ -195,7 +195,7 @@ def case_default(N: int) -> Row:
 
 def case_closed_form(N: int) -> Row:
     """The physical limit: the exact discrete menu from the closed form (Prop 3 discrete) plus the all-pairs audit."""
-    from .audit import audit_menu
+    from mechdesign.engine.audit import audit_menu
 
     problem = _single_problem()
     types = problem.discrete_types(N)
@@ -216,7 +216,7 @@ def case_handwritten_local(N: int) -> Row:
     lowest type, the cost C0 q^(1/(sigma+sigma_hat)); Clarabel defaults; then the all-pairs audit."""
     import cvxpy as cp
 
-    from .audit import audit_menu
+    from mechdesign.engine.audit import audit_menu
 
     problem = _single_problem()
     types = problem.discrete_types(N)
@@ -250,7 +250,7 @@ def case_handwritten(N: int, style: str) -> Row:
     Clarabel with its default settings; then the same all-pairs audit."""
     import cvxpy as cp
 
-    from .audit import audit_menu
+    from mechdesign.engine.audit import audit_menu
 
     problem = _single_problem()
     types = problem.discrete_types(N)
@@ -340,9 +340,9 @@ def case_contractible(N: int, T: int, ic: str, search: str | None = "auto") -> R
     """Random task profiles w ~ U[0.05, 1.2]^T (seed SEED), equal masses, the shipped technology.
 
     ``search``: the adaptive strategy's search-round formulation (:func:`solve_contractible`)."""
-    from .contractible import solve_contractible
-    from .technology import cobb_douglas
-    from .types import TaskProfileTypes
+    from mechdesign.settings.contractible import solve_contractible
+    from mechdesign.technology import cobb_douglas
+    from mechdesign.types import TaskProfileTypes
 
     rng = np.random.default_rng(SEED)
     w = rng.uniform(0.05, 1.2, (N, T))
@@ -380,7 +380,7 @@ def contractible_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, 
 # ---------------------------------------------------------------------------------------------- accuracy
 def case_accuracy(setting: str, N: int) -> Row:
     """Numeric menu on N cells against the continuous closed form of the setting."""
-    from .problemfile import load_problem
+    from mechdesign.problemfile import load_problem
 
     row: Row = {"setting": setting, "N": N}
     t0 = time.perf_counter()
@@ -505,7 +505,7 @@ def run_suite(name: str, out: str | Path, quick: bool = False, timeout: float = 
               progress: bool = True, command: str = "") -> pd.DataFrame:
     """Run one suite case by case (each in its own process), write ``out/name.{csv,md}``, return the table."""
     if name not in CASES:
-        from .exceptions import ProblemSpecError
+        from mechdesign.exceptions import ProblemSpecError
 
         raise ProblemSpecError("suite", name, "must be one of " + ", ".join(SUITES))
     out = Path(out)

@@ -1,0 +1,2 @@
+"""The application layer: the command line, parameter sweeps, benchmark suites and plots (thin).
+"""

@@ -1,0 +1,145 @@
+"""The one contract every setting speaks: ``Problem.solve(SolveOptions) -> Result``.
+
+* :class:`SolveOptions` holds every option of every setting with one set of defaults, declared once;
+  a setting lists the options it honours (:attr:`Problem.options`) and :meth:`SolveOptions.check`
+  refuses any other one that was set, naming the option and the setting (never silently ignored).
+* :func:`decide_status` is the only place that turns a certificate into a status: ``"optimal"`` when
+  the all-pairs audit passes and the certificate holds, ``"uncertified"`` otherwise (errors are
+  exceptions, never statuses).
+* :data:`CONTRACT_KEYS` are the keys of the JSON output contract (DESIGN.md) that every result's
+  ``to_dict`` carries; ``None`` where a setting has no such thing (e.g. no closed form).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar, Protocol
+
+from mechdesign import _validate as V
+from mechdesign.exceptions import ProblemSpecError
+
+#: default number of cells for continuous type distributions (every setting)
+DEFAULT_N = 200
+#: the JSON output contract: keys every result's ``to_dict()`` has
+CONTRACT_KEYS = ("problem", "status", "profit", "surplus", "consumer_surplus", "menu", "binding", "audit",
+                 "certificate", "solver", "analytic", "comparison")
+#: the status vocabulary (errors are exceptions)
+STATUSES = ("optimal", "uncertified")
+#: the largest number of types a solve may have; above it the problem is refused with a memory estimate
+MAX_TYPES = 2_000_000
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Options of ``Problem.solve``, one set for every setting (``None``: the setting's default).
+
+    Parameters
+    ----------
+    n : int, optional
+        Cells of a continuous type distribution (default :data:`DEFAULT_N`, or the problem file's).
+    method : {'auto', 'structured', 'conic'}
+        Single model: the exact structured solver or the conic program (``auto``: structured unless a
+        conic option is given).
+    ic : {'adaptive', 'all', 'local'}, optional
+        IC strategy of the conic program.
+    solver : str, optional
+        cvxpy conic solver (default Clarabel).
+    solver_options : dict, optional
+        Passed to the solver.
+    formulation : str, optional
+        How the conic program writes the technology (setting-specific values).
+    polish : bool, optional
+        Single-model conic program: re-solve and refine (default True).
+    time_limit : float, optional
+        Seconds; a clear :class:`~mechdesign.exceptions.TimeLimitError` when they run out.
+    verbose : bool
+        Print the solver's log.
+    compare : bool
+        Compute the closed forms and the comparison where the setting has them.
+    binding : {'auto', 'full', 'local'}
+        Single model: compute the full set of tight IC pairs ('auto': up to 1,000 types).
+    """
+
+    n: int | None = None
+    method: str = "auto"
+    ic: str | None = None
+    solver: str | None = None
+    solver_options: dict[str, object] | None = None
+    formulation: str | None = None
+    polish: bool | None = None
+    time_limit: float | None = None
+    verbose: bool = False
+    compare: bool = True
+    binding: str = "auto"
+
+    #: the value of each option when the user did not set it
+    DEFAULTS: ClassVar[dict[str, Any]] = {"n": None, "method": "auto", "ic": None, "solver": None,
+                                          "solver_options": None, "formulation": None, "polish": None,
+                                          "time_limit": None, "verbose": False, "compare": True, "binding": "auto"}
+
+    def __post_init__(self) -> None:
+        if self.n is not None:
+            object.__setattr__(self, "n", V.integer("n", self.n, 2, MAX_TYPES))
+        if self.time_limit is not None:
+            object.__setattr__(self, "time_limit", V.positive("time_limit", self.time_limit))
+        V.one_of("method", self.method, ("auto", "structured", "conic"))
+        V.one_of("binding", self.binding, ("auto", "full", "local"))
+
+    @classmethod
+    def make(cls, options: SolveOptions | None = None, **kwargs: Any) -> SolveOptions:
+        """Options from an object and/or keyword arguments (keywords win); unknown keywords are errors."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - names)
+        if unknown:
+            raise ProblemSpecError(unknown[0], kwargs[unknown[0]], "is not a solve option; options: "
+                                   + ", ".join(sorted(names)))
+        base = options if options is not None else cls()
+        return replace(base, **kwargs) if kwargs else base
+
+    def given(self) -> dict[str, Any]:
+        """The options set to something other than their default."""
+        return {k: getattr(self, k) for k, d in self.DEFAULTS.items() if getattr(self, k) != d}
+
+    def check(self, setting: str, honoured: tuple[str, ...]) -> None:
+        """Refuse every option set by the user that the setting cannot honour."""
+        for name, value in self.given().items():
+            if name not in honoured:
+                raise ProblemSpecError(
+                    name, value, f"is not an option of the {setting} setting (it takes: {', '.join(honoured)})",
+                    "Drop it.")
+
+
+class Result(Protocol):
+    """What every setting's result offers (see :data:`CONTRACT_KEYS`)."""
+
+    status: str
+
+    @property
+    def profit(self) -> float: ...
+
+    def summary(self) -> str: ...
+
+    def to_dict(self) -> dict[str, object]: ...
+
+
+class Problem(Protocol):
+    """What every setting's problem offers: a kind, a name, the options it honours and ``solve``."""
+
+    kind: ClassVar[str]
+    options: ClassVar[tuple[str, ...]]
+    name: str
+
+    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> Any: ...
+
+
+def decide_status(audit_passed: bool, certified: bool) -> str:
+    """The status of a menu: ``"optimal"`` only when the audit passes and the certificate holds."""
+    return "optimal" if audit_passed and certified else "uncertified"
+
+
+def check_size(n: int, per_type_bytes: float, what: str, limit_bytes: float = 16e9) -> None:
+    """Refuse a problem whose estimated memory exceeds ``limit_bytes``, with the estimate."""
+    est = n * per_type_bytes
+    if n > MAX_TYPES or est > limit_bytes:
+        raise ProblemSpecError("n", n, f"needs about {est / 1e9:.1f} GB for {what} (at most {MAX_TYPES:,} types and "
+                               f"{limit_bytes / 1e9:.0f} GB)", "Use fewer types.")

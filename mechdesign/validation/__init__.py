@@ -1,0 +1,2 @@
+"""Verification: proposition checks (``mechdesign validate``), numeric-vs-analytic comparisons, task-level programs.
+"""
