@@ -118,13 +118,8 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
         raise ProblemSpecError("types.kind", tkind, f"must be one of {', '.join(TYPE_KINDS[kind])} for "
                                f"problem.kind = {kind!r} (see docs/problem-files.md)")
     types, n = types_from_table(types_t, tech.sigma)
-    solve_t = _table(data, "solve", "", required=False)
-    _only(solve_t, ("ic", "solver", "n", "method"), "solve.")
-    if "n" in solve_t:
-        n = V.integer("solve.n", solve_t["n"], 2)
     src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
-    if solve_t:
-        src["solve_defaults"] = dict(solve_t)
+    n = _solve_defaults(data, src, n)
     if isinstance(types, ValueScaleTypes):
         return ValueScaleProblem(tech, types, name=name, source=src)
     if kind == "contractible":
@@ -133,6 +128,21 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
     assert not isinstance(types, ValueScaleTypes)
     return SingleModelProblem(tech, types, n=n, name=name, inference_names=inames, finetuning_names=fnames,
                               source=src)
+
+
+def _solve_defaults(data: Mapping[str, object], src: dict[str, object], n: int) -> int:
+    """``[solve]``: defaults of the solve options (``ic``, ``solver``, ``n``, ``method``) for this file.
+
+    Stored in ``src["solve_defaults"]``; whether the setting honours them is checked when it solves.
+    Returns the number of cells (``solve.n`` overrides ``types.n``).
+    """
+    solve_t = _table(data, "solve", "", required=False)
+    _only(solve_t, ("ic", "solver", "n", "method"), "solve.")
+    if "n" in solve_t:
+        n = V.integer("solve.n", solve_t["n"], 2)
+    if solve_t:
+        src["solve_defaults"] = dict(solve_t)
+    return n
 
 
 def _competition_problem(data: Mapping[str, object], kind: str, name: str,
@@ -149,8 +159,9 @@ def _competition_problem(data: Mapping[str, object], kind: str, name: str,
         raise ProblemSpecError("types.kind", tkind, f"must be one of {', '.join(TYPE_KINDS[kind])} for "
                                f"problem.kind = {kind!r}")
     types, n = types_from_table(types_t, sigma)
+    n = _solve_defaults(data, src, n)
     if kind == "multimodel":
-        _only(data, ("problem", "technology", "types", "models"), "")
+        _only(data, ("problem", "technology", "types", "models", "solve"), "")
         raw = _need(data, "models", "")
         if not isinstance(raw, list) or not raw or not all(isinstance(m, Mapping) for m in raw):
             raise ProblemSpecError("models", raw, "must be a non-empty array of tables [[models]]")
@@ -176,7 +187,7 @@ def _competition_problem(data: Mapping[str, object], kind: str, name: str,
                                    V.positive(where + "kappa", _need(m, "kappa", where)), mname))
         assert isinstance(types, (DiscreteTypes, Distribution))
         return MultiModelProblem(MultiModel(sigma, tuple(specs)), types, n=n, name=name, source=src)
-    _only(data, ("problem", "technology", "types", "leader", "fringe"), "")
+    _only(data, ("problem", "technology", "types", "leader", "fringe", "solve"), "")
     lead = _table(data, "leader", "")
     fr = _table(data, "fringe", "")
     _only(lead, ("sigma_hat", "cost"), "leader.")
@@ -186,7 +197,7 @@ def _competition_problem(data: Mapping[str, object], kind: str, name: str,
                           V.as_float("fringe.cost", _need(fr, "cost", "fringe.")),
                           V.as_float("fringe.sigma_hat", fr.get("sigma_hat", 0.0)))
     assert isinstance(types, Distribution)
-    return LeaderFringeProblem(market, types, name=name, source=src)
+    return LeaderFringeProblem(market, types, name=name, source=src, n=n)
 
 
 def technology_from_table(t: Mapping[str, object]) -> tuple[Technology, list[str], list[str]]:

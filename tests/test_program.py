@@ -192,6 +192,8 @@ def test_audit_failure_is_an_error_not_a_menu(shipped_tech: Technology) -> None:
     # solver's own residuals the same menu must be refused.
     problem = SingleModelProblem(shipped_tech, Uniform(), n=30)
     with pytest.raises(AuditError, match="fails the all-pairs audit"):
+        problem.solve(ic="local", audit_rtol=1e-300)
+    with pytest.raises(ProblemSpecError, match="audit_rtol"):  # a tolerance must be positive
         problem.solve(ic="local", audit_rtol=-1.0)
 
 

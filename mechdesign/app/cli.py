@@ -129,68 +129,48 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _solve(args: argparse.Namespace) -> int:
+    """Every problem kind through one path: options -> ``problem.solve`` -> summary and files."""
+    from mechdesign.app.output import check_output_paths, write_outputs
+    from mechdesign.app.plotting import plot_result
     from mechdesign.problemfile import load_problem
-    from mechdesign.settings.contractible import ContractibleProblem
-    from mechdesign.settings.value_scale import ValueScaleProblem
+    from mechdesign.settings.base import SolveOptions
 
     problem = load_problem(args.file)
-    from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
-    from mechdesign.settings.single_model import SingleModelProblem
-
-    if args.method is not None and not isinstance(problem, SingleModelProblem):
-        raise ProblemSpecError("--method", args.method, "applies to single-model problems only")
-    if args.time_limit is not None and isinstance(problem, (LeaderFringeProblem, MultiModelProblem)):
-        raise ProblemSpecError("--time-limit", args.time_limit,
-                               "applies to single-model, contractible and value-scale problems")
-
-    if isinstance(problem, LeaderFringeProblem):
-        lres = problem.solve(n=args.n or 200)
-        print(lres.summary())
-        if args.json:
-            lres.to_json(args.json)
-            print(f"wrote {args.json}")
-        return 0 if lres.certified else 1
-    if isinstance(problem, MultiModelProblem):
-        ic_mm = args.ic or "local"
-        mres = problem.solve(n=args.n, ic=ic_mm)
-        print(mres.summary())
-        if args.json:
-            mres.to_json(args.json)
-            print(f"wrote {args.json}")
-        return 0 if mres.gap <= 1e-6 and mres.audit.passed else 1
+    given = {"n": args.n, "method": args.method, "ic": args.ic, "solver": args.solver, "formulation": args.formulation,
+             "polish": False if args.no_polish else None, "time_limit": args.time_limit}
+    flags = {"n": "--n", "method": "--method", "ic": "--ic", "solver": "--solver", "formulation": "--formulation",
+             "polish": "--no-polish", "time_limit": "--time-limit"}
+    opts = {k: v for k, v in given.items() if v is not None}
+    for name in opts:  # an option the setting cannot honour is an error, named as the user wrote it
+        if name not in problem.options:
+            raise ProblemSpecError(flags[name], given[name], f"is not an option of {problem.kind} problems "
+                                   f"(problem.kind = {problem.kind!r} takes: "
+                                   + ", ".join(flags[o] for o in problem.options if o in flags) + ")")
     defaults = problem.source.get("solve_defaults", {})
     assert isinstance(defaults, dict)
-    solver = args.solver or defaults.get("solver", "CLARABEL")
-    if isinstance(problem, (ContractibleProblem, ValueScaleProblem)):
-        if args.csv or args.plot or args.n:
-            raise ProblemSpecError("options", "--csv/--plot/--n", "apply to single-model problems only; "
-                                   "use --json for contractible and value-scale problems")
-        cres = problem.solve(ic=args.ic or defaults.get("ic", "all"), solver=solver, time_limit=args.time_limit)
-        print(cres.summary())
-        if args.json:
-            cres.to_json(args.json)
-            print(f"wrote {args.json}")
-        return 0 if cres.status == "optimal" else 1
+    for name, value in defaults.items():  # the file's [solve] table, where the command line is silent
+        if name in problem.options and name not in opts and not (name == "n" and problem.kind == "single_model"):
+            opts[name] = value
+    options = SolveOptions.make(**opts)
+    outputs = {"--json": args.json, "--csv": args.csv, "--plot": args.plot}
+    check_output_paths(**{k: v for k, v in outputs.items() if v})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MechDesignWarning)
-        result = problem.solve(n=args.n, ic=args.ic or defaults.get("ic"), solver=args.solver or defaults.get("solver"),
-                               polish=False if args.no_polish else None, formulation=args.formulation,
-                               method=args.method or defaults.get("method", "auto"), time_limit=args.time_limit)
+        result = problem.solve(options)
     for w in caught:
         if issubclass(w.category, MechDesignWarning):
             print(f"mechdesign: warning: {w.message}", file=sys.stderr)
     print(result.summary())
+    writers = {}
     if args.json:
-        result.to_json(args.json)
-        print(f"wrote {args.json}")
+        writers[args.json] = result.to_json
     if args.csv:
-        result.to_csv(args.csv)
-        print(f"wrote {args.csv}")
+        writers[args.csv] = result.to_csv
     if args.plot:
-        from mechdesign.app.plotting import plot_menu
-
-        plot_menu(result, args.plot)
-        print(f"wrote {args.plot}")
+        writers[args.plot] = lambda path: plot_result(result, path)
+    write_outputs(writers)
+    for path in writers:
+        print(f"wrote {path}")
     return 0 if result.status == "optimal" else 1
 
 

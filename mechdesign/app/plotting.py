@@ -108,3 +108,27 @@ def plot_leader_fringe(lf: LeaderFringe, dist: Distribution, path: str | Path, n
     fig.suptitle(title, fontsize=10, y=1.03)
     fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)
+
+
+def plot_result(result: object, path: str | Path) -> None:
+    """A PNG of any setting's menu: numeric vs analytic Q and t for a single model (:func:`plot_menu`),
+    else the allocation(s) and the transfer against the type (``theta`` where the types are scalar)."""
+    if isinstance(result, MenuResult):
+        plot_menu(result, path)
+        return
+    frame = result.to_frame()  # type: ignore[attr-defined]
+    x = frame["theta"].to_numpy() if "theta" in frame else np.arange(len(frame))
+    alloc = [c for c in frame.columns if c == "quality" or c.startswith("q_")]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for c in alloc:
+        ax1.plot(x, frame[c].to_numpy(), ".-", ms=3, label=c)
+    ax1.set_xlabel("theta" if "theta" in frame else "type")
+    ax1.set_ylabel("allocation")
+    ax1.legend(fontsize=8)
+    ax2.plot(x, frame["transfer"].to_numpy(), ".-", ms=3)
+    ax2.set_xlabel(ax1.get_xlabel())
+    ax2.set_ylabel("transfer")
+    fig.suptitle(f"{getattr(result, 'name', '')}: status {getattr(result, 'status', '')}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Protocol
 
 from mechdesign import _validate as V
+from mechdesign.engine.audit import AUDIT_RTOL
 from mechdesign.exceptions import ProblemSpecError
 
 #: default number of cells for continuous type distributions (every setting)
@@ -25,6 +26,8 @@ CONTRACT_KEYS = ("problem", "status", "profit", "surplus", "consumer_surplus", "
                  "certificate", "solver", "analytic", "comparison")
 #: the status vocabulary (errors are exceptions)
 STATUSES = ("optimal", "uncertified")
+#: settings certified by an upper bound (multi-model, leader-fringe): the relative gap that counts as optimal
+BOUND_GAP_RTOL = 1e-6
 #: the largest number of types a solve may have; above it the problem is refused with a memory estimate
 MAX_TYPES = 2_000_000
 
@@ -58,6 +61,8 @@ class SolveOptions:
         Compute the closed forms and the comparison where the setting has them.
     binding : {'auto', 'full', 'local'}
         Single model: compute the full set of tight IC pairs ('auto': up to 1,000 types).
+    audit_rtol : float
+        Tolerance of the all-pairs audit, relative to the largest gross payoff.
     """
 
     n: int | None = None
@@ -71,11 +76,13 @@ class SolveOptions:
     verbose: bool = False
     compare: bool = True
     binding: str = "auto"
+    audit_rtol: float = AUDIT_RTOL
 
     #: the value of each option when the user did not set it
     DEFAULTS: ClassVar[dict[str, Any]] = {"n": None, "method": "auto", "ic": None, "solver": None,
                                           "solver_options": None, "formulation": None, "polish": None,
-                                          "time_limit": None, "verbose": False, "compare": True, "binding": "auto"}
+                                          "time_limit": None, "verbose": False, "compare": True, "binding": "auto",
+                                          "audit_rtol": AUDIT_RTOL}
 
     def __post_init__(self) -> None:
         if self.n is not None:
@@ -84,6 +91,7 @@ class SolveOptions:
             object.__setattr__(self, "time_limit", V.positive("time_limit", self.time_limit))
         V.one_of("method", self.method, ("auto", "structured", "conic"))
         V.one_of("binding", self.binding, ("auto", "full", "local"))
+        object.__setattr__(self, "audit_rtol", V.positive("audit_rtol", self.audit_rtol))
 
     @classmethod
     def make(cls, options: SolveOptions | None = None, **kwargs: Any) -> SolveOptions:

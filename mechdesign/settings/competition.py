@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from mechdesign.analytic.leader_fringe import LeaderFringe
 from mechdesign.analytic.multimodel import MultiModel
+from mechdesign.exceptions import ProblemSpecError
+from mechdesign.settings.base import DEFAULT_N, SolveOptions
 from mechdesign.settings.results import _jsonable
 from mechdesign.types import DiscreteTypes, Distribution
 
@@ -24,6 +26,12 @@ if TYPE_CHECKING:
     from mechdesign.settings.multimodel import MultiModelResult
 
 FloatArray = np.ndarray
+
+
+def _check_n(n: int | None, types: DiscreteTypes | Distribution) -> None:
+    if n is not None and isinstance(types, DiscreteTypes):
+        raise ProblemSpecError("n", n, "sets the cells of a continuous type distribution; these types are "
+                               f"discrete ({types.n} types given)", "Drop n.")
 
 
 def _discrete(types: DiscreteTypes | Distribution, n: int) -> DiscreteTypes:
@@ -57,11 +65,22 @@ class MultiModelProblem:
             "profit": float(dt.prob @ margin),
         }
 
-    def solve(self, n: int | None = None, ic: str = "local") -> MultiModelResult:
-        """The certified numerical menu (convex-envelope relaxation + branch and bound)."""
+    #: the problem-file kind and the solve options this setting honours
+    kind: ClassVar[str] = "multimodel"
+    options: ClassVar[tuple[str, ...]] = ("n", "ic")
+
+    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> MultiModelResult:
+        """The certified numerical menu (convex-envelope relaxation + branch and bound).
+
+        Options: ``n`` (cells of a continuous distribution), ``ic`` ('local', the default, 'all' or
+        'adaptive'); any other is refused.
+        """
         from mechdesign.settings.multimodel import solve_multimodel
 
-        return solve_multimodel(self.models, _discrete(self.types, n or self.n), ic=ic, name=self.name)
+        o = SolveOptions.make(options, **kwargs)
+        o.check(self.kind, self.options)
+        _check_n(o.n, self.types)
+        return solve_multimodel(self.models, _discrete(self.types, o.n or self.n), ic=o.ic or "local", name=self.name)
 
     def report(self, n: int | None = None) -> str:
         an = self.analytic(n)
@@ -88,12 +107,22 @@ class LeaderFringeProblem:
     dist: Distribution
     name: str = "leader-fringe problem"
     source: dict[str, object] = field(default_factory=dict)
+    n: int = DEFAULT_N
 
-    def solve(self, n: int = 200) -> LeaderResult:
-        """The certified numeric leader menu on ``n`` cells (:mod:`mechdesign.settings.leader_fringe`)."""
+    #: the problem-file kind and the solve options this setting honours
+    kind: ClassVar[str] = "leader_fringe"
+    options: ClassVar[tuple[str, ...]] = ("n",)
+
+    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> LeaderResult:
+        """The certified numeric leader menu on ``n`` cells (:mod:`mechdesign.settings.leader_fringe`).
+
+        Options: ``n`` (default: the file's ``types.n``, else 200); any other is refused.
+        """
         from mechdesign.settings.leader_fringe import solve_leader
 
-        return solve_leader(self.market, self.dist.discretize(n), self.dist, name=self.name)
+        o = SolveOptions.make(options, **kwargs)
+        o.check(self.kind, self.options)
+        return solve_leader(self.market, self.dist.discretize(o.n or self.n), self.dist, name=self.name)
 
     def analytic(self) -> dict[str, object]:
         """Prop 7's cutoffs (and those of its proof and App. A), with the regions they imply."""

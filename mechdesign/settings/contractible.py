@@ -16,11 +16,10 @@ It is the engine of :mod:`mechdesign.engine.program` with type vectors :math:`v_
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any, ClassVar
 
 import cvxpy as cp
 import numpy as np
@@ -38,8 +37,9 @@ from mechdesign.engine.certificate import (
 )
 from mechdesign.engine.program import ScreeningProgram, all_pairs
 from mechdesign.exceptions import AuditError, ProblemSpecError, UncertifiedWarning
+from mechdesign.settings.base import SolveOptions
 from mechdesign.settings.costs import ces_hypograph, geo_mean_hypograph, power_cone, scaled_profile_cost
-from mechdesign.settings.results import SummaryMixin, _jsonable
+from mechdesign.settings.results import ResultBase, contract
 from mechdesign.technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
 from mechdesign.types import TaskProfileTypes, aggregate_type
 
@@ -203,7 +203,7 @@ class ContractibleCostModel:
 
 
 @dataclass
-class ContractibleResult(SummaryMixin):
+class ContractibleResult(ResultBase):
     """Numeric contractible menu: per-segment qualities (N, T), transfers, profit, audit, duals.
 
     For two types, ``analytic`` holds Prop 9's closed form (as corrected in
@@ -228,6 +228,41 @@ class ContractibleResult(SummaryMixin):
     cost_based: CostBasedTariff | None = None
     separability_gap: float = float("nan")
     certificate: Certificate | None = None
+    #: per-type cost of the menu's tokens (natural units)
+    cost: FloatArray | None = None
+
+    @property
+    def gross(self) -> FloatArray:
+        """Each type's gross payoff from its own item, sum_t mu_t w_t q_t."""
+        return np.sum(self.w * self.measures[None, :] * self.quality, axis=1)
+
+    @property
+    def rent(self) -> FloatArray:
+        return self.gross - self.transfer
+
+    @property
+    def surplus(self) -> float:
+        cost = np.zeros(len(self.prob)) if self.cost is None else self.cost
+        return float(self.prob @ (self.gross - cost))
+
+    @property
+    def consumer_surplus(self) -> float:
+        return float(self.prob @ self.rent)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per type: probability, per-segment values and qualities, transfer, rent, cost."""
+        T = self.w.shape[1]
+        df = pd.DataFrame({"prob": self.prob})
+        for t in range(T):
+            df[f"w_{t + 1}"] = self.w[:, t]
+        for t in range(T):
+            df[f"q_{t + 1}"] = self.quality[:, t]
+        df["transfer"] = self.transfer
+        df["rent"] = self.rent
+        if self.cost is not None:
+            df["cost"] = self.cost
+        df.index.name = "type"
+        return df
 
     @property
     def contracting_gain_rel(self) -> float:
@@ -273,31 +308,32 @@ class ContractibleResult(SummaryMixin):
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "problem": {"name": self.name, "kind": "contractible", "measures": self.measures},
-            "status": self.status, "profit": self.profit,
-            "menu": [{"type": n, "prob": self.prob[n], "w": self.w[n], "quality": self.quality[n],
-                      "transfer": self.transfer[n]} for n in range(len(self.prob))],
-            "binding": {"ic_active": [list(p) for p, d in zip(self.ic_pairs.tolist(), self.ic_duals) if d > ACTIVE_TOL],
-                        "ir_active": np.flatnonzero(self.ir_duals > ACTIVE_TOL)},
-            "audit": self.audit.to_dict(), "solver": self.solver,
-            "certificate": None if self.certificate is None else self.certificate.to_dict(),
-        }
+        cost = np.full(len(self.prob), np.nan) if self.cost is None else self.cost
+        rows = [{"type": n, "prob": self.prob[n], "w": self.w[n], "quality": self.quality[n],
+                 "transfer": self.transfer[n], "rent": self.rent[n], "cost": cost[n]} for n in range(len(self.prob))]
+        act = self.ic_duals > ACTIVE_TOL
+        binding = {"ic_tight": None, "ic_active": self.ic_pairs[act], "ic_active_duals": self.ic_duals[act],
+                   "ir_tight": np.flatnonzero(self.rent <= 1e-7 * max(float(np.max(np.abs(self.gross))), 1e-300)),
+                   "ir_active": np.flatnonzero(self.ir_duals > ACTIVE_TOL),
+                   "note": "ic_active: pairs of the final program with a multiplier above active_tol",
+                   "active_tol": ACTIVE_TOL}
+        analytic = comparison = None
         if self.analytic is not None:
             an = self.analytic
-            out["analytic"] = {"kind": "Prop 9 (corrected)", "high": an.high, "condition_52": an.condition_52,
-                               "full_extraction": an.full_extraction, "kink": an.kink, "lambda": an.lam,
-                               "quality": an.quality, "transfer": an.transfer, "profit": an.profit}
-            out["comparison"] = self.comparison
+            analytic = {"kind": "Prop 9 (corrected)", "high": an.high, "condition_52": an.condition_52,
+                        "full_extraction": an.full_extraction, "kink": an.kink, "lambda": an.lam,
+                        "quality": an.quality, "transfer": an.transfer, "profit": an.profit}
+            comparison = self.comparison
+        extra: dict[str, object] = {}
         if self.cost_based is not None:
-            out["cost_based"] = {"kind": "cost-based tariff (Def 4)", "profit": self.cost_based.profit,
-                                 "budget": self.cost_based.budget, "payment": self.cost_based.fee,
-                                 "contracting_gain_rel": self.contracting_gain_rel,
-                                 "separability_gap": self.separability_gap}
-        return _jsonable(out)  # type: ignore[return-value]
-
-    def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+            extra["cost_based"] = {"kind": "cost-based tariff (Def 4)", "profit": self.cost_based.profit,
+                                   "budget": self.cost_based.budget, "payment": self.cost_based.fee,
+                                   "contracting_gain_rel": self.contracting_gain_rel,
+                                   "separability_gap": self.separability_gap}
+        return contract({"name": self.name, "kind": "contractible", "measures": self.measures}, self.status,
+                        self.profit, self.surplus, self.consumer_surplus, rows, binding, self.audit.to_dict(),
+                        None if self.certificate is None else self.certificate.to_dict(), self.solver, analytic,
+                        comparison, **extra)
 
 
 def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all",
@@ -385,7 +421,7 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
         warnings.warn(f"the contractible menu is not certified optimal: {certificate.line()}", UncertifiedWarning,
                       stacklevel=2)
     result = ContractibleResult(name, w, f, mu, quality, transfer, profit, audit, sol.ic_pairs, sol.ic_duals,
-                                sol.ir_duals, status, certificate=certificate,
+                                sol.ir_duals, status, certificate=certificate, cost=token_cost,
                                 solver={"name": sol.solver, "status": sol.status, "ic": ic, "times": sol.times,
                                         "formulation": formulation, "search": search, "rounds": sol.rounds,
                                         "polish": sol.solver_stats.get("polish"),
@@ -419,7 +455,7 @@ def _null_menu(tech: Technology, types: TaskProfileTypes, name: str, ic: str, fo
     note = "every task profile is zero: the null menu is optimal (no solve)"
     result = ContractibleResult(name, w, f, mu, quality, transfer, 0.0,
                                 audit_menu(w * mu[None, :], quality, transfer, rtol=AUDIT_RTOL), pairs,
-                                np.zeros(len(pairs)), np.zeros(N), "optimal",
+                                np.zeros(len(pairs)), np.zeros(N), "optimal", cost=np.zeros(N),
                                 solver={"name": None, "status": "optimal", "ic": ic, "times": {},
                                         "formulation": formulation, "search": search, "rounds": 0,
                                         "polish": None, "refine": None, "note": note},
@@ -442,7 +478,18 @@ class ContractibleProblem:
     name: str = "contractible problem"
     source: dict[str, object] = field(default_factory=dict)
 
-    def solve(self, ic: str = "all", solver: str = "CLARABEL", time_limit: float | None = None) -> ContractibleResult:
-        """Solve, audit and (for two types) compare with Prop 9."""
-        return solve_contractible(self.technology, self.types, ic=ic, solver=solver, name=self.name,
-                                  time_limit=time_limit)
+    #: the problem-file kind and the solve options this setting honours
+    kind: ClassVar[str] = "contractible"
+    options: ClassVar[tuple[str, ...]] = ("ic", "solver", "formulation", "time_limit")
+
+    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> ContractibleResult:
+        """Solve, certify, audit and (for two types) compare with Prop 9.
+
+        Options (a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords): ``ic`` ('all', the
+        default, or 'adaptive'), ``solver``, ``formulation`` ('tokens', the default, or 'profile'),
+        ``time_limit``; any other option is refused.
+        """
+        o = SolveOptions.make(options, **kwargs)
+        o.check(self.kind, self.options)
+        return solve_contractible(self.technology, self.types, ic=o.ic or "all", solver=o.solver or "CLARABEL",
+                                  name=self.name, formulation=o.formulation or "tokens", time_limit=o.time_limit)

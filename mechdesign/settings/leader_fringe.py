@@ -36,25 +36,24 @@ step wide around the continuum's :math:`\hat q(\theta_n)`); allocations converge
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mechdesign.analytic.leader_fringe import LeaderFringe, topup_payoff, topup_quantity
-from mechdesign.engine.audit import AUDIT_RTOL
+from mechdesign.engine.audit import AUDIT_RTOL, TIGHT_RTOL
 from mechdesign.engine.lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
 from mechdesign.exceptions import ProblemSpecError
-from mechdesign.settings.results import SummaryMixin, _jsonable
+from mechdesign.settings.base import BOUND_GAP_RTOL, decide_status
+from mechdesign.settings.results import ResultBase, contract
 from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
 
 
 @dataclass
-class LeaderResult(SummaryMixin):
+class LeaderResult(ResultBase):
     """The leader's menu on a type grid, its certificate and the comparison with Prop 7."""
 
     name: str
@@ -70,6 +69,34 @@ class LeaderResult(SummaryMixin):
     method: str = "local relaxation"
     lottery: LotteryMenu | None = None
     gap_floor: float = 1e-300
+    #: u(theta_n, q_n): each type's gross payoff from its own item net of the fringe outside option
+    gross: FloatArray | None = None
+    unit_cost: float = 0.0
+    #: tight IC pairs [type, item] of the menu (slack <= TIGHT_RTOL of the largest gross payoff)
+    ic_tight: FloatArray | None = None
+
+    @property
+    def profit(self) -> float:
+        return self.lower_bound
+
+    @property
+    def status(self) -> str:
+        return decide_status(self.certified, self.gap <= BOUND_GAP_RTOL)
+
+    @property
+    def rent(self) -> FloatArray:
+        """Buyer rent over the fringe outside option: u(theta_n, q_n) - t_n."""
+        gross = np.zeros_like(self.quantity) if self.gross is None else self.gross
+        return gross - self.transfer
+
+    @property
+    def surplus(self) -> float:
+        gross = np.zeros_like(self.quantity) if self.gross is None else self.gross
+        return float(self.types.prob @ (gross - self.unit_cost * self.quantity))
+
+    @property
+    def consumer_surplus(self) -> float:
+        return float(self.types.prob @ self.rent)
 
     @property
     def certified(self) -> bool:
@@ -96,11 +123,13 @@ class LeaderResult(SummaryMixin):
                 "monopoly": float(th[mono[0]]) if mono else None}
 
     def table(self) -> pd.DataFrame:
-        df = pd.DataFrame({"theta": self.types.theta, "prob": self.types.prob, "q_leader": self.quantity,
-                           "transfer": self.transfer, "region": self.region})
+        df = pd.DataFrame({"theta": self.types.theta, "prob": self.types.prob, "quality": self.quantity,
+                           "q_leader": self.quantity, "transfer": self.transfer, "rent": self.rent,
+                           "cost": self.unit_cost * self.quantity, "region": self.region})
+        df.index.name = "type"
         if not self.deterministic:
             assert self.lottery is not None
-            df["q_leader"] = self.lottery.expected_quantity
+            df["q_leader"] = df["quality"] = self.lottery.expected_quantity
             df["lottery_points"] = (self.lottery.probs > 1e-9).sum(axis=1)
         return df
 
@@ -108,7 +137,7 @@ class LeaderResult(SummaryMixin):
         c = self.comparison
         status = "certified" if self.certified else "NOT certified: the menu is not IC"
         lines = [f"mechdesign leader-fringe menu (§5.3, numeric): {self.name}  ({self.types.n} types)",
-                 "=" * 78,
+                 "=" * 78, f"status            {self.status}",
                  (f"profit            {self.lower_bound:.10g}   upper bound {self.upper_bound:.10g}   gap "
                   f"{self.gap:.2e} ({status})"),
                  f"method            {self.method}" + ("" if self.deterministic else
@@ -135,18 +164,25 @@ class LeaderResult(SummaryMixin):
             lines.append(self.table().to_string(max_rows=24))
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, object]:
-        return _jsonable({"problem": {"name": self.name, "kind": "leader_fringe"},
-                          "status": "optimal" if self.certified else "not_certified",
-                          "profit": self.lower_bound, "menu": self.table().to_dict(orient="records"),
-                          "certificate": {"upper_bound": self.upper_bound, "lower_bound": self.lower_bound,
-                                          "gap_rel": self.gap, "max_ic_violation_rel": self.max_ic_violation_rel,
-                                          "method": self.method, "deterministic": self.deterministic},
-                          "numeric_cutoffs": self.numeric_cutoffs(), "analytic": self.analytic,
-                          "comparison": self.comparison})  # type: ignore[return-value]
+    def to_frame(self) -> pd.DataFrame:
+        return self.table()
 
-    def to_json(self, path: str) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+    def to_dict(self) -> dict[str, object]:
+        rows = self.table().reset_index().to_dict(orient="records")
+        audit = {"max_ic_violation_rel": self.max_ic_violation_rel, "rtol": AUDIT_RTOL, "passed": self.certified,
+                 "payoff": "u(theta, q) of Lemma 4 (eq. 31), or eq. (28) maximised over the fringe top-up"}
+        atol = TIGHT_RTOL * float(np.max(np.abs(self.gross), initial=0.0)) if self.gross is not None else 0.0
+        binding = {"ic_tight": None if self.ic_tight is None else np.asarray(self.ic_tight).tolist(),
+                   "ic_active": None, "ir_tight": np.flatnonzero(self.rent <= atol).tolist(), "ir_active": None,
+                   "tight_atol": atol, "note": "multipliers are not reported by this setting's certificate"}
+        certificate = {"method": self.method, "passed": self.status == "optimal", "upper_bound": self.upper_bound,
+                       "lower_bound": self.lower_bound, "gap_rel": self.gap, "gap_rtol": BOUND_GAP_RTOL,
+                       "max_ic_violation_rel": self.max_ic_violation_rel, "deterministic": self.deterministic}
+        solver = {"name": "separable relaxation (global 1-D maxima)" if self.lottery is None else
+                  "HiGHS lottery LP (scipy)", "status": self.status, "method": self.method}
+        return contract({"name": self.name, "kind": "leader_fringe"}, self.status, self.profit, self.surplus,
+                        self.consumer_surplus, rows, binding, audit, certificate, solver, self.analytic or None,
+                        self.comparison or None, numeric_cutoffs=self.numeric_cutoffs())
 
 
 def _relaxation(u: object, th: FloatArray, f: FloatArray, cost: float, q_hi: float,
@@ -252,7 +288,13 @@ def solve_leader(lf: LeaderFringe, types: DiscreteTypes, dist: Distribution | No
         region = ["fringe only" if x <= 1e-12 * max(float(q.max()), 1e-300) else
                   "leader + fringe top-up" if top else "leader only" for x, top in zip(q, tops)]
     floor = 1e-9 * float(np.max(np.abs(u(th[-1], np.array([q_hi])))))   # zero-profit optima (no sales)
-    res = LeaderResult(name, types, q, t, float(ub), lb, viol, region, method=used, lottery=lottery, gap_floor=floor)
+    U = u(th[:, None], q[None, :]) - t[None, :]   # payoff of type n (rows) from item m
+    gross = np.diag(U) + t
+    slack = np.diag(U)[:, None] - U
+    np.fill_diagonal(slack, np.inf)
+    ic_tight = np.argwhere(slack <= TIGHT_RTOL * max(float(np.max(np.abs(gross))), 1e-300))
+    res = LeaderResult(name, types, q, t, float(ub), lb, viol, region, method=used, lottery=lottery, gap_floor=floor,
+                       gross=gross, unit_cost=lf.c_L, ic_tight=ic_tight)
     if not closed:
         res.analytic = {"kind": "numerical only: sigma_hat_F > 0, eq. (29) has no closed form"}
     if closed:

@@ -21,11 +21,9 @@ relative gap.
 from __future__ import annotations
 
 import heapq
-import json
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cvxpy as cp
 import numpy as np
@@ -35,7 +33,8 @@ from mechdesign.analytic.multimodel import MultiModel
 from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import AuditError, SolverError, SolverInaccurateWarning
-from mechdesign.settings.results import SummaryMixin, _jsonable
+from mechdesign.settings.base import BOUND_GAP_RTOL, decide_status
+from mechdesign.settings.results import ResultBase, contract, scalar_binding
 from mechdesign.types import DiscreteTypes
 
 FloatArray = np.ndarray
@@ -77,8 +76,12 @@ class EnvelopeCostModel:
 
 
 @dataclass
-class MultiModelResult(SummaryMixin):
-    """A certified multi-model menu: per type the model, quality, transfer; bounds and gap."""
+class MultiModelResult(ResultBase):
+    """A certified multi-model menu: per type the model, quality, transfer; bounds and gap.
+
+    ``status`` is ``"optimal"`` when the all-pairs audit passes and the relative gap between the
+    convex-envelope bound and the menu's profit is at most :data:`~mechdesign.settings.base.BOUND_GAP_RTOL`.
+    """
 
     name: str
     types: DiscreteTypes
@@ -93,6 +96,8 @@ class MultiModelResult(SummaryMixin):
     model_names: list[str]
     analytic: dict[str, object] = field(default_factory=dict)
     comparison: dict[str, object] = field(default_factory=dict)
+    cost: FloatArray | None = None
+    ic: str = "local"
 
     @property
     def gap(self) -> float:
@@ -104,33 +109,57 @@ class MultiModelResult(SummaryMixin):
         return self.lower_bound
 
     @property
+    def status(self) -> str:
+        return decide_status(self.audit.passed, self.gap <= BOUND_GAP_RTOL)
+
+    @property
+    def rent(self) -> FloatArray:
+        return self.types.theta * self.quality - self.transfer
+
+    @property
+    def surplus(self) -> float:
+        cost = np.zeros_like(self.quality) if self.cost is None else self.cost
+        return float(self.types.prob @ (self.types.theta * self.quality - cost))
+
+    @property
+    def consumer_surplus(self) -> float:
+        return float(self.types.prob @ self.rent)
+
+    @property
     def switch_types(self) -> list[float]:
         """Types where the menu's model changes (midpoint of the two grid types)."""
         th, m = self.types.theta, self.model
         return [float(0.5 * (th[i] + th[i + 1])) for i in range(len(m) - 1) if m[i] >= 0 and m[i + 1] != m[i]]
 
+    def to_frame(self) -> pd.DataFrame:
+        return self.table()
+
     def to_dict(self) -> dict[str, object]:
         """JSON contract: menu rows carry the ``model``; ``analytic`` the switch types; bounds and gap."""
-        rows = self.table().to_dict(orient="records")
-        return _jsonable({"problem": {"name": self.name, "kind": "multimodel"}, "status": "optimal",
-                          "profit": self.lower_bound, "menu": rows,
-                          "certificate": {"upper_bound": self.upper_bound, "lower_bound": self.lower_bound,
-                                          "gap_rel": self.gap, "nodes": self.nodes},
-                          "switch_types_menu": self.switch_types, "audit": self.audit.to_dict(),
-                          "analytic": self.analytic, "comparison": self.comparison,
-                          "seconds": self.seconds})  # type: ignore[return-value]
-
-    def to_json(self, path: str) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+        rows = self.table().reset_index().to_dict(orient="records")
+        return contract(
+            {"name": self.name, "kind": "multimodel"}, self.status, self.profit, self.surplus, self.consumer_surplus,
+            rows, scalar_binding(self.types.theta, self.quality, self.transfer, self.audit), self.audit.to_dict(),
+            {"method": "convex-envelope relaxation (lotteries over models) + branch and bound", "passed":
+             self.gap <= BOUND_GAP_RTOL and self.audit.passed, "upper_bound": self.upper_bound,
+             "lower_bound": self.lower_bound, "gap_rel": self.gap, "gap_rtol": BOUND_GAP_RTOL, "nodes": self.nodes},
+            {"name": "CLARABEL (cvxpy)", "status": self.status, "ic": self.ic, "nodes": self.nodes,
+             "times": {"solve": self.seconds}},
+            self.analytic or None, self.comparison or None, switch_types_menu=self.switch_types)
 
     def table(self) -> pd.DataFrame:
         names = [self.model_names[m] if m >= 0 else None for m in self.model]
-        return pd.DataFrame({"theta": self.types.theta, "prob": self.types.prob, "model": names,
-                             "quality": self.quality, "transfer": self.transfer})
+        df = pd.DataFrame({"theta": self.types.theta, "prob": self.types.prob, "model": names,
+                           "quality": self.quality, "transfer": self.transfer, "rent": self.rent})
+        if self.cost is not None:
+            df["cost"] = self.cost
+        df.index.name = "type"
+        return df
 
     def summary(self) -> str:
         c = self.comparison
         lines = [f"mechdesign multi-model menu (§5.2, certified): {self.name}  ({self.types.n} types)", "=" * 78,
+                 f"status            {self.status}",
                  f"profit            {self.lower_bound:.10g} (menu at the true cost C, eq. 21)",
                  (f"upper bound       {self.upper_bound:.10g} (convex-envelope relaxation)   gap {self.gap:.2e} rel; "
                   f"{self.nodes} branch-and-bound node(s)"),
@@ -216,7 +245,8 @@ def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = "local", na
         raise AuditError(f"the multi-model menu fails the all-pairs audit ({audit.max_ic_violation_rel:.2e} rel)")
     model = np.where(Q > 1e-9 * max(float(Q.max()), 1e-300), mm.cheapest_model(Q), -1)
     res = MultiModelResult(name, types, model, Q, t, float(global_ub), float(lb), nodes, audit,
-                           time.perf_counter() - t0, [m.name or f"model{i}" for i, m in enumerate(mm.models)])
+                           time.perf_counter() - t0, [m.name or f"model{i}" for i, m in enumerate(mm.models)],
+                           cost=mm.cost(Q), ic=ic)
     a_model, a_Q, a_t, a_margin = mm.discrete_monopoly(types)
     a_profit = float(types.prob @ a_margin)
     a_switch = [float(0.5 * (th[i] + th[i + 1])) for i in range(N - 1) if a_model[i] >= 0 and a_model[i + 1] != a_model[i]]

@@ -53,8 +53,60 @@ class SummaryMixin:
         return "<pre>" + self.summary().replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
 
 
+class ResultBase(SummaryMixin):
+    """What every setting's result shares: the output contract and the ways to write it.
+
+    Subclasses provide ``summary()``, ``to_frame()`` (one row per type) and ``to_dict()``, whose keys
+    include every entry of :data:`mechdesign.settings.base.CONTRACT_KEYS` (``None`` where the setting
+    has no such thing). ``status`` is ``"optimal"`` only when the menu is certified
+    (:func:`mechdesign.settings.base.decide_status`).
+    """
+
+    def to_frame(self) -> pd.DataFrame:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, object]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def to_json(self, path: str | Path) -> None:
+        """Write :meth:`to_dict` as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write :meth:`to_frame` as CSV (type index as the first column)."""
+        self.to_frame().to_csv(path, index_label="type")
+
+
+def contract(problem: dict[str, object], status: str, profit: float, surplus: float | None,
+             consumer_surplus: float | None, menu: list[dict[str, object]], binding: dict[str, object] | None,
+             audit: dict[str, object] | None, certificate: dict[str, object] | None, solver: dict[str, object],
+             analytic: object = None, comparison: object = None, **extra: object) -> dict[str, object]:
+    """The JSON output contract (DESIGN.md) as one dict, JSON-ready; ``extra`` keys are added after."""
+    out: dict[str, object] = {
+        "problem": problem, "status": status, "profit": profit, "surplus": surplus,
+        "consumer_surplus": consumer_surplus, "menu": menu, "binding": binding, "audit": audit,
+        "certificate": certificate, "solver": solver, "analytic": analytic, "comparison": comparison, **extra,
+    }
+    return _jsonable(out)  # type: ignore[return-value]
+
+
+def scalar_binding(theta: np.ndarray, quality: np.ndarray, transfer: np.ndarray, audit: AuditReport,
+                   max_n: int = 5000) -> dict[str, object]:
+    """Tight IC pairs and IR rows of a scalar-type menu with linear payoffs (no multipliers)."""
+    from mechdesign.engine.audit import JSON_MAX_PAIRS, TIGHT_RTOL, tight_pairs
+
+    atol = TIGHT_RTOL * audit.scale
+    pairs = tight_pairs(theta, quality, transfer, atol) if len(theta) <= max_n else None
+    rent = np.asarray(theta) * np.asarray(quality) - np.asarray(transfer)
+    listed = pairs is not None and len(pairs) <= JSON_MAX_PAIRS
+    return {"ic_tight": pairs.tolist() if listed else None,  # type: ignore[union-attr]
+            "ic_tight_count": None if pairs is None else len(pairs), "ic_tight_listed": bool(listed),
+            "ic_active": None, "ir_tight": np.flatnonzero(rent <= atol).tolist(), "ir_active": None,
+            "tight_atol": atol, "note": "multipliers are not reported by this setting's certificate"}
+
+
 @dataclass
-class MenuResult(SummaryMixin):
+class MenuResult(ResultBase):
     """The optimal menu of a single-model problem, with its audit, binding sets and comparison.
 
     Attributes
@@ -205,16 +257,12 @@ class MenuResult(SummaryMixin):
                     "quality": self.continuous.quality(self.menu["theta"].to_numpy()),
                     "transfer": self.continuous.transfer(self.menu["theta"].to_numpy()),
                 }
-        if self.comparison is not None:
-            out["comparison"] = self.comparison.to_dict()
+        out.setdefault("analytic", None)
+        out["comparison"] = None if self.comparison is None else self.comparison.to_dict()
         out = _jsonable(out)  # type: ignore[assignment]
         out["menu"] = rows  # plain Python floats already (finite: the menu passed its audit)
         return out
 
-    def to_json(self, path: str | Path) -> None:
-        """Write :meth:`to_dict` as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
-
-    def to_csv(self, path: str | Path) -> None:
-        """Write the menu table as CSV (type index as the first column)."""
-        self.menu.to_csv(path, index_label="type")
+    def to_frame(self) -> pd.DataFrame:
+        """The menu table (one row per type)."""
+        return self.menu

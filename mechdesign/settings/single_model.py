@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,6 @@ from mechdesign import _validate as V
 from mechdesign.analytic.monopoly import ContinuousMenu, DiscreteMenu, continuous_menu, discrete_menu
 from mechdesign.engine.audit import (
     ACTIVE_TOL,
-    AUDIT_RTOL,
     TIGHT_RTOL,
     BindingSets,
     audit_menu,
@@ -38,6 +38,7 @@ from mechdesign.engine.certificate import Conjugate, lagrangian_certificate
 from mechdesign.engine.chain import PowerCost, ScalarCost, chain_multipliers, solve_chain
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import AuditError, DiscretisationWarning, ProblemSpecError, UncertifiedWarning
+from mechdesign.settings.base import MAX_TYPES, SolveOptions
 from mechdesign.settings.costs import QualityCostModel, TokenCostModel
 from mechdesign.settings.results import MenuResult
 from mechdesign.technology import Technology
@@ -82,8 +83,13 @@ class SingleModelProblem:
     finetuning_names: list[str] = field(default_factory=list)
     source: dict[str, object] = field(default_factory=dict)
 
+    #: the problem-file kind and the solve options this setting honours
+    kind: ClassVar[str] = "single_model"
+    options: ClassVar[tuple[str, ...]] = ("n", "method", "ic", "solver", "solver_options", "formulation", "polish",
+                                          "time_limit", "verbose", "compare", "binding", "audit_rtol")
+
     def __post_init__(self) -> None:
-        self.n = V.integer("n", self.n, 2)
+        self.n = V.integer("n", self.n, 2, MAX_TYPES)
         if not self.inference_names:
             self.inference_names = [f"x{j + 1}" for j in range(self.technology.J)]
         if not self.finetuning_names:
@@ -127,12 +133,10 @@ class SingleModelProblem:
                 "source": self.source}
 
     # ------------------------------------------------------------------ solve
-    def solve(self, n: int | None = None, ic: str | None = None, solver: str | None = None,
-              solver_options: dict[str, object] | None = None, verbose: bool = False,
-              binding: str = "auto", compare: bool = True, audit_rtol: float = AUDIT_RTOL,
-              polish: bool | None = None, formulation: str | None = None, method: str = "auto",
-              time_limit: float | None = None) -> MenuResult:
+    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> MenuResult:
         r"""Solve the discretised screening program, certify, audit, compare and report the menu.
+
+        Options come as a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords (all optional):
 
         Parameters
         ----------
@@ -183,8 +187,14 @@ class SingleModelProblem:
         ProblemSpecError
             Bad options, or magnitudes that double precision cannot represent.
         """
-        binding = V.one_of("binding", binding, ("auto", "full", "local"))
-        method = V.one_of("method", method, METHODS)
+        o = SolveOptions.make(options, **kwargs)
+        o.check("single_model", self.options)
+        n, ic, solver, solver_options, formulation, polish = o.n, o.ic, o.solver, o.solver_options, o.formulation, o.polish
+        method, time_limit, binding, compare, audit_rtol, verbose = (o.method, o.time_limit, o.binding, o.compare,
+                                                                     o.audit_rtol, o.verbose)
+        if n is not None and not isinstance(self.types, Distribution):
+            raise ProblemSpecError("n", n, "sets the cells of a continuous type distribution; these types are "
+                                   f"discrete ({self.discrete_types().n} types given)", "Drop n.")
         conic_opts = {"ic": ic, "solver": solver, "solver_options": solver_options, "formulation": formulation,
                       "polish": polish}
         given = [k for k, val in conic_opts.items() if val is not None]
@@ -193,8 +203,6 @@ class SingleModelProblem:
         elif method == "structured" and given:
             raise ProblemSpecError(given[0], conic_opts[given[0]],
                                    "is an option of the conic program; drop it or use method='conic'")
-        if time_limit is not None:
-            time_limit = V.positive("time_limit", time_limit)
         types = self.discrete_types(n)
         notes: list[str] = []
         if types.prob.min() < NEGLIGIBLE_MASS:

@@ -15,10 +15,8 @@ task profiles of eq. (54) and compares it with the closed forms of
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -31,8 +29,9 @@ from mechdesign.analytic.value_scale import (
     observable_scale_menu,
 )
 from mechdesign.engine.audit import ACTIVE_TOL
+from mechdesign.settings.base import SolveOptions
 from mechdesign.settings.contractible import ContractibleResult, solve_contractible
-from mechdesign.settings.results import SummaryMixin, _jsonable
+from mechdesign.settings.results import ResultBase, _jsonable
 from mechdesign.technology import Technology
 
 FloatArray = np.ndarray
@@ -45,7 +44,7 @@ CROSS_DUAL_TOL = 1e-5
 
 
 @dataclass
-class ValueScaleResult(SummaryMixin):
+class ValueScaleResult(ResultBase):
     """Numeric contractible menu for value-scale types, the benchmark, and the comparison."""
 
     name: str
@@ -65,6 +64,23 @@ class ValueScaleResult(SummaryMixin):
     def status(self) -> str:
         """The contractible program's status."""
         return self.numeric.status
+
+    @property
+    def surplus(self) -> float:
+        return self.numeric.surplus
+
+    @property
+    def consumer_surplus(self) -> float:
+        return self.numeric.consumer_surplus
+
+    @property
+    def certificate(self) -> object:
+        return self.numeric.certificate
+
+    def to_frame(self) -> pd.DataFrame:
+        df = self.table()
+        df.index.name = "type"
+        return df
 
     @property
     def total_quality(self) -> FloatArray:
@@ -128,9 +144,6 @@ class ValueScaleResult(SummaryMixin):
         out["comparison"] = self.comparison
         return _jsonable(out)  # type: ignore[return-value]
 
-    def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
-
 
 def solve_value_scale(tech: Technology, types: ValueScaleTypes, ic: str = "all", solver: str = "CLARABEL",
                       name: str = "value-scale problem", time_limit: float | None = None) -> ValueScaleResult:
@@ -179,7 +192,16 @@ class ValueScaleProblem:
     name: str = "value-scale problem"
     source: dict[str, object] = field(default_factory=dict)
 
-    def solve(self, ic: str = "all", solver: str = "CLARABEL", time_limit: float | None = None) -> ValueScaleResult:
-        """Solve, audit and compare with the observable-scale benchmark (Prop 10)."""
-        return solve_value_scale(self.technology, self.types, ic=ic, solver=solver, name=self.name,
-                                 time_limit=time_limit)
+    #: the problem-file kind and the solve options this setting honours (the value grid is set in the file)
+    kind: ClassVar[str] = "value_scale"
+    options: ClassVar[tuple[str, ...]] = ("ic", "solver", "time_limit")
+
+    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> ValueScaleResult:
+        """Solve, certify, audit and compare with the observable-scale benchmark (Prop 10).
+
+        Options: ``ic`` ('all' or 'adaptive'), ``solver``, ``time_limit``; any other is refused.
+        """
+        o = SolveOptions.make(options, **kwargs)
+        o.check(self.kind, self.options)
+        return solve_value_scale(self.technology, self.types, ic=o.ic or "all", solver=o.solver or "CLARABEL",
+                                 name=self.name, time_limit=o.time_limit)
