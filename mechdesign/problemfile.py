@@ -22,6 +22,7 @@ from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProbl
 from mechdesign.settings.contractible import ContractibleProblem
 from mechdesign.settings.single_model import SingleModelProblem
 from mechdesign.settings.value_scale import ValueScaleProblem
+from mechdesign.shipped import resolve
 from mechdesign.technology import CES, BaselineFineTuning, CESFineTuning, FineTuning, NoFineTuning, Technology
 from mechdesign.types import (
     BetaDist,
@@ -72,14 +73,17 @@ def _need(table: Mapping[str, object], key: str, where: str) -> object:
 def load_problem(path: str | Path) -> Problem:
     """Read a problem file and build the problem it describes.
 
+    ``path`` is a path to a problem file or the name of a shipped problem (``single_model_cobb_douglas``,
+    with or without ``.toml``; see :mod:`mechdesign.shipped`): an existing path wins.
+
     Raises
     ------
     ProblemFileError
-        The file is missing or is not valid TOML.
+        The file is missing (the message lists the shipped names) or is not valid TOML.
     ProblemSpecError
         A key is unknown or a value is out of range (the message names it).
     """
-    p = Path(path)
+    p = resolve(path)
     if not p.is_file():
         raise ProblemFileError(f"problem file {str(path)!r} does not exist (give a path to a .toml file, "
                                "e.g. problems/single_model_cobb_douglas.toml)")
@@ -89,7 +93,7 @@ def load_problem(path: str | Path) -> Problem:
         raise ProblemFileError(f"problem file {str(path)!r} is not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ProblemFileError(f"problem file {str(path)!r} is not a UTF-8 text file") from None
-    return problem_from_dict(data, source=str(path))
+    return problem_from_dict(data, source=str(p))
 
 
 def load_single_model(path: str | Path) -> SingleModelProblem:

@@ -60,17 +60,15 @@ def test_bench_cli_rejects_unknown_suites(capsys: pytest.CaptureFixture[str]) ->
     assert "suite" in err and "scaling" in err and "Traceback" not in err
 
 
-def test_problem_files_are_found_from_the_repository_root(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert (bench.problems_dir() / "single_model_cobb_douglas.toml").is_file()
+def test_problem_files_are_found_from_any_directory(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     from pathlib import Path
 
-    from mechdesign.exceptions import ProblemFileError
+    from mechdesign.shipped import shipped_dir
 
-    monkeypatch.chdir(str(tmp_path))  # elsewhere, an editable install still finds problems/ beside the package
-    assert bench.problems_dir() == Path(bench.__file__).resolve().parents[2] / "problems"
-    monkeypatch.setattr(bench, "__file__", str(Path(str(tmp_path)) / "pkg" / "bench.py"))
-    with pytest.raises(ProblemFileError, match="repository root"):
-        bench.problems_dir()
+    monkeypatch.chdir(str(tmp_path))  # no problems/ here: the bench reads the shipped problems, not ./problems
+    assert bench.problems_dir() == shipped_dir()
+    assert (bench.problems_dir() / "single_model_cobb_douglas.toml").is_file()
+    assert not (Path(str(tmp_path)) / "problems").exists()
 
 
 def test_search_speedup_compares_the_two_search_formulations_at_the_same_size() -> None:

@@ -49,17 +49,13 @@ SEED = 0
 
 
 def problems_dir() -> Path:
-    """The shipped problem files: ``./problems`` (run from the repository root), else beside the package
-    (editable install)."""
-    for cand in (Path.cwd() / "problems", Path(__file__).resolve().parents[2] / "problems"):
-        if (cand / "single_model_cobb_douglas.toml").is_file():
-            return cand
-    from mechdesign.exceptions import ProblemFileError
+    """The shipped problem files (:func:`mechdesign.shipped.shipped_dir`: the installed package data, else the
+    repository's ``problems/``), from any working directory."""
+    from mechdesign.shipped import shipped_dir
 
-    raise ProblemFileError(
-        f"the shipped problem files were not found in {Path.cwd() / 'problems'}; run `mechdesign bench` from the "
-        "repository root (the folder that holds problems/)"
-    )
+    return shipped_dir()
+
+
 Row = dict[str, Any]
 
 

@@ -123,8 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     be.add_argument("--timeout", type=float, default=600.0, help="seconds per case (default 600)")
     be.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    ls = sub.add_parser("problems", help="list the shipped problem files")
-    ls.add_argument("--dir", default="problems", help="folder to list (default ./problems)")
+    ls = sub.add_parser("problems", help="list the shipped problems (name, kind, description)",
+                        description="List the shipped problems: give a name to solve, analytic, plot, price or "
+                                    "audit, e.g. `mechdesign solve single_model_cobb_douglas`.")
+    ls.add_argument("--dir", default=None, metavar="DIR",
+                    help="list the problem files in DIR (and its subfolders) instead of the shipped ones")
     return p
 
 
@@ -464,15 +467,35 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _problems(args: argparse.Namespace) -> int:
-    folder = Path(args.dir)
-    if not folder.is_dir():
-        raise ProblemFileError(f"folder {args.dir!r} does not exist; run from the repository root or pass --dir")
-    from mechdesign.problemfile import load_problem
+    import tomllib
 
-    for path in sorted(folder.glob("*.toml")):
-        prob = load_problem(path)
-        desc = prob.source.get("description", "")
-        print(f"{path!s:50s} {desc}")
+    from mechdesign.shipped import problem_names, shipped_dir
+
+    if args.dir is None:
+        folder = shipped_dir()
+        rows = [(name, folder / f"{name}.toml") for name in problem_names(folder)]
+    else:
+        folder = Path(args.dir)
+        if not folder.is_dir():
+            raise ProblemFileError(f"folder {args.dir!r} does not exist or is not a folder (omit --dir to list "
+                                   "the shipped problems)")
+        rows = [(str(folder / f"{name}.toml"), folder / f"{name}.toml") for name in problem_names(folder)]
+    table = []
+    for label, path in rows:
+        try:
+            meta = tomllib.loads(path.read_text()).get("problem", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ProblemFileError(f"problem file {str(path)!r} is not valid TOML: {exc}") from None
+        meta = meta if isinstance(meta, dict) else {}
+        table.append((label, str(meta.get("kind", "single_model")), str(meta.get("description", ""))))
+    width = max([len("name")] + [len(r[0]) for r in table])
+    kwidth = max([len("kind")] + [len(r[1]) for r in table])
+    print(f"{'name':{width}s}  {'kind':{kwidth}s}  description")
+    for label, kind, desc in table:
+        print(f"{label:{width}s}  {kind:{kwidth}s}  {desc}")
+    where = "shipped problems" if args.dir is None else "problem files"
+    print(f"\n{len(table)} {where} in {folder}" + ("; solve one with `mechdesign solve NAME`" if args.dir is None
+                                                  else ""))
     return 0
 
 
