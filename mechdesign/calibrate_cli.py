@@ -31,21 +31,35 @@ ROUND_TRIP_RTOL = 1e-8
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``calibrate`` verb on an ``argparse`` subparsers object; returns its parser."""
     p = subparsers.add_parser(
-        "calibrate", help="calibrate a posted price menu (problems/observed/*.toml) to Prop 3",
+        "calibrate",
+        help="calibrate a posted price menu (problems/observed/*.toml) to Prop 3",
         description="Implied types, masses, markups and cost scale of a posted menu read as the optimal "
-                    "discrete menu of Prop 3 (BBS 2026), the consistency verdict, and the identified set of "
-                    "cost exponents b = 1/(sigma + sigma_hat).")
+        "discrete menu of Prop 3 (BBS 2026), the consistency verdict, and the identified set of "
+        "cost exponents b = 1/(sigma + sigma_hat).",
+    )
     p.add_argument("menu_file", help="observed menu TOML (see problems/observed/)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--cost-exponent", type=float, metavar="B", help="b = 1/(sigma + sigma_hat) > 1 (Lemma 3)")
     g.add_argument("--sigma-total", type=float, metavar="S", help="sigma + sigma_hat in (0, 1)")
-    p.add_argument("--cost-scale", type=float, metavar="USD",
-                   help="marginal cost of one allowance unit (default: identified by the top tier)")
-    p.add_argument("--allowance", action="append", default=[], metavar="TIER=VALUE",
-                   help="set an unpublished allowance as an explicit assumption (repeatable)")
+    p.add_argument(
+        "--cost-scale",
+        type=float,
+        metavar="USD",
+        help="marginal cost of one allowance unit (default: identified by the top tier)",
+    )
+    p.add_argument(
+        "--allowance",
+        action="append",
+        default=[],
+        metavar="TIER=VALUE",
+        help="set an unpublished allowance as an explicit assumption (repeatable)",
+    )
     p.add_argument("--paid-only", action="store_true", help="drop zero-fee tiers before calibrating")
-    p.add_argument("--counterfactuals", action="store_true",
-                   help="also print the counterfactual menus and implementations")
+    p.add_argument(
+        "--counterfactuals",
+        action="store_true",
+        help="also print the counterfactual menus and implementations",
+    )
     p.add_argument("--json", metavar="PATH", help="write the full result as JSON")
     p.add_argument("--csv", metavar="PATH", help="write the per-tier table as CSV")
     p.add_argument("--plot", metavar="PATH", help="write a PNG: menu, types, markups, identified set")
@@ -59,8 +73,13 @@ def round_trip(res: cal.CalibrationResult) -> dict[str, object]:
     out = md.SingleModelProblem(tech, types, name=f"{res.menu.name} (calibrated)").solve()
     q_err = float(np.max(np.abs(out.quality - res.quality) / res.quality))
     t_err = float(np.max(np.abs(out.transfer - res.fees) / res.fees))
-    return {"status": out.status, "quality_rel_error": q_err, "transfer_rel_error": t_err,
-            "profit": out.profit, "ok": out.status == "optimal" and max(q_err, t_err) <= ROUND_TRIP_RTOL}
+    return {
+        "status": out.status,
+        "quality_rel_error": q_err,
+        "transfer_rel_error": t_err,
+        "profit": out.profit,
+        "ok": out.status == "optimal" and max(q_err, t_err) <= ROUND_TRIP_RTOL,
+    }
 
 
 def _allowances(items: list[str]) -> dict[str, float]:
@@ -101,18 +120,27 @@ def run(args: argparse.Namespace) -> int:
         menu = menu.with_allowances(_allowances(args.allowance), note="assumed on the command line")
     if getattr(args, "paid_only", False):
         menu = menu.paid_tiers()
-    res = cal.calibrate(menu, args.cost_exponent, sigma_total=args.sigma_total,
-                        cost_scale=getattr(args, "cost_scale", None), identify=True)
+    res = cal.calibrate(
+        menu,
+        args.cost_exponent,
+        sigma_total=args.sigma_total,
+        cost_scale=getattr(args, "cost_scale", None),
+        identify=True,
+    )
     print(res.summary())
     rt = None
     code = 0 if res.consistent else 1
     if res.consistent:
         rt = round_trip(res)
-        print(f"round trip (md.SingleModelProblem(...).solve() of the calibrated primitives): status "
-              f"{rt['status']}, quality error {rt['quality_rel_error']:.2e}, transfer error "
-              f"{rt['transfer_rel_error']:.2e} (relative)")
+        print(
+            f"round trip (md.SingleModelProblem(...).solve() of the calibrated primitives): status "
+            f"{rt['status']}, quality error {rt['quality_rel_error']:.2e}, transfer error "
+            f"{rt['transfer_rel_error']:.2e} (relative)"
+        )
         if not rt["ok"]:
-            print(f"round trip FAILED: the forward solve does not return the posted menu to {ROUND_TRIP_RTOL:g}")
+            print(
+                f"round trip FAILED: the forward solve does not return the posted menu to {ROUND_TRIP_RTOL:g}"
+            )
             code = 1
     cf = None
     if getattr(args, "counterfactuals", False):

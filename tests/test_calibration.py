@@ -30,7 +30,9 @@ RECOVER_RTOL = 1e-8
 TARIFF_RTOL = 1e-9
 
 
-def _regular_primitives(K: int, top: float, u_phi: list[float], u_th: list[float]) -> tuple[np.ndarray, np.ndarray]:
+def _regular_primitives(
+    K: int, top: float, u_phi: list[float], u_th: list[float]
+) -> tuple[np.ndarray, np.ndarray]:
     """Types and masses whose discrete virtual values are increasing and positive (no ironing, no exclusion).
 
     Built downward from theta_K = phi_K: phi_k = u phi_{k+1} and theta_k in (phi_k, theta_{k+1}); the masses
@@ -58,8 +60,12 @@ def _regular_primitives(K: int, top: float, u_phi: list[float], u_th: list[float
 def primitives(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float, float, float]:
     K = draw(st.integers(2, 8))
     u = st.floats(0.2, 0.9)
-    theta, f = _regular_primitives(K, draw(st.floats(0.2, 20.0)), [draw(u) for _ in range(K - 1)],
-                                   [draw(st.floats(0.25, 0.9)) for _ in range(K - 1)])
+    theta, f = _regular_primitives(
+        K,
+        draw(st.floats(0.2, 20.0)),
+        [draw(u) for _ in range(K - 1)],
+        [draw(st.floats(0.25, 0.9)) for _ in range(K - 1)],
+    )
     sigma_total = draw(st.floats(0.1, 0.9))
     c = draw(st.floats(0.1, 10.0))
     unit_cost = 10.0 ** draw(st.floats(-4.0, 3.0))  # USD of marginal cost per allowance unit (lambda)
@@ -90,7 +96,9 @@ def _consistent_menu(K: int = 4, s: float = 0.5) -> tuple[cal.ObservedMenu, np.n
     theta, f = _regular_primitives(K, 2.0, [0.6] * (K - 1), [0.5] * (K - 1))
     tech = md.cobb_douglas([s], [1.0])
     dm = md.discrete_menu(tech, md.DiscreteTypes(theta, f))
-    menu = cal.ObservedMenu.from_tiers("synthetic", dm.transfer, tech.cost(dm.quality), unit="USD of marginal cost")
+    menu = cal.ObservedMenu.from_tiers(
+        "synthetic", dm.transfer, tech.cost(dm.quality), unit="USD of marginal cost"
+    )
     return menu, theta, f
 
 
@@ -102,7 +110,9 @@ def test_ic_violation_names_the_tier() -> None:
     a = A ** (1 / b)
     # raise T_3 by eps so that theta_4 / theta_3 = 0.8 (theta_k ∝ dT_k / da_k, (C2)); solve for eps
     d3, d4 = a[2] - a[1], a[3] - a[2]
-    eps = optimize.brentq(lambda e: ((T[3] - T[2] - e) / d4) / ((T[2] - T[1] + e) / d3) - 0.8, 0.0, T[3] - T[2])
+    eps = optimize.brentq(
+        lambda e: ((T[3] - T[2] - e) / d4) / ((T[2] - T[1] + e) / d3) - 0.8, 0.0, T[3] - T[2]
+    )
     T[2] += eps
     res = cal.calibrate(cal.calibrate_fees(menu, T), b)
     assert not res.consistent
@@ -125,7 +135,9 @@ def test_given_cost_scale_tests_no_distortion_at_the_top() -> None:
 
 def test_constant_unit_price_is_never_optimal() -> None:
     # (C7) corollary: with T_k = p A_k the bottom markup is (1 - rho^(1/b)) / (1 - rho) < 1 for every b
-    menu = cal.ObservedMenu.from_tiers("linear", [2.0, 5.0, 20.0, 60.0], [1.0, 2.5, 10.0, 30.0], unit="points")
+    menu = cal.ObservedMenu.from_tiers(
+        "linear", [2.0, 5.0, 20.0, 60.0], [1.0, 2.5, 10.0, 30.0], unit="points"
+    )
     assert cal.identified_set(menu).empty
     for b in (1.2, 2.0, 5.0):
         res = cal.calibrate(menu, b)
@@ -198,7 +210,9 @@ def test_counterfactuals_consistent_menu() -> None:
     assert row.loc["two-part tariffs, capped (floor)", "exact"]
     assert not row.loc["two-part tariffs, no caps (markup)", "exact"]
     ov = details["overage"]
-    assert ov["implied_min_spend_overage_usd_per_unit"]["Pro"] == pytest.approx(10 / 1500)  # r_k lambda = T_k/A_k
+    assert ov["implied_min_spend_overage_usd_per_unit"]["Pro"] == pytest.approx(
+        10 / 1500
+    )  # r_k lambda = T_k/A_k
     assert ov["posted_overage_usd_per_unit"] == 0.01
 
 
@@ -210,14 +224,18 @@ def test_capped_two_part_tariffs_reproduce_shipped_menus(name: str) -> None:
     tech, th, f = prob.technology, out.menu["theta"].to_numpy(), out.menu["prob"].to_numpy()
     Q, T = out.quality, out.transfer
     # floor pricing: the cap binds for every served type, so the direct menu's IC/IR carry over exactly
-    rep = cal.reproduces(cal.two_part_items(tech, th, Q, T, capped=True, pricing="floor"), tech, th, f, Q, T,
-                         rtol=TARIFF_RTOL)
+    rep = cal.reproduces(
+        cal.two_part_items(tech, th, Q, T, capped=True, pricing="floor"), tech, th, f, Q, T, rtol=TARIFF_RTOL
+    )
     assert rep.exact and max(rep.quality_error, rep.payment_error) <= TARIFF_RTOL
     # plain two-part tariffs cannot: type k+1 strictly prefers tariff k, buying beyond Q_k
-    plain = cal.reproduces(cal.two_part_items(tech, th, Q, T, capped=False, pricing="markup"), tech, th, f, Q, T)
+    plain = cal.reproduces(
+        cal.two_part_items(tech, th, Q, T, capped=False, pricing="markup"), tech, th, f, Q, T
+    )
     assert not plain.exact
-    markup = cal.reproduces(cal.two_part_items(tech, th, Q, T, capped=True, pricing="markup"), tech, th, f, Q, T,
-                            rtol=TARIFF_RTOL)
+    markup = cal.reproduces(
+        cal.two_part_items(tech, th, Q, T, capped=True, pricing="markup"), tech, th, f, Q, T, rtol=TARIFF_RTOL
+    )
     items, _, idx = cal._menu_items(Q, T)
     m = th[idx] / tech.marginal_cost(items)  # eq. (14) at each item's lowest type
     if np.all(np.diff(m) <= 0):  # Prop 4's condition: markups non-increasing -> exact with p_k = m_k
@@ -233,14 +251,18 @@ def _write(tmp_path: Path, body: str) -> Path:
 TIER = '[[tiers]]\nname = "{n}"\nfee = {f}\nallowance = {a}\nsource = "s"\neffective_date = "2026"\n'
 
 
-@pytest.mark.parametrize("body, field", [
-    ('unit = "points"\n' + TIER.format(n="Lo", f=20, a=100) + TIER.format(n="Hi", f=10, a=200), "'Lo'"),
-    ('unit = "points"\n' + TIER.format(n="Lo", f=5, a=0) + TIER.format(n="Hi", f=10, a=200), "'Lo'"),
-    ('unit = "furlongs"\n' + TIER.format(n="Lo", f=5, a=1) + TIER.format(n="Hi", f=10, a=2), "menu.unit"),
-    ('unit = "points"\n' + TIER.format(n="Only", f=5, a=1), "menu.tiers"),
-    ('unit = "points"\n' + TIER.format(n="Lo", f=5, a=100) + TIER.format(n="Hi", f=10, a=100), "'Hi'"),
-    ('unit = "points"\n[[tiers]]\nname = "Lo"\nfee = 5\nallowance = 1\n', "source"),
-], ids=["dominated", "zero-allowance", "unknown-unit", "one-tier", "equal-allowance", "no-source"])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ('unit = "points"\n' + TIER.format(n="Lo", f=20, a=100) + TIER.format(n="Hi", f=10, a=200), "'Lo'"),
+        ('unit = "points"\n' + TIER.format(n="Lo", f=5, a=0) + TIER.format(n="Hi", f=10, a=200), "'Lo'"),
+        ('unit = "furlongs"\n' + TIER.format(n="Lo", f=5, a=1) + TIER.format(n="Hi", f=10, a=2), "menu.unit"),
+        ('unit = "points"\n' + TIER.format(n="Only", f=5, a=1), "menu.tiers"),
+        ('unit = "points"\n' + TIER.format(n="Lo", f=5, a=100) + TIER.format(n="Hi", f=10, a=100), "'Hi'"),
+        ('unit = "points"\n[[tiers]]\nname = "Lo"\nfee = 5\nallowance = 1\n', "source"),
+    ],
+    ids=["dominated", "zero-allowance", "unknown-unit", "one-tier", "equal-allowance", "no-source"],
+)
 def test_bad_input_raises_problem_spec_error(tmp_path: Path, body: str, field: str) -> None:
     with pytest.raises(ProblemSpecError) as exc:
         cal.calibrate(cal.load_observed(_write(tmp_path, body)), 2.0)
@@ -277,8 +299,17 @@ def _cli(argv: list[str]) -> int:
 
 def test_cli_codes_and_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = {k: tmp_path / f"r.{k}" for k in ("json", "csv", "png")}
-    code = _cli([str(OBSERVED / "anthropic-claude-2026-01.toml"), "--json", str(out["json"]), "--csv",
-                 str(out["csv"]), "--plot", str(out["png"])])
+    code = _cli(
+        [
+            str(OBSERVED / "anthropic-claude-2026-01.toml"),
+            "--json",
+            str(out["json"]),
+            "--csv",
+            str(out["csv"]),
+            "--plot",
+            str(out["png"]),
+        ]
+    )
     assert code == 0 and all(p.stat().st_size > 0 for p in out.values())
     assert "CONSISTENT" in capsys.readouterr().out
     assert _cli([str(OBSERVED / "poe-2025.toml"), "--cost-exponent", "2"]) == 1
@@ -300,9 +331,25 @@ def test_figures(tmp_path: Path) -> None:
 
 def test_calibration_module_imports_no_solver() -> None:
     tree = ast.parse((ROOT / "mechdesign" / "analytic" / "calibration.py").read_text())
-    allowed = {"__future__", "itertools", "math", "tomllib", "collections.abc", "dataclasses", "pathlib",
-               "numpy", "pandas", "scipy", "matplotlib", "matplotlib.pyplot", "_validate", "exceptions",
-               "technology", "types", "monopoly"}
+    allowed = {
+        "__future__",
+        "itertools",
+        "math",
+        "tomllib",
+        "collections.abc",
+        "dataclasses",
+        "pathlib",
+        "numpy",
+        "pandas",
+        "scipy",
+        "matplotlib",
+        "matplotlib.pyplot",
+        "_validate",
+        "exceptions",
+        "technology",
+        "types",
+        "monopoly",
+    }
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

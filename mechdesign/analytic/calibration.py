@@ -118,8 +118,16 @@ from .monopoly import discrete_menu
 FloatArray = np.ndarray
 
 #: allowance units a menu file may use
-UNITS = ("points", "premium requests", "AI credits", "relative usage", "messages", "requests", "tokens",
-         "USD of marginal cost")
+UNITS = (
+    "points",
+    "premium requests",
+    "AI credits",
+    "relative usage",
+    "messages",
+    "requests",
+    "tokens",
+    "USD of marginal cost",
+)
 #: how a menu treats usage beyond the allowance
 BILLING = ("hard-cap", "overage", "unknown")
 #: sigma + sigma_hat used when no cost exponent is given and the identified set is empty (BBS Fig. 1: 1/2)
@@ -202,16 +210,26 @@ class ObservedMenu:
         return np.array([np.nan if t.allowance is None else t.allowance for t in self.tiers], dtype=float)
 
     @classmethod
-    def from_tiers(cls, name: str, fees: Sequence[float], allowances: Sequence[float | None],
-                   unit: str = "USD of marginal cost", tier_names: Sequence[str] | None = None,
-                   **kwargs: object) -> ObservedMenu:
+    def from_tiers(
+        cls,
+        name: str,
+        fees: Sequence[float],
+        allowances: Sequence[float | None],
+        unit: str = "USD of marginal cost",
+        tier_names: Sequence[str] | None = None,
+        **kwargs: object,
+    ) -> ObservedMenu:
         """A menu from plain lists (tiers given in any order; they are sorted by allowance and checked)."""
         unit = V.one_of("menu.unit", unit, UNITS)
         if len(fees) != len(allowances):
-            raise ProblemSpecError("menu.fees", list(fees), f"must have one fee per allowance ({len(allowances)})")
+            raise ProblemSpecError(
+                "menu.fees", list(fees), f"must have one fee per allowance ({len(allowances)})"
+            )
         names = list(tier_names) if tier_names is not None else [f"Tier {i + 1}" for i in range(len(fees))]
-        tiers = tuple(Tier(str(n), float(f), None if a is None else float(a), unit)
-                      for n, f, a in zip(names, fees, allowances, strict=True))
+        tiers = tuple(
+            Tier(str(n), float(f), None if a is None else float(a), unit)
+            for n, f, a in zip(names, fees, allowances, strict=True)
+        )
         return cls(name=name, tiers=_sorted_tiers(tiers), unit=unit, **kwargs)  # type: ignore[arg-type]
 
     def with_allowances(self, allowances: Mapping[str, float], note: str = "assumed") -> ObservedMenu:
@@ -219,11 +237,20 @@ class ObservedMenu:
         known = set(self.names)
         for key, val in allowances.items():
             if key not in known:
-                raise ProblemSpecError("allowance", key, "must name a tier: " + ", ".join(repr(n) for n in self.names))
+                raise ProblemSpecError(
+                    "allowance", key, "must name a tier: " + ", ".join(repr(n) for n in self.names)
+                )
             V.positive(f"allowance of tier {key!r}", val)
-        tiers = tuple(replace(t, allowance=float(allowances[t.name]),
-                              note=(t.note + "; " if t.note else "") + f"allowance {note}")
-                      if t.name in allowances else t for t in self.tiers)
+        tiers = tuple(
+            replace(
+                t,
+                allowance=float(allowances[t.name]),
+                note=(t.note + "; " if t.note else "") + f"allowance {note}",
+            )
+            if t.name in allowances
+            else t
+            for t in self.tiers
+        )
         return replace(self, tiers=_sorted_tiers(tiers))
 
     def paid_tiers(self) -> ObservedMenu:
@@ -233,13 +260,22 @@ class ObservedMenu:
 
     def describe(self) -> dict[str, object]:
         """JSON-ready facts."""
-        return {"name": self.name, "provider": self.provider, "product": self.product, "source": self.source,
-                "effective_date": self.effective_date, "unit": self.unit,
-                "unit_conversion": self.unit_conversion, "billing": self.billing,
-                "billing_notes": self.billing_notes, "overage_price": self.overage_price,
-                "usd_per_unit": self.usd_per_unit,
-                "tiers": [{"name": t.name, "fee": t.fee, "allowance": t.allowance, "note": t.note}
-                          for t in self.tiers]}
+        return {
+            "name": self.name,
+            "provider": self.provider,
+            "product": self.product,
+            "source": self.source,
+            "effective_date": self.effective_date,
+            "unit": self.unit,
+            "unit_conversion": self.unit_conversion,
+            "billing": self.billing,
+            "billing_notes": self.billing_notes,
+            "overage_price": self.overage_price,
+            "usd_per_unit": self.usd_per_unit,
+            "tiers": [
+                {"name": t.name, "fee": t.fee, "allowance": t.allowance, "note": t.note} for t in self.tiers
+            ],
+        }
 
 
 def _sorted_tiers(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
@@ -251,7 +287,9 @@ def _str(table: Mapping[str, object], key: str, where: str, required: bool = Tru
     val = table.get(key)
     if val is None:
         if required:
-            raise ProblemSpecError(f"{where}.{key}", None, "is missing: every entry needs it (facts with sources)")
+            raise ProblemSpecError(
+                f"{where}.{key}", None, "is missing: every entry needs it (facts with sources)"
+            )
         return ""
     if not isinstance(val, str) or (required and not val.strip()):
         raise ProblemSpecError(f"{where}.{key}", val, "must be a non-empty string")
@@ -272,8 +310,9 @@ def _num(table: Mapping[str, object], key: str, where: str, required: bool = Tru
 def _only(table: Mapping[str, object], allowed: tuple[str, ...], where: str) -> None:
     extra = sorted(set(table) - set(allowed))
     if extra:
-        raise ProblemSpecError(f"{where}.{extra[0]}", table[extra[0]],
-                               "is not a known key; allowed: " + ", ".join(allowed))
+        raise ProblemSpecError(
+            f"{where}.{extra[0]}", table[extra[0]], "is not a known key; allowed: " + ", ".join(allowed)
+        )
 
 
 _TIER_KEYS = ("name", "fee", "allowance", "unit", "note", "source", "effective_date")
@@ -293,8 +332,15 @@ def _tier(raw: object, where: str, unit: str) -> Tier:
     tunit = _str(raw, "unit", where, required=False) or unit
     if tunit != unit:
         raise ProblemSpecError(f"{where}.unit", tunit, f"must equal the menu's unit {unit!r}")
-    return Tier(name, fee, allowance, unit, _str(raw, "source", where), _str(raw, "effective_date", where),
-                _str(raw, "note", where, required=False))
+    return Tier(
+        name,
+        fee,
+        allowance,
+        unit,
+        _str(raw, "source", where),
+        _str(raw, "effective_date", where),
+        _str(raw, "note", where, required=False),
+    )
 
 
 def _model_cost(raw: object, where: str) -> ModelCost:
@@ -312,8 +358,15 @@ def _model_cost(raw: object, where: str) -> ModelCost:
         cost_range = (float(arr[0]), float(arr[1]))
     if (cost is None) == (cost_range is None):
         raise ProblemSpecError(f"{where}.cost", cost, "give exactly one of cost and cost_range")
-    return ModelCost(_str(raw, "class", where), tuple(models), cost, cost_range, _str(raw, "unit", where),
-                     _str(raw, "source", where), _str(raw, "effective_date", where))
+    return ModelCost(
+        _str(raw, "class", where),
+        tuple(models),
+        cost,
+        cost_range,
+        _str(raw, "unit", where),
+        _str(raw, "source", where),
+        _str(raw, "effective_date", where),
+    )
 
 
 def _read_toml(path: str | Path) -> dict[str, object]:
@@ -336,13 +389,26 @@ def load_observed(path: str | Path) -> ObservedMenu:
     """
     raw = _read_toml(path)
     if "prices" in raw and "menu" not in raw:
-        raise ProblemSpecError("menu", str(path), "is missing: this is an API price list; use load_api_prices")
+        raise ProblemSpecError(
+            "menu", str(path), "is missing: this is an API price list; use load_api_prices"
+        )
     _only(raw, ("menu", "tiers", "extra_tiers", "model_costs"), "file")
     menu = raw.get("menu")
     if not isinstance(menu, Mapping):
         raise ProblemSpecError("menu", menu, "must be a table [menu] naming the price page")
-    keys = ("name", "provider", "product", "source", "effective_date", "unit", "unit_conversion", "billing",
-            "billing_notes", "overage_price", "usd_per_unit")
+    keys = (
+        "name",
+        "provider",
+        "product",
+        "source",
+        "effective_date",
+        "unit",
+        "unit_conversion",
+        "billing",
+        "billing_notes",
+        "overage_price",
+        "usd_per_unit",
+    )
     _only(menu, keys, "menu")
     unit = V.one_of("menu.unit", menu.get("unit"), UNITS)
     billing = V.one_of("menu.billing", menu.get("billing", "unknown"), BILLING)
@@ -359,13 +425,22 @@ def load_observed(path: str | Path) -> ObservedMenu:
     extra = tuple(_tier(t, f"extra_tiers[{i}]", unit) for i, t in enumerate(raw.get("extra_tiers", []) or []))
     costs = tuple(_model_cost(m, f"model_costs[{i}]") for i, m in enumerate(raw.get("model_costs", []) or []))
     return ObservedMenu(
-        name=_str(menu, "name", "menu"), tiers=_sorted_tiers(tiers), unit=unit,
-        unit_conversion=_str(menu, "unit_conversion", "menu"), billing=billing,
-        billing_notes=_str(menu, "billing_notes", "menu", required=False), overage_price=overage,
-        usd_per_unit=usd, provider=_str(menu, "provider", "menu", required=False),
-        product=_str(menu, "product", "menu", required=False), source=_str(menu, "source", "menu"),
-        effective_date=_str(menu, "effective_date", "menu"), extra_tiers=extra, model_costs=costs,
-        path=str(path))
+        name=_str(menu, "name", "menu"),
+        tiers=_sorted_tiers(tiers),
+        unit=unit,
+        unit_conversion=_str(menu, "unit_conversion", "menu"),
+        billing=billing,
+        billing_notes=_str(menu, "billing_notes", "menu", required=False),
+        overage_price=overage,
+        usd_per_unit=usd,
+        provider=_str(menu, "provider", "menu", required=False),
+        product=_str(menu, "product", "menu", required=False),
+        source=_str(menu, "source", "menu"),
+        effective_date=_str(menu, "effective_date", "menu"),
+        extra_tiers=extra,
+        model_costs=costs,
+        path=str(path),
+    )
 
 
 def load_api_prices(path: str | Path) -> pd.DataFrame:
@@ -377,7 +452,9 @@ def load_api_prices(path: str | Path) -> pd.DataFrame:
     raw = _read_toml(path)
     head = raw.get("prices")
     if not isinstance(head, Mapping):
-        raise ProblemSpecError("prices", head, "must be a table [prices] (is this a menu file? use load_observed)")
+        raise ProblemSpecError(
+            "prices", head, "must be a table [prices] (is this a menu file? use load_observed)"
+        )
     if head.get("unit") != "USD per million tokens":
         raise ProblemSpecError("prices.unit", head.get("unit"), "must be 'USD per million tokens'")
     rows = []
@@ -390,9 +467,18 @@ def load_api_prices(path: str | Path) -> pd.DataFrame:
         assert inp is not None and out is not None
         V.positive(f"{where}.input", inp)
         V.positive(f"{where}.output", out)
-        rows.append({"provider": _str(m, "provider", where), "model": _str(m, "model", where),
-                     "input": inp, "output": out, "c_input": inp * 1e-6, "c_output": out * 1e-6,
-                     "source": _str(m, "source", where), "effective_date": _str(m, "effective_date", where)})
+        rows.append(
+            {
+                "provider": _str(m, "provider", where),
+                "model": _str(m, "model", where),
+                "input": inp,
+                "output": out,
+                "c_input": inp * 1e-6,
+                "c_output": out * 1e-6,
+                "source": _str(m, "source", where),
+                "effective_date": _str(m, "effective_date", where),
+            }
+        )
     if not rows:
         raise ProblemSpecError("models", None, "must list at least one model")
     return pd.DataFrame(rows)
@@ -402,7 +488,9 @@ def api_costs(prices: pd.DataFrame, model: str) -> FloatArray:
     """Token-class marginal costs ``[c_input, c_output]`` (USD per token) of one model of the price list."""
     hit = prices[prices["model"] == model]
     if hit.empty:
-        raise ProblemSpecError("model", model, "must be one of " + ", ".join(repr(m) for m in prices["model"]))
+        raise ProblemSpecError(
+            "model", model, "must be one of " + ", ".join(repr(m) for m in prices["model"])
+        )
     return hit[["c_input", "c_output"]].to_numpy(dtype=float)[0]
 
 
@@ -420,16 +508,22 @@ def _checked(menu: ObservedMenu) -> tuple[FloatArray, FloatArray, list[str]]:
     if menu.unit not in UNITS:
         raise ProblemSpecError("menu.unit", menu.unit, "must be one of " + ", ".join(repr(u) for u in UNITS))
     if menu.K < 2:
-        raise ProblemSpecError("menu.tiers", menu.names,
-                               "must have at least 2 tiers: one tier cannot identify types, masses and cost scale")
+        raise ProblemSpecError(
+            "menu.tiers",
+            menu.names,
+            "must have at least 2 tiers: one tier cannot identify types, masses and cost scale",
+        )
     for i, t in enumerate(menu.tiers):
         where = f"tiers[{i}] ({t.name!r})"
         if t.unit != menu.unit:
             raise ProblemSpecError(f"{where}.unit", t.unit, f"must equal the menu's unit {menu.unit!r}")
         if t.allowance is None or not np.isfinite(t.allowance):
-            raise ProblemSpecError(f"{where}.allowance", t.allowance,
-                                   "is not stated: supply it as an explicit assumption "
-                                   "(ObservedMenu.with_allowances or --allowance NAME=VALUE)")
+            raise ProblemSpecError(
+                f"{where}.allowance",
+                t.allowance,
+                "is not stated: supply it as an explicit assumption "
+                "(ObservedMenu.with_allowances or --allowance NAME=VALUE)",
+            )
         if t.allowance <= 0:
             raise ProblemSpecError(f"{where}.allowance", t.allowance, f"must be > 0 {menu.unit}")
         if not (np.isfinite(t.fee) and t.fee >= 0):
@@ -440,42 +534,65 @@ def _checked(menu: ObservedMenu) -> tuple[FloatArray, FloatArray, list[str]]:
     for i in range(1, len(tiers)):
         lo, hi = tiers[i - 1], tiers[i]
         if A[i] == A[i - 1]:
-            raise ProblemSpecError(f"tiers[{i}] ({hi.name!r}).allowance", hi.allowance,
-                                   f"must differ from tier {lo.name!r}'s allowance {lo.allowance:g} "
-                                   "(two tiers with one allowance: one is dominated)")
+            raise ProblemSpecError(
+                f"tiers[{i}] ({hi.name!r}).allowance",
+                hi.allowance,
+                f"must differ from tier {lo.name!r}'s allowance {lo.allowance:g} "
+                "(two tiers with one allowance: one is dominated)",
+            )
         if T[i] <= T[i - 1]:
-            raise ProblemSpecError(f"tiers[{i - 1}] ({lo.name!r}).fee", lo.fee,
-                                   f"must be below the fee {hi.fee:g} of tier {hi.name!r}: tier {lo.name!r} "
-                                   f"has a lower allowance ({lo.allowance:g} < {hi.allowance:g} {menu.unit}) "
-                                   "but not a lower fee, so it is dominated")
+            raise ProblemSpecError(
+                f"tiers[{i - 1}] ({lo.name!r}).fee",
+                lo.fee,
+                f"must be below the fee {hi.fee:g} of tier {hi.name!r}: tier {lo.name!r} "
+                f"has a lower allowance ({lo.allowance:g} < {hi.allowance:g} {menu.unit}) "
+                "but not a lower fee, so it is dominated",
+            )
     return T, A, [t.name for t in tiers]
 
 
-def _exponent(cost_exponent: float | None, sigma_total: float | None,
-              technology: Technology | None) -> float | None:
-    given = [n for n, v in (("cost_exponent", cost_exponent), ("sigma_total", sigma_total),
-                            ("technology", technology)) if v is not None]
+def _exponent(
+    cost_exponent: float | None, sigma_total: float | None, technology: Technology | None
+) -> float | None:
+    given = [
+        n
+        for n, v in (
+            ("cost_exponent", cost_exponent),
+            ("sigma_total", sigma_total),
+            ("technology", technology),
+        )
+        if v is not None
+    ]
     if len(given) > 1:
-        raise ProblemSpecError(given[1], "both given", f"give at most one of cost_exponent, sigma_total, "
-                               f"technology (got {', '.join(given)})")
+        raise ProblemSpecError(
+            given[1],
+            "both given",
+            f"give at most one of cost_exponent, sigma_total, technology (got {', '.join(given)})",
+        )
     if cost_exponent is not None:
         b = V.as_float("cost_exponent", cost_exponent)
         if not b > 1.0:
-            raise ProblemSpecError("cost_exponent", cost_exponent,
-                                   "must be > 1 (b = 1/(sigma + sigma_hat) with sigma + sigma_hat < 1, Lemma 3)")
+            raise ProblemSpecError(
+                "cost_exponent",
+                cost_exponent,
+                "must be > 1 (b = 1/(sigma + sigma_hat) with sigma + sigma_hat < 1, Lemma 3)",
+            )
         return b
     if sigma_total is not None:
         return 1.0 / V.in_open("sigma_total", sigma_total, 0.0, 1.0)
     if technology is not None:
         if not technology.is_homogeneous:
-            raise ProblemSpecError("technology", technology.describe(),
-                                   "must be homogeneous (C(Q) = C0 Q^b, Lemma 3) to calibrate a menu")
+            raise ProblemSpecError(
+                "technology",
+                technology.describe(),
+                "must be homogeneous (C(Q) = C0 Q^b, Lemma 3) to calibrate a menu",
+            )
         return technology.cost_exponent
     return None
 
 
 def _D(A: FloatArray, b: float) -> FloatArray:
-    """:math:`D_k = b A_k [1 - (A_{k-1}/A_k)^{1/b}]` with :math:`A_0 = 0` (so :math:`\\lambda D_k = C'(Q_k)\\Delta Q_k`)."""
+    r""":math:`D_k = b A_k [1-(A_{k-1}/A_k)^{1/b}]` (A_0 = 0): :math:`\lambda D_k = C'(Q_k)\Delta Q_k`."""
     prev = np.concatenate([[0.0], A[:-1]])
     with np.errstate(divide="ignore"):
         return b * A * -np.expm1(np.log(prev / A) / b)
@@ -490,8 +607,11 @@ def _slacks(T: FloatArray, A: FloatArray, b: float, lam: float | None = None) ->
     D = _D(A, b)
     m = (dT / D) / (lam if lam is not None else dT[-1] / D[-1])
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = {"positive": np.array([th[0] / np.max(np.abs(th))]), "ic": th[1:] / th[:-1] - 1.0,
-               "markup": m[:-1] - 1.0}
+        out = {
+            "positive": np.array([th[0] / np.max(np.abs(th))]),
+            "ic": th[1:] / th[:-1] - 1.0,
+            "markup": m[:-1] - 1.0,
+        }
     if lam is not None:
         out["top"] = np.array([1e-9 - abs(m[-1] - 1.0)])
     return out
@@ -516,56 +636,116 @@ class Restriction:
     message: str
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "tier": self.tier, "index": self.index, "holds": self.holds,
-                "value": self.value, "bound": self.bound, "shortfall": self.shortfall, "message": self.message}
+        return {
+            "kind": self.kind,
+            "tier": self.tier,
+            "index": self.index,
+            "holds": self.holds,
+            "value": self.value,
+            "bound": self.bound,
+            "shortfall": self.shortfall,
+            "message": self.message,
+        }
 
 
-def _restrictions(names: list[str], T: FloatArray, theta: FloatArray, mc: FloatArray, f: FloatArray,
-                  lam_given: bool) -> list[Restriction]:
+def _restrictions(
+    names: list[str], T: FloatArray, theta: FloatArray, mc: FloatArray, f: FloatArray, lam_given: bool
+) -> list[Restriction]:
     K = len(names)
     out: list[Restriction] = []
     tol = CONSISTENCY_RTOL
     ok = bool(theta[0] > tol * max(abs(theta).max(), 1e-300))
-    out.append(Restriction(
-        "ir", names[0], 0, ok, float(theta[0]), 0.0, 0.0 if ok else 1.0,
-        f"tier {names[0]!r}: theta_1 = T_1/Q_1 = {theta[0]:.6g} > 0" if ok else
-        f"tier {names[0]!r}: fee {T[0]:g} gives theta_1 = {theta[0]:.6g}; the lowest served type pays a "
-        "positive fee (IR binds, eq. 13), so a free tier is not an optimum of the model"))
+    out.append(
+        Restriction(
+            "ir",
+            names[0],
+            0,
+            ok,
+            float(theta[0]),
+            0.0,
+            0.0 if ok else 1.0,
+            f"tier {names[0]!r}: theta_1 = T_1/Q_1 = {theta[0]:.6g} > 0"
+            if ok
+            else f"tier {names[0]!r}: fee {T[0]:g} gives theta_1 = {theta[0]:.6g}; "
+            "the lowest served type pays a "
+            "positive fee (IR binds, eq. 13), so a free tier is not an optimum of the model",
+        )
+    )
     for k in range(1, K):
         ok = bool(theta[k] > theta[k - 1] * (1 + tol))
         short = 0.0 if ok else float((theta[k - 1] - theta[k]) / max(abs(theta[k - 1]), 1e-300))
-        out.append(Restriction(
-            "ic", names[k], k, ok, float(theta[k]), float(theta[k - 1]), short,
-            f"tier {names[k]!r}: theta = {theta[k]:.6g} > {theta[k - 1]:.6g} (tier {names[k - 1]!r})" if ok else
-            f"tier {names[k]!r}: IC fails, implied type theta_{k + 1} = {theta[k]:.6g} is not above "
-            f"theta_{k} = {theta[k - 1]:.6g} of tier {names[k - 1]!r} (short by {100 * short:.3g}%): its fee "
-            "increment per unit of quality is too low relative to the tier below"))
+        out.append(
+            Restriction(
+                "ic",
+                names[k],
+                k,
+                ok,
+                float(theta[k]),
+                float(theta[k - 1]),
+                short,
+                f"tier {names[k]!r}: theta = {theta[k]:.6g} > {theta[k - 1]:.6g} (tier {names[k - 1]!r})"
+                if ok
+                else f"tier {names[k]!r}: IC fails, implied type theta_{k + 1} = {theta[k]:.6g} is not above "
+                f"theta_{k} = {theta[k - 1]:.6g} of tier {names[k - 1]!r} (short by {100 * short:.3g}%): "
+                "its fee "
+                "increment per unit of quality is too low relative to the tier below",
+            )
+        )
     for k in range(K - 1):
         m = theta[k] / mc[k]
         ok = bool(m > 1 + tol)
-        out.append(Restriction(
-            "distortion", names[k], k, ok, float(m), 1.0, 0.0 if ok else float(1 - m),
-            f"tier {names[k]!r}: markup m = theta/C'(Q) = {m:.6g} > 1" if ok else
-            f"tier {names[k]!r}: markup m = theta/C'(Q) = {m:.6g} <= 1 "
-            + (f"(short by {100 * (1 - m):.3g}%)" if 1 - m > 1e-6 else "(on the boundary m = 1)")
-            + ": below the top, theta_k must exceed C'(Q_k) = phi_k (eq. 12 with phi < theta), "
-            "otherwise its mass is not positive"))
+        out.append(
+            Restriction(
+                "distortion",
+                names[k],
+                k,
+                ok,
+                float(m),
+                1.0,
+                0.0 if ok else float(1 - m),
+                f"tier {names[k]!r}: markup m = theta/C'(Q) = {m:.6g} > 1"
+                if ok
+                else f"tier {names[k]!r}: markup m = theta/C'(Q) = {m:.6g} <= 1 "
+                + (f"(short by {100 * (1 - m):.3g}%)" if 1 - m > 1e-6 else "(on the boundary m = 1)")
+                + ": below the top, theta_k must exceed C'(Q_k) = phi_k (eq. 12 with phi < theta), "
+                "otherwise its mass is not positive",
+            )
+        )
     if lam_given:
         m = theta[-1] / mc[-1]
         ok = bool(abs(m - 1) <= 1e-9)
-        out.append(Restriction(
-            "top", names[-1], K - 1, ok, float(m), 1.0, float(abs(m - 1)),
-            f"tier {names[-1]!r}: no distortion at the top, theta_K = C'(Q_K)" if ok else
-            f"tier {names[-1]!r}: with the given cost scale the top is distorted, theta_K/C'(Q_K) = {m:.6g} "
-            f"(eq. 12 needs 1; off by {100 * abs(m - 1):.3g}%)"))
+        out.append(
+            Restriction(
+                "top",
+                names[-1],
+                K - 1,
+                ok,
+                float(m),
+                1.0,
+                float(abs(m - 1)),
+                f"tier {names[-1]!r}: no distortion at the top, theta_K = C'(Q_K)"
+                if ok
+                else f"tier {names[-1]!r}: with the given cost scale the top is distorted, "
+                f"theta_K/C'(Q_K) = {m:.6g} "
+                f"(eq. 12 needs 1; off by {100 * abs(m - 1):.3g}%)",
+            )
+        )
     pos = bool(np.all(np.isfinite(f)) and np.all(f > 0))
     bad = [names[i] for i in range(K) if not (np.isfinite(f[i]) and f[i] > 0)]
-    out.append(Restriction(
-        "masses", bad[0] if bad else "", names.index(bad[0]) if bad else -1, pos,
-        float(np.nanmin(np.where(np.isfinite(f), f, np.nan))) if np.any(np.isfinite(f)) else float("nan"), 0.0,
-        0.0 if pos else 1.0,
-        "all tier masses positive (C6)" if pos else
-        "masses (C6) not all positive and finite, at tier(s) " + ", ".join(repr(n) for n in bad)))
+    out.append(
+        Restriction(
+            "masses",
+            bad[0] if bad else "",
+            names.index(bad[0]) if bad else -1,
+            pos,
+            float(np.nanmin(np.where(np.isfinite(f), f, np.nan))) if np.any(np.isfinite(f)) else float("nan"),
+            0.0,
+            0.0 if pos else 1.0,
+            "all tier masses positive (C6)"
+            if pos
+            else "masses (C6) not all positive and finite, at tier(s) " + ", ".join(repr(n) for n in bad),
+        )
+    )
     return out
 
 
@@ -597,17 +777,24 @@ class IdentifiedSet:
     def describe(self) -> str:
         if self.empty:
             worst = self.binding[int(np.argmax(self.margin))]
-            return (f"empty: no sigma + sigma_hat in [{SCAN_LO}, {SCAN_HI}] makes the menu optimal "
-                    f"(closest at sigma + sigma_hat = {self.grid_sigma_total[int(np.argmax(self.margin))]:.3g}, "
-                    f"where {worst} fails by {-100 * float(np.max(self.margin)):.3g}%)")
-        parts = [f"sigma + sigma_hat in ({lo:.4f}, {hi:.4f}), i.e. b in ({1 / hi:.4f}, {1 / lo:.4f})"
-                 for lo, hi in self.intervals_sigma_total]
+            return (
+                f"empty: no sigma + sigma_hat in [{SCAN_LO}, {SCAN_HI}] makes the menu optimal "
+                f"(closest at sigma + sigma_hat = {self.grid_sigma_total[int(np.argmax(self.margin))]:.3g}, "
+                f"where {worst} fails by {-100 * float(np.max(self.margin)):.3g}%)"
+            )
+        parts = [
+            f"sigma + sigma_hat in ({lo:.4f}, {hi:.4f}), i.e. b in ({1 / hi:.4f}, {1 / lo:.4f})"
+            for lo, hi in self.intervals_sigma_total
+        ]
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, object]:
-        return {"sigma_total": [list(iv) for iv in self.intervals_sigma_total],
-                "cost_exponent": [list(iv) for iv in self.intervals_cost_exponent], "empty": self.empty,
-                "scan": [SCAN_LO, SCAN_HI, SCAN_N]}
+        return {
+            "sigma_total": [list(iv) for iv in self.intervals_sigma_total],
+            "cost_exponent": [list(iv) for iv in self.intervals_cost_exponent],
+            "empty": self.empty,
+            "scan": [SCAN_LO, SCAN_HI, SCAN_N],
+        }
 
 
 def _binding_name(T: FloatArray, A: FloatArray, b: float, names: list[str], lam: float | None) -> str:
@@ -617,8 +804,12 @@ def _binding_name(T: FloatArray, A: FloatArray, b: float, names: list[str], lam:
         if v.size and float(np.min(v)) < best:
             best = float(np.min(v))
             i = int(np.argmin(v))
-            tier = {"ic": names[min(i + 1, len(names) - 1)], "markup": names[i], "top": names[-1],
-                    "positive": names[0]}[kind]
+            tier = {
+                "ic": names[min(i + 1, len(names) - 1)],
+                "markup": names[i],
+                "top": names[-1],
+                "positive": names[0],
+            }[kind]
             label = f"{'distortion' if kind == 'markup' else kind} at tier {tier!r}"
     return label
 
@@ -674,19 +865,29 @@ class NearestMenu:
     distance: float
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame({"tier": self.names, "allowance": self.allowances, "posted_fee": self.posted_fees,
-                             "nearest_fee": self.fees, "change": self.fees - self.posted_fees,
-                             "change_pct": 100 * (self.fees - self.posted_fees) / np.where(
-                                 self.posted_fees > 0, self.posted_fees, np.nan)})
+        return pd.DataFrame(
+            {
+                "tier": self.names,
+                "allowance": self.allowances,
+                "posted_fee": self.posted_fees,
+                "nearest_fee": self.fees,
+                "change": self.fees - self.posted_fees,
+                "change_pct": 100
+                * (self.fees - self.posted_fees)
+                / np.where(self.posted_fees > 0, self.posted_fees, np.nan),
+            }
+        )
 
 
-def nearest_consistent_menu(menu: ObservedMenu, cost_exponent: float, cost_scale: float | None = None,
-                            margin: float = NEAREST_MARGIN) -> NearestMenu:
+def nearest_consistent_menu(
+    menu: ObservedMenu, cost_exponent: float, cost_scale: float | None = None, margin: float = NEAREST_MARGIN
+) -> NearestMenu:
     r"""Project the fees onto the menus that pass (C7) at exponent ``b`` with relative ``margin``.
 
     Minimises :math:`\sum_k ((T'_k - T_k)/s_k)^2` (:math:`s_k = T_k`, or the smallest positive fee for a
     free tier) subject to the restrictions of (C7), which are linear in :math:`T'` for fixed :math:`b`
-    (and :math:`\lambda` when given): :math:`\Delta T'_{k+1}/\Delta a_{k+1} \ge (1+\delta)\Delta T'_k/\Delta a_k`
+    (and :math:`\lambda` when given):
+    :math:`\Delta T'_{k+1}/\Delta a_{k+1} \ge (1+\delta)\Delta T'_k/\Delta a_k`
     (:math:`a = A^{1/b}`, :math:`T'_1 > 0`), :math:`\Delta T'_k D_K \ge (1+\delta)\Delta T'_K D_k` for
     :math:`k<K`, and :math:`\Delta T'_K = \lambda D_K` when :math:`\lambda` is given. SLSQP, a convex QP.
     """
@@ -710,8 +911,13 @@ def nearest_consistent_menu(menu: ObservedMenu, cost_exponent: float, cost_scale
     cons: list[dict[str, object]] = [{"type": "ineq", "fun": lambda x: G @ x - c, "jac": lambda x: G}]
     if cost_scale is not None:  # (C4) as a restriction: dT_K = lambda D_K
         lam = V.positive("cost_scale", cost_scale)
-        cons.append({"type": "eq", "fun": lambda x: np.array([Dm[-1] @ x - lam * D[-1] / u]),
-                     "jac": lambda x: Dm[-1][None, :]})
+        cons.append(
+            {
+                "type": "eq",
+                "fun": lambda x: np.array([Dm[-1] @ x - lam * D[-1] / u]),
+                "jac": lambda x: Dm[-1][None, :],
+            }
+        )
     w = 1.0 / scale**2
 
     def obj(x: FloatArray) -> float:
@@ -722,8 +928,9 @@ def nearest_consistent_menu(menu: ObservedMenu, cost_exponent: float, cost_scale
 
     best = None
     for x0 in (T / u, np.linspace(1.0 / K, 1.0, K)):
-        res = optimize.minimize(obj, x0, jac=grad, constraints=cons, method="SLSQP",
-                                options={"ftol": 1e-15, "maxiter": 2000})
+        res = optimize.minimize(
+            obj, x0, jac=grad, constraints=cons, method="SLSQP", options={"ftol": 1e-15, "maxiter": 2000}
+        )
         feasible = bool(np.all(G @ res.x - c >= -1e-12))
         if feasible and (best is None or res.fun < best.fun):
             best = res
@@ -812,7 +1019,9 @@ class CalibrationResult:
         """The calibrated discrete types (raises ProblemSpecError when the menu is inconsistent)."""
         if not self.consistent:
             fail = self.failures[0] if self.failures else self.restrictions[-1]
-            raise ProblemSpecError(f"tier {fail.tier!r}", fail.value, "the menu is inconsistent: " + fail.message)
+            raise ProblemSpecError(
+                f"tier {fail.tier!r}", fail.value, "the menu is inconsistent: " + fail.message
+            )
         return DiscreteTypes(self.theta, self.masses)
 
     def primitives(self) -> tuple[Technology, DiscreteTypes]:
@@ -820,8 +1029,10 @@ class CalibrationResult:
         return self.technology, self.types()
 
     def verdict(self) -> str:
-        head = (f"b = {self.cost_exponent:.6g} (sigma + sigma_hat = {self.sigma_total:.6g}, "
-                f"{self.cost_exponent_source})")
+        head = (
+            f"b = {self.cost_exponent:.6g} (sigma + sigma_hat = {self.sigma_total:.6g}, "
+            f"{self.cost_exponent_source})"
+        )
         if self.consistent:
             return f"CONSISTENT at {head}: the posted menu is the optimal menu of the calibrated primitives"
         fails = "; ".join(r.message for r in self.failures) or self.restrictions[-1].message
@@ -829,24 +1040,45 @@ class CalibrationResult:
 
     def table(self) -> pd.DataFrame:
         """One row per tier: fee, allowance, budget, Q, theta, C'(Q), m, r, tail ratio, mass, rent."""
-        return pd.DataFrame({
-            "tier": self.names, "fee": self.fees, "allowance": self.allowances, "budget_usd": self.budget,
-            "quality": self.quality, "theta": self.theta, "virtual_value": self.marginal_cost,
-            "m": self.m, "r": self.r, "tail_ratio": self.tail_ratio, "mass": self.masses, "rent": self.rent,
-            "profit_per_buyer": self.fees - self.budget})
+        return pd.DataFrame(
+            {
+                "tier": self.names,
+                "fee": self.fees,
+                "allowance": self.allowances,
+                "budget_usd": self.budget,
+                "quality": self.quality,
+                "theta": self.theta,
+                "virtual_value": self.marginal_cost,
+                "m": self.m,
+                "r": self.r,
+                "tail_ratio": self.tail_ratio,
+                "mass": self.masses,
+                "rent": self.rent,
+                "profit_per_buyer": self.fees - self.budget,
+            }
+        )
 
     def summary(self) -> str:
-        lines = [f"Calibration of {self.menu.name} ({self.menu.K} tiers, unit: {self.menu.unit})",
-                 (f"cost exponent b = {self.cost_exponent:.6g}  (sigma + sigma_hat = {self.sigma_total:.6g}; "
-                  f"{self.cost_exponent_source})"),
-                 (f"cost scale lambda = {self.cost_scale:.6g} USD of marginal cost per unit ({self.menu.unit}; "
-                  f"{self.cost_scale_source}); top budget B_K = {self.budget[-1]:.6g} USD; C0 = {self.C0:.6g}")]
-        with pd.option_context("display.width", 160, "display.max_columns", 20,
-                               "display.float_format", "{:.6g}".format):
+        lines = [
+            f"Calibration of {self.menu.name} ({self.menu.K} tiers, unit: {self.menu.unit})",
+            (
+                f"cost exponent b = {self.cost_exponent:.6g}  (sigma + sigma_hat = {self.sigma_total:.6g}; "
+                f"{self.cost_exponent_source})"
+            ),
+            (
+                f"cost scale lambda = {self.cost_scale:.6g} USD of marginal cost per unit ({self.menu.unit}; "
+                f"{self.cost_scale_source}); top budget B_K = {self.budget[-1]:.6g} USD; C0 = {self.C0:.6g}"
+            ),
+        ]
+        with pd.option_context(
+            "display.width", 160, "display.max_columns", 20, "display.float_format", "{:.6g}".format
+        ):
             lines.append(self.table().to_string(index=False))
         if self._masses_ok:
-            lines.append(f"profit {self.profit:.6g} USD, consumer surplus {self.consumer_surplus:.6g} USD "
-                         "per subscriber-month")
+            lines.append(
+                f"profit {self.profit:.6g} USD, consumer surplus {self.consumer_surplus:.6g} USD "
+                "per subscriber-month"
+            )
         if self.identified is not None:
             lines.append("identified set: " + self.identified.describe())
         lines.append(self.verdict())
@@ -859,23 +1091,34 @@ class CalibrationResult:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready result."""
         tab = self.table()
-        return {"menu": self.menu.describe(), "cost_exponent": self.cost_exponent,
-                "sigma_total": self.sigma_total, "cost_exponent_source": self.cost_exponent_source,
-                "cost_scale": self.cost_scale, "cost_scale_source": self.cost_scale_source, "C0": self.C0,
-                "tiers": [{k: (v if not isinstance(v, float) or np.isfinite(v) else None) for k, v in row.items()}
-                          for row in tab.to_dict(orient="records")],
-                "profit": self.profit if self._masses_ok else None,
-                "consumer_surplus": self.consumer_surplus if self._masses_ok else None,
-                "consistent": self.consistent, "verdict": self.verdict(),
-                "restrictions": [r.to_dict() for r in self.restrictions],
-                "identified_set": None if self.identified is None else self.identified.to_dict(),
-                "nearest_menu": None if self.nearest is None else
-                {"fees": self.nearest.fees.tolist(), "distance": self.nearest.distance},
-                "notes": self.notes}
+        return {
+            "menu": self.menu.describe(),
+            "cost_exponent": self.cost_exponent,
+            "sigma_total": self.sigma_total,
+            "cost_exponent_source": self.cost_exponent_source,
+            "cost_scale": self.cost_scale,
+            "cost_scale_source": self.cost_scale_source,
+            "C0": self.C0,
+            "tiers": [
+                {k: (v if not isinstance(v, float) or np.isfinite(v) else None) for k, v in row.items()}
+                for row in tab.to_dict(orient="records")
+            ],
+            "profit": self.profit if self._masses_ok else None,
+            "consumer_surplus": self.consumer_surplus if self._masses_ok else None,
+            "consistent": self.consistent,
+            "verdict": self.verdict(),
+            "restrictions": [r.to_dict() for r in self.restrictions],
+            "identified_set": None if self.identified is None else self.identified.to_dict(),
+            "nearest_menu": None
+            if self.nearest is None
+            else {"fees": self.nearest.fees.tolist(), "distance": self.nearest.distance},
+            "notes": self.notes,
+        }
 
 
-def _implied(T: FloatArray, A: FloatArray, b: float, lam: float | None, C0: float | None
-             ) -> tuple[float, float, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+def _implied(
+    T: FloatArray, A: FloatArray, b: float, lam: float | None, C0: float | None
+) -> tuple[float, float, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """(C1)-(C6): cost scale, C0, budgets, Q, theta, C'(Q), tail ratios and masses."""
     dT = np.diff(np.concatenate([[0.0], T]))
     D = _D(A, b)
@@ -899,9 +1142,17 @@ def _implied(T: FloatArray, A: FloatArray, b: float, lam: float | None, C0: floa
     return lam, C0, B, Q, theta, mc, tail_ratio, f
 
 
-def calibrate(menu: ObservedMenu, cost_exponent: float | None = None, *, sigma_total: float | None = None,
-              technology: Technology | None = None, cost_scale: float | None = None,
-              C0: float | None = None, nearest: bool = True, identify: bool | None = None) -> CalibrationResult:
+def calibrate(
+    menu: ObservedMenu,
+    cost_exponent: float | None = None,
+    *,
+    sigma_total: float | None = None,
+    technology: Technology | None = None,
+    cost_scale: float | None = None,
+    C0: float | None = None,
+    nearest: bool = True,
+    identify: bool | None = None,
+) -> CalibrationResult:
     r"""Calibrate a posted menu to the discrete single-model screening model (module docstring, C1-C7).
 
     Parameters
@@ -958,12 +1209,35 @@ def calibrate(menu: ObservedMenu, cost_exponent: float | None = None, *, sigma_t
     if nearest and not all(r.holds for r in restr):
         near = nearest_consistent_menu(menu, b, lam)
     if menu.unit == "relative usage":
-        notes.append("allowances are relative to the lowest tier, so lambda is the marginal cost of the "
-                     "lowest tier's whole allowance")
+        notes.append(
+            "allowances are relative to the lowest tier, so lambda is the marginal cost of the "
+            "lowest tier's whole allowance"
+        )
     notes.append("masses are shares among subscribers; the mass of non-subscribers is not identified (C6)")
-    return CalibrationResult(menu, names, T, A, float(b), source, float(lam_v),
-                             "given" if lam is not None else "top no-distortion (C4)", float(C0_v), tech, B, Q,
-                             theta, mc, theta / mc, T / B, tail, f, restr, ident, near, notes)
+    return CalibrationResult(
+        menu,
+        names,
+        T,
+        A,
+        float(b),
+        source,
+        float(lam_v),
+        "given" if lam is not None else "top no-distortion (C4)",
+        float(C0_v),
+        tech,
+        B,
+        Q,
+        theta,
+        mc,
+        theta / mc,
+        T / B,
+        tail,
+        f,
+        restr,
+        ident,
+        near,
+        notes,
+    )
 
 
 def calibrate_fees(menu: ObservedMenu, fees: Sequence[float]) -> ObservedMenu:
@@ -981,9 +1255,11 @@ def round_trip_analytic(res: CalibrationResult) -> dict[str, float]:
     """
     tech, types = res.primitives()
     dm = discrete_menu(tech, types)
-    return {"quality": float(np.max(np.abs(dm.quality - res.quality) / res.quality)),
-            "transfer": float(np.max(np.abs(dm.transfer - res.fees) / res.fees)),
-            "profit": abs(dm.profit - res.profit) / abs(res.profit)}
+    return {
+        "quality": float(np.max(np.abs(dm.quality - res.quality) / res.quality)),
+        "transfer": float(np.max(np.abs(dm.transfer - res.fees) / res.fees)),
+        "profit": abs(dm.profit - res.profit) / abs(res.profit),
+    }
 
 
 # ------------------------------------------------------------------------- formats and simulation
@@ -1008,8 +1284,9 @@ def _respond(items: Items, tech: Technology, th: float) -> tuple[FloatArray, Flo
     p = items.price
     with np.errstate(divide="ignore", invalid="ignore"):
         target = np.where(np.isfinite(p) & (p > 0), th / np.where(p > 0, p, 1.0), np.inf)
-    want = np.where(np.isfinite(target), tech.inverse_marginal_cost(np.where(np.isfinite(target), target, 0.0)),
-                    np.inf)
+    want = np.where(
+        np.isfinite(target), tech.inverse_marginal_cost(np.where(np.isfinite(target), target, 0.0)), np.inf
+    )
     Q = np.clip(want, items.included, items.cap)
     extra = tech.cost(Q) - tech.cost(items.included)
     pay = items.fee + np.where(extra > 0, np.where(np.isfinite(p), p, 0.0) * np.maximum(extra, 0.0), 0.0)
@@ -1031,8 +1308,16 @@ def simulate_items(items: Items, tech: Technology, theta: FloatArray) -> pd.Data
         best = float(payoff.max())
         near = np.flatnonzero(payoff >= best - TIE_RTOL * scale)
         pick = int(near[np.argmax(profit[near])])
-        rows.append({"theta": th, "item": pick if pick < items.size else -1, "quality": q[pick],
-                     "payment": pay[pick], "payoff": payoff[pick], "profit": profit[pick]})
+        rows.append(
+            {
+                "theta": th,
+                "item": pick if pick < items.size else -1,
+                "quality": q[pick],
+                "payment": pay[pick],
+                "payoff": payoff[pick],
+                "profit": profit[pick],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -1067,8 +1352,14 @@ def overage_items(tech: Technology, Q: FloatArray, T: FloatArray, multiplier: fl
     return Items("allowance+overage", t, np.full(q.size, float(multiplier)), q, np.full(q.size, np.inf))
 
 
-def two_part_items(tech: Technology, theta: FloatArray, Q: FloatArray, T: FloatArray, capped: bool = True,
-                   pricing: str = "markup") -> Items:
+def two_part_items(
+    tech: Technology,
+    theta: FloatArray,
+    Q: FloatArray,
+    T: FloatArray,
+    capped: bool = True,
+    pricing: str = "markup",
+) -> Items:
     r"""Two-part tariffs ``(F_k, p_k)`` with (``capped``) or without a quantity cap :math:`Q_k`.
 
     ``pricing="markup"``: :math:`p_k = m_k = \theta/C'(Q_k)` at the lowest type taking item k (eq. 14);
@@ -1080,8 +1371,13 @@ def two_part_items(tech: Technology, theta: FloatArray, Q: FloatArray, T: FloatA
     q, t, idx = _menu_items(Q, T)
     low = theta[idx] if pricing == "markup" else np.full(q.size, theta[idx[0]])
     p = low / tech.marginal_cost(q)
-    return Items(f"two-part{' capped' if capped else ''} ({pricing})", t - p * tech.cost(q), p,
-                 np.zeros(q.size), q if capped else np.full(q.size, np.inf))
+    return Items(
+        f"two-part{' capped' if capped else ''} ({pricing})",
+        t - p * tech.cost(q),
+        p,
+        np.zeros(q.size),
+        q if capped else np.full(q.size, np.inf),
+    )
 
 
 @dataclass(frozen=True)
@@ -1100,16 +1396,29 @@ class Reproduction:
         return not self.missorted
 
 
-def reproduces(items: Items, tech: Technology, theta: FloatArray, prob: FloatArray, Q: FloatArray,
-               T: FloatArray, rtol: float = 1e-9) -> Reproduction:
+def reproduces(
+    items: Items,
+    tech: Technology,
+    theta: FloatArray,
+    prob: FloatArray,
+    Q: FloatArray,
+    T: FloatArray,
+    rtol: float = 1e-9,
+) -> Reproduction:
     """Simulate ``items`` for every type and compare quality and payment with the direct menu ``(Q, T)``."""
     sim = simulate_items(items, tech, theta)
     Q, T, prob = (np.asarray(a, dtype=float) for a in (Q, T, prob))
     dq = np.abs(sim["quality"].to_numpy() - Q) / max(float(np.abs(Q).max()), 1e-300)
     dt = np.abs(sim["payment"].to_numpy() - T) / max(float(np.abs(T).max()), 1e-300)
     bad = np.flatnonzero((dq > rtol) | (dt > rtol) | ~np.isfinite(dq))
-    return Reproduction(items.kind, float(np.nanmax(dq)), float(np.nanmax(dt)), [int(i) for i in bad],
-                        float(prob @ sim["profit"].to_numpy()), float(prob @ sim["payoff"].to_numpy()))
+    return Reproduction(
+        items.kind,
+        float(np.nanmax(dq)),
+        float(np.nanmax(dt)),
+        [int(i) for i in bad],
+        float(prob @ sim["profit"].to_numpy()),
+        float(prob @ sim["payoff"].to_numpy()),
+    )
 
 
 # ----------------------------------------------------------------------------- counterfactuals
@@ -1150,8 +1459,12 @@ def best_item_menu(tech: Technology, theta: FloatArray, prob: FloatArray, n_item
         for starts in itertools.combinations(range(N), m):
             ends = list(starts[1:]) + [N]
             F = np.array([tail[s] - tail[e] for s, e in zip(starts, ends, strict=True)])
-            a = np.array([F[i] * theta[s] - (th_ext[e] - theta[s]) * tail[e]
-                          for i, (s, e) in enumerate(zip(starts, ends, strict=True))])
+            a = np.array(
+                [
+                    F[i] * theta[s] - (th_ext[e] - theta[s]) * tail[e]
+                    for i, (s, e) in enumerate(zip(starts, ends, strict=True))
+                ]
+            )
             if np.any(a <= 0):
                 continue
             Q = tech.inverse_marginal_cost(a / F)
@@ -1182,8 +1495,12 @@ def linear_price(tech: Technology, theta: FloatArray, prob: FloatArray) -> dict[
         c = tech.cost(q)
         return float(prob @ ((k - 1) * c)), float(prob @ (theta * q - k * c))
 
-    res = optimize.minimize_scalar(lambda lk: -outcome(math.exp(lk))[0], bounds=(0.0, math.log(200.0)),
-                                   method="bounded", options={"xatol": 1e-12})
+    res = optimize.minimize_scalar(
+        lambda lk: -outcome(math.exp(lk))[0],
+        bounds=(0.0, math.log(200.0)),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
     k = math.exp(float(res.x))
     if tech.is_homogeneous and outcome(tech.cost_exponent)[0] >= outcome(k)[0]:
         k = tech.cost_exponent
@@ -1206,8 +1523,12 @@ def single_two_part(tech: Technology, theta: FloatArray, prob: FloatArray) -> di
 
     best = (-math.inf, 0, 1.0)
     for i in range(theta.size):
-        res = optimize.minimize_scalar(lambda lk, i=i: -profit(i, math.exp(lk)), bounds=(math.log(0.2), math.log(200.0)),
-                                       method="bounded", options={"xatol": 1e-12})
+        res = optimize.minimize_scalar(
+            lambda lk, i=i: -profit(i, math.exp(lk)),
+            bounds=(math.log(0.2), math.log(200.0)),
+            method="bounded",
+            options={"xatol": 1e-12},
+        )
         val = -float(res.fun)
         if val > best[0]:
             best = (val, i, math.exp(float(res.x)))
@@ -1216,12 +1537,18 @@ def single_two_part(tech: Technology, theta: FloatArray, prob: FloatArray) -> di
     gain = theta * q - k * tech.cost(q)
     fee = float(gain[i])
     buy = np.arange(theta.size) >= i
-    return {"fee": fee, "markup": k, "profit": best[0],
-            "consumer_surplus": float(prob @ np.where(buy, gain - fee, 0.0)), "lowest_buyer": float(i)}
+    return {
+        "fee": fee,
+        "markup": k,
+        "profit": best[0],
+        "consumer_surplus": float(prob @ np.where(buy, gain - fee, 0.0)),
+        "lowest_buyer": float(i),
+    }
 
 
-def refine_top(theta: FloatArray, prob: FloatArray, share: float = 0.5,
-               ratio: float | None = None) -> tuple[FloatArray, FloatArray]:
+def refine_top(
+    theta: FloatArray, prob: FloatArray, share: float = 0.5, ratio: float | None = None
+) -> tuple[FloatArray, FloatArray]:
     r"""K+1 types from K: a share of the top type's mass moves to a new type
     :math:`\theta_{K+1} = \theta_K \cdot \text{ratio}`; default ratio :math:`(\theta_K/\theta_{K-1})^{1/2}`,
     half the last step of the type ladder (geometric). With an even split the old top type's virtual value
@@ -1238,8 +1565,12 @@ def refine_top(theta: FloatArray, prob: FloatArray, share: float = 0.5,
     return th, pr
 
 
-def counterfactuals(res: CalibrationResult, split_share: float = 0.5, split_ratio: float | None = None,
-                    overage_price: float | None = None) -> tuple[pd.DataFrame, dict[str, object]]:
+def counterfactuals(
+    res: CalibrationResult,
+    split_share: float = 0.5,
+    split_ratio: float | None = None,
+    overage_price: float | None = None,
+) -> tuple[pd.DataFrame, dict[str, object]]:
     """Counterfactual menus from the calibrated primitives, in one table plus details.
 
     Rows: the calibrated optimum (= the posted menu), the best K-1 tier menu, the best K and K+1 tier
@@ -1252,11 +1583,17 @@ def counterfactuals(res: CalibrationResult, split_share: float = 0.5, split_rati
     details: dict[str, object] = {}
     if not res.consistent:
         if res.nearest is None:
-            raise ProblemSpecError("menu", res.menu.name, "is inconsistent and no nearest consistent menu exists")
-        details["based_on"] = "nearest consistent menu (fees " + ", ".join(f"{f:.4g}" for f in res.nearest.fees) + ")"
+            raise ProblemSpecError(
+                "menu", res.menu.name, "is inconsistent and no nearest consistent menu exists"
+            )
+        details["based_on"] = (
+            "nearest consistent menu (fees " + ", ".join(f"{f:.4g}" for f in res.nearest.fees) + ")"
+        )
         res = calibrate(calibrate_fees(res.menu, res.nearest.fees), res.cost_exponent, C0=res.C0)
         if not res.consistent:
-            raise ProblemSpecError("menu", res.menu.name, "has no consistent projection at this cost exponent")
+            raise ProblemSpecError(
+                "menu", res.menu.name, "has no consistent projection at this cost exponent"
+            )
     else:
         details["based_on"] = "posted menu"
     tech, types = res.primitives()
@@ -1266,43 +1603,118 @@ def counterfactuals(res: CalibrationResult, split_share: float = 0.5, split_rati
     base_p, base_cs = res.profit, res.consumer_surplus
     rows: list[dict[str, object]] = []
 
-    def add(scheme: str, population: str, items: int, profit: float, cs: float, ref: tuple[float, float],
-            exact: object = None, note: str = "") -> None:
-        rows.append({"scheme": scheme, "population": population, "items": items, "profit": profit,
-                     "consumer_surplus": cs, "total_surplus": profit + cs, "profit_share": profit / ref[0],
-                     "cs_share": cs / ref[1] if ref[1] else float("nan"), "exact": exact, "note": note})
+    def add(
+        scheme: str,
+        population: str,
+        items: int,
+        profit: float,
+        cs: float,
+        ref: tuple[float, float],
+        exact: object = None,
+        note: str = "",
+    ) -> None:
+        rows.append(
+            {
+                "scheme": scheme,
+                "population": population,
+                "items": items,
+                "profit": profit,
+                "consumer_surplus": cs,
+                "total_surplus": profit + cs,
+                "profit_share": profit / ref[0],
+                "cs_share": cs / ref[1] if ref[1] else float("nan"),
+                "exact": exact,
+                "note": note,
+            }
+        )
 
     ref = (base_p, base_cs)
     add("calibrated optimum (posted menu)", "calibrated", K, base_p, base_cs, ref, True)
     km1 = best_item_menu(tech, th, f, K - 1)
-    add(f"optimal {K - 1} tiers", "calibrated", len(km1.blocks), km1.profit, km1.consumer_surplus, ref,
-        note="blocks " + ", ".join(f"{res.names[s]}..{res.names[e - 1]}" for s, e in km1.blocks))
+    add(
+        f"optimal {K - 1} tier{'s' if K > 2 else ''}",
+        "calibrated",
+        len(km1.blocks),
+        km1.profit,
+        km1.consumer_surplus,
+        ref,
+        note="blocks " + ", ".join(f"{res.names[s]}..{res.names[e - 1]}" for s, e in km1.blocks),
+    )
     th2, f2 = refine_top(th, f, split_share, split_ratio)
     k_ref = best_item_menu(tech, th2, f2, K)
     kp1 = best_item_menu(tech, th2, f2, K + 1)
     ref2 = (k_ref.profit, k_ref.consumer_surplus)
-    note2 = (f"top tier's mass split {split_share:g}/{1 - split_share:g}, new type theta = {th2[-1]:.4g}")
-    add(f"optimal {K} tiers", "refined", len(k_ref.blocks), k_ref.profit, k_ref.consumer_surplus, ref2, note=note2)
-    add(f"optimal {K + 1} tiers", "refined", len(kp1.blocks), kp1.profit, kp1.consumer_surplus, ref2, note=note2)
+    note2 = f"top tier's mass split {split_share:g}/{1 - split_share:g}, new type theta = {th2[-1]:.4g}"
+    add(
+        f"optimal {K} tiers",
+        "refined",
+        len(k_ref.blocks),
+        k_ref.profit,
+        k_ref.consumer_surplus,
+        ref2,
+        note=note2,
+    )
+    add(
+        f"optimal {K + 1} tiers",
+        "refined",
+        len(kp1.blocks),
+        kp1.profit,
+        kp1.consumer_surplus,
+        ref2,
+        note=note2,
+    )
     lin = linear_price(tech, th, f)
-    add("one linear price", "calibrated", 1, lin["profit"], lin["consumer_surplus"], ref,
-        note=f"price = {lin['markup']:.4g} x marginal cost = {lin['markup'] * lam:.4g} USD per unit")
+    add(
+        "one linear price",
+        "calibrated",
+        1,
+        lin["profit"],
+        lin["consumer_surplus"],
+        ref,
+        note=f"price = {lin['markup']:.4g} x marginal cost = {lin['markup'] * lam:.4g} USD per unit",
+    )
     tp = single_two_part(tech, th, f)
-    add("one two-part tariff", "calibrated", 1, tp["profit"], tp["consumer_surplus"], ref,
+    add(
+        "one two-part tariff",
+        "calibrated",
+        1,
+        tp["profit"],
+        tp["consumer_surplus"],
+        ref,
         note=f"fee {tp['fee']:.4g} USD + {tp['markup']:.4g} x marginal cost "
-             f"({tp['markup'] * lam:.4g} USD per unit); lowest buyer: tier {res.names[int(tp['lowest_buyer'])]}")
-    impls = [("maximum spend (Def 1)", max_spend_items(tech, Q, T), "budgets = posted allowances at marginal cost"),
-             ("minimum spend (Def 2)", min_spend_items(tech, Q, T),
-              "overage price per unit r_k * lambda = T_k / A_k: " + ", ".join(
-                  f"{n} {t / a:.4g}" for n, t, a in zip(res.names, T, res.allowances, strict=True)))]
+        f"({tp['markup'] * lam:.4g} USD per unit); lowest buyer: tier {res.names[int(tp['lowest_buyer'])]}",
+    )
+    impls = [
+        (
+            "maximum spend (Def 1)",
+            max_spend_items(tech, Q, T),
+            "budgets = posted allowances at marginal cost",
+        ),
+        (
+            "minimum spend (Def 2)",
+            min_spend_items(tech, Q, T),
+            "overage price per unit r_k * lambda = T_k / A_k: "
+            + ", ".join(f"{n} {t / a:.4g}" for n, t, a in zip(res.names, T, res.allowances, strict=True)),
+        ),
+    ]
     p_o = overage_price if overage_price is not None else res.menu.overage_price
     if p_o is not None:
-        impls.append((f"allowance + overage at {p_o:g} USD/unit", overage_items(tech, Q, T, p_o / lam),
-                      f"overage = {p_o / lam:.4g} x marginal cost"))
-    impls += [("two-part tariffs, capped (markup)", two_part_items(tech, th, Q, T, True, "markup"), "p_k = m_k"),
-              ("two-part tariffs, capped (floor)", two_part_items(tech, th, Q, T, True, "floor"),
-               "p_k = theta_1 / C'(Q_k)"),
-              ("two-part tariffs, no caps (markup)", two_part_items(tech, th, Q, T, False, "markup"), "p_k = m_k")]
+        impls.append(
+            (
+                f"allowance + overage at {p_o:g} USD/unit",
+                overage_items(tech, Q, T, p_o / lam),
+                f"overage = {p_o / lam:.4g} x marginal cost",
+            )
+        )
+    impls += [
+        ("two-part tariffs, capped (markup)", two_part_items(tech, th, Q, T, True, "markup"), "p_k = m_k"),
+        (
+            "two-part tariffs, capped (floor)",
+            two_part_items(tech, th, Q, T, True, "floor"),
+            "p_k = theta_1 / C'(Q_k)",
+        ),
+        ("two-part tariffs, no caps (markup)", two_part_items(tech, th, Q, T, False, "markup"), "p_k = m_k"),
+    ]
     repro = {}
     for name, items, note in impls:
         rep = reproduces(items, tech, th, f, Q, T)
@@ -1310,20 +1722,32 @@ def counterfactuals(res: CalibrationResult, split_share: float = 0.5, split_rati
         extra = "" if rep.exact else " missorted tiers: " + ", ".join(res.names[i] for i in rep.missorted)
         add(name, "calibrated", items.size, rep.profit, rep.consumer_surplus, ref, rep.exact, note + extra)
     details["overage"] = {
-        "implied_min_spend_overage_usd_per_unit": {n: float(t / a) for n, t, a in
-                                                   zip(res.names, T, res.allowances, strict=True)},
-        "posted_overage_usd_per_unit": p_o, "marginal_cost_usd_per_unit": lam,
+        "implied_min_spend_overage_usd_per_unit": {
+            n: float(t / a) for n, t, a in zip(res.names, T, res.allowances, strict=True)
+        },
+        "posted_overage_usd_per_unit": p_o,
+        "marginal_cost_usd_per_unit": lam,
         "posted_overage_over_marginal_cost": None if p_o is None else p_o / lam,
-        "markups_m": dict(zip(res.names, res.m.tolist(), strict=True))}
+        "markups_m": dict(zip(res.names, res.m.tolist(), strict=True)),
+    }
     if p_o is not None:
         sim = simulate_items(overage_items(tech, Q, T, p_o / lam), tech, th)
         details["overage"]["buys_overage"] = {  # type: ignore[index]
             res.names[i]: bool(sim["quality"].iloc[i] > Q[int(sim["item"].iloc[i])] * (1 + 1e-12))
-            if sim["item"].iloc[i] >= 0 else False for i in range(K)}
-    details["assumptions"] = {"split_share": split_share, "new_top_type": float(th2[-1]),
-                              "cost_exponent": res.cost_exponent, "cost_scale": lam}
-    details["reproduction"] = {k: {"exact": v.exact, "quality_error": v.quality_error,
-                                   "payment_error": v.payment_error} for k, v in repro.items()}
+            if sim["item"].iloc[i] >= 0
+            else False
+            for i in range(K)
+        }
+    details["assumptions"] = {
+        "split_share": split_share,
+        "new_top_type": float(th2[-1]),
+        "cost_exponent": res.cost_exponent,
+        "cost_scale": lam,
+    }
+    details["reproduction"] = {
+        k: {"exact": v.exact, "quality_error": v.quality_error, "payment_error": v.payment_error}
+        for k, v in repro.items()
+    }
     return pd.DataFrame(rows), details
 
 
@@ -1344,8 +1768,14 @@ def _ax_menu(ax, res: CalibrationResult) -> None:  # type: ignore[no-untyped-def
     elif res.consistent:
         tech, types = res.primitives()
         dm = discrete_menu(tech, types)
-        ax.loglog(tech.cost(dm.quality) / res.cost_scale, dm.transfer, "x", ms=10, color="C3",
-                  label="calibrated optimum (Prop 3)")
+        ax.loglog(
+            tech.cost(dm.quality) / res.cost_scale,
+            dm.transfer,
+            "x",
+            ms=10,
+            color="C3",
+            label="calibrated optimum (Prop 3)",
+        )
     for n, a, t in zip(res.names, res.allowances, res.fees, strict=True):
         ax.annotate(n, (a, max(t, 1e-9)), textcoords="offset points", xytext=(4, -10), fontsize=8)
     ax.set_xlabel(f"allowance ({res.menu.unit})")
@@ -1357,8 +1787,11 @@ def _ax_menu(ax, res: CalibrationResult) -> None:  # type: ignore[no-untyped-def
 def _ax_types(ax, res: CalibrationResult) -> None:  # type: ignore[no-untyped-def]
     ok = np.isfinite(res.masses)
     ax.bar(np.arange(res.menu.K)[ok], np.where(ok, res.masses, 0)[ok], color="C2")
-    ax.set_xticks(np.arange(res.menu.K), [f"{n}\nθ={t:.3g}" for n, t in zip(res.names, res.theta, strict=True)],
-                  fontsize=7)
+    ax.set_xticks(
+        np.arange(res.menu.K),
+        [f"{n}\nθ={t:.3g}" for n, t in zip(res.names, res.theta, strict=True)],
+        fontsize=7,
+    )
     ax.axhline(0, color="k", lw=0.6)
     ax.set_ylabel("implied mass f_k")
     ax.set_title("implied type distribution (C2, C6)")
