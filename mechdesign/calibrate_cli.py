@@ -1,0 +1,167 @@
+"""CLI glue for ``mechdesign calibrate MENU_FILE``: calibrate a posted price page to Prop 3 (discrete types).
+
+The economics lives in :mod:`mechdesign.analytic.calibration`; this module parses the options, prints the
+implied types, masses, markups and the verdict (or the identified set), runs the solver round trip for a
+consistent menu (the forward solve of the calibrated primitives must return the posted menu), and writes
+the optional JSON, CSV and PNG outputs only after everything else has succeeded.
+
+Wire it in with ``add_parser(subparsers)``; ``run(args)`` returns 0 for a consistent menu, 1 for an
+inconsistent one, and raises :class:`~mechdesign.exceptions.ProblemSpecError` on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import mechdesign as md
+from mechdesign.analytic import calibration as cal
+from mechdesign.exceptions import ProblemSpecError
+
+#: the solver round trip must reproduce the posted menu to this relative accuracy
+ROUND_TRIP_RTOL = 1e-8
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``calibrate`` verb on an ``argparse`` subparsers object; returns its parser."""
+    p = subparsers.add_parser(
+        "calibrate",
+        help="calibrate a posted price menu (problems/observed/*.toml) to Prop 3",
+        description="Implied types, masses, markups and cost scale of a posted menu read as the optimal "
+        "discrete menu of Prop 3 (BBS 2026), the consistency verdict, and the identified set of "
+        "cost exponents b = 1/(sigma + sigma_hat).",
+    )
+    p.add_argument("menu_file", help="observed menu TOML (see problems/observed/)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--cost-exponent", type=float, metavar="B", help="b = 1/(sigma + sigma_hat) > 1 (Lemma 3)")
+    g.add_argument("--sigma-total", type=float, metavar="S", help="sigma + sigma_hat in (0, 1)")
+    p.add_argument(
+        "--cost-scale",
+        type=float,
+        metavar="USD",
+        help="marginal cost of one allowance unit (default: identified by the top tier)",
+    )
+    p.add_argument(
+        "--allowance",
+        action="append",
+        default=[],
+        metavar="TIER=VALUE",
+        help="set an unpublished allowance as an explicit assumption (repeatable)",
+    )
+    p.add_argument("--paid-only", action="store_true", help="drop zero-fee tiers before calibrating")
+    p.add_argument(
+        "--counterfactuals",
+        action="store_true",
+        help="also print the counterfactual menus and implementations",
+    )
+    p.add_argument("--json", metavar="PATH", help="write the full result as JSON")
+    p.add_argument("--csv", metavar="PATH", help="write the per-tier table as CSV")
+    p.add_argument("--plot", metavar="PATH", help="write a PNG: menu, types, markups, identified set")
+    p.set_defaults(func=run)
+    return p
+
+
+def round_trip(res: cal.CalibrationResult) -> dict[str, object]:
+    """Solve the calibrated primitives with ``md.SingleModelProblem`` and compare with the posted menu."""
+    tech, types = res.primitives()
+    out = md.SingleModelProblem(tech, types, name=f"{res.menu.name} (calibrated)").solve()
+    q_err = float(np.max(np.abs(out.quality - res.quality) / res.quality))
+    t_err = float(np.max(np.abs(out.transfer - res.fees) / res.fees))
+    return {
+        "status": out.status,
+        "quality_rel_error": q_err,
+        "transfer_rel_error": t_err,
+        "profit": out.profit,
+        "ok": out.status == "optimal" and max(q_err, t_err) <= ROUND_TRIP_RTOL,
+    }
+
+
+def _allowances(items: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.rpartition("=")
+        if not sep or not name:
+            raise ProblemSpecError("--allowance", item, "must look like TIER=VALUE, e.g. Pro=10")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ProblemSpecError("--allowance", item, "VALUE must be a number") from None
+    return out
+
+
+def _jsonable(obj: object) -> object:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return _jsonable(obj.to_dict(orient="records"))
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    return obj
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``mechdesign calibrate``; 0 when the menu is consistent (and round-trips), 1 when not."""
+    menu = cal.load_observed(args.menu_file)
+    if getattr(args, "allowance", None):
+        menu = menu.with_allowances(_allowances(args.allowance), note="assumed on the command line")
+    if getattr(args, "paid_only", False):
+        menu = menu.paid_tiers()
+    res = cal.calibrate(
+        menu,
+        args.cost_exponent,
+        sigma_total=args.sigma_total,
+        cost_scale=getattr(args, "cost_scale", None),
+        identify=True,
+    )
+    print(res.summary())
+    rt = None
+    code = 0 if res.consistent else 1
+    if res.consistent:
+        rt = round_trip(res)
+        print(
+            f"round trip (md.SingleModelProblem(...).solve() of the calibrated primitives): status "
+            f"{rt['status']}, quality error {rt['quality_rel_error']:.2e}, transfer error "
+            f"{rt['transfer_rel_error']:.2e} (relative)"
+        )
+        if not rt["ok"]:
+            print(
+                f"round trip FAILED: the forward solve does not return the posted menu to {ROUND_TRIP_RTOL:g}"
+            )
+            code = 1
+    cf = None
+    if getattr(args, "counterfactuals", False):
+        table, details = cal.counterfactuals(res)
+        cf = {"table": table, "details": details}
+        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 70):
+            print(f"counterfactuals ({details['based_on']}):")
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    # everything has succeeded: render the outputs in memory, then write them
+    outputs: list[tuple[str, bytes]] = []
+    if args.json:
+        payload = res.to_dict()
+        payload["round_trip"] = rt
+        payload["counterfactuals"] = cf
+        outputs.append((args.json, json.dumps(_jsonable(payload), indent=2).encode()))
+    if args.csv:
+        outputs.append((args.csv, res.table().to_csv(index=False).encode()))
+    if args.plot:
+        buf = io.BytesIO()
+        cal.plot_report(res, buf)
+        outputs.append((args.plot, buf.getvalue()))
+    for path, data in outputs:
+        Path(path).write_bytes(data)
+    return code

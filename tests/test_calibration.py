@@ -1,0 +1,359 @@
+"""Calibration of posted menus to the discrete single-model screening model (issue 15, analytic part).
+
+Equation references are to BBS (2026) and to (C1)-(C7) of mechdesign/analytic/calibration.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import optimize
+
+import mechdesign as md
+from mechdesign import calibrate_cli
+from mechdesign.analytic import calibration as cal
+from mechdesign.exceptions import ProblemSpecError
+
+ROOT = Path(__file__).resolve().parents[1]
+OBSERVED = ROOT / "problems" / "observed"
+MENU_FILES = sorted(p for p in OBSERVED.glob("*.toml") if not p.name.startswith("api-"))
+#: recovery of primitives from a forward-solved menu (issue acceptance: 1e-8 relative)
+RECOVER_RTOL = 1e-8
+#: capped two-part tariffs against the direct menu under the simulator (issue acceptance: 1e-9)
+TARIFF_RTOL = 1e-9
+
+
+def _regular_primitives(
+    K: int, top: float, u_phi: list[float], u_th: list[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Types and masses whose discrete virtual values are increasing and positive (no ironing, no exclusion).
+
+    Built downward from theta_K = phi_K: phi_k = u phi_{k+1} and theta_k in (phi_k, theta_{k+1}); the masses
+    follow from the discrete eq. (11), phi_k = theta_k - (theta_{k+1} - theta_k) S_{k+1} / f_k.
+    """
+    theta, phi = np.empty(K), np.empty(K)
+    theta[-1] = phi[-1] = top
+    for k in range(K - 2, -1, -1):
+        phi[k] = u_phi[k] * phi[k + 1]
+        theta[k] = phi[k] + u_th[k] * (theta[k + 1] - phi[k])
+    S = np.empty(K)
+    S[-1] = 1.0
+    f = np.empty(K)
+    f[-1] = 1.0
+    for k in range(K - 2, -1, -1):
+        f[k] = (theta[k + 1] - theta[k]) * S[k + 1] / (theta[k] - phi[k])
+        S[k] = S[k + 1] + f[k]
+    f = f / f.sum()
+    # independent check with the package's discrete virtual values (eq. 11)
+    np.testing.assert_allclose(md.DiscreteTypes(theta, f).virtual_values(), phi, rtol=1e-10)
+    return theta, f
+
+
+@st.composite
+def primitives(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    K = draw(st.integers(2, 8))
+    u = st.floats(0.2, 0.9)
+    theta, f = _regular_primitives(
+        K,
+        draw(st.floats(0.2, 20.0)),
+        [draw(u) for _ in range(K - 1)],
+        [draw(st.floats(0.25, 0.9)) for _ in range(K - 1)],
+    )
+    sigma_total = draw(st.floats(0.1, 0.9))
+    c = draw(st.floats(0.1, 10.0))
+    unit_cost = 10.0 ** draw(st.floats(-4.0, 3.0))  # USD of marginal cost per allowance unit (lambda)
+    return theta, f, sigma_total, c, unit_cost
+
+
+@settings(deadline=None, derandomize=True, max_examples=40)
+@given(primitives())
+def test_forward_menu_calibrates_back_to_its_primitives(prim: tuple) -> None:
+    theta, f, s, c, lam = prim
+    tech = md.cobb_douglas([s], [c])  # C(Q) = c Q^(1/s): Lemma 3 with b = 1/s, C0 = c
+    out = md.SingleModelProblem(tech, md.DiscreteTypes(theta, f)).solve()
+    assert out.status == "optimal"
+    # posted as a maximum-spend menu (Def 1): allowance = budget C(Q_k) in units worth lam USD of cost each
+    menu = cal.ObservedMenu.from_tiers("forward", out.transfer, tech.cost(out.quality) / lam, unit="points")
+    res = cal.calibrate(menu, 1.0 / s, C0=c)
+    assert res.consistent, res.verdict()
+    np.testing.assert_allclose(res.theta, theta, rtol=RECOVER_RTOL)  # (C2)
+    np.testing.assert_allclose(res.masses, f, rtol=RECOVER_RTOL)  # (C6)
+    assert res.cost_scale == pytest.approx(lam, rel=RECOVER_RTOL)  # (C4)
+    np.testing.assert_allclose(res.quality, out.quality, rtol=RECOVER_RTOL)  # (C1)
+    # and the forward solve of the calibrated primitives returns the posted menu (round trip)
+    rt = calibrate_cli.round_trip(res)
+    assert rt["ok"], rt
+
+
+def _consistent_menu(K: int = 4, s: float = 0.5) -> tuple[cal.ObservedMenu, np.ndarray, np.ndarray]:
+    theta, f = _regular_primitives(K, 2.0, [0.6] * (K - 1), [0.5] * (K - 1))
+    tech = md.cobb_douglas([s], [1.0])
+    dm = md.discrete_menu(tech, md.DiscreteTypes(theta, f))
+    menu = cal.ObservedMenu.from_tiers(
+        "synthetic", dm.transfer, tech.cost(dm.quality), unit="USD of marginal cost"
+    )
+    return menu, theta, f
+
+
+def test_ic_violation_names_the_tier() -> None:
+    menu, _, _ = _consistent_menu()
+    b = 2.0
+    assert cal.calibrate(menu, b).consistent
+    T, A = menu.fees.copy(), menu.allowances
+    a = A ** (1 / b)
+    # raise T_3 by eps so that theta_4 / theta_3 = 0.8 (theta_k ∝ dT_k / da_k, (C2)); solve for eps
+    d3, d4 = a[2] - a[1], a[3] - a[2]
+    eps = optimize.brentq(
+        lambda e: ((T[3] - T[2] - e) / d4) / ((T[2] - T[1] + e) / d3) - 0.8, 0.0, T[3] - T[2]
+    )
+    T[2] += eps
+    res = cal.calibrate(cal.calibrate_fees(menu, T), b)
+    assert not res.consistent
+    ic = [r for r in res.failures if r.kind == "ic"]
+    assert [r.tier for r in ic] == ["Tier 4"]
+    assert ic[0].shortfall == pytest.approx(0.2, rel=1e-9)
+    assert "Tier 4" in res.verdict() and "IC fails" in res.verdict()
+    # the nearest consistent menu (in fees) passes every restriction of (C7)
+    assert res.nearest is not None
+    assert cal.calibrate(cal.calibrate_fees(menu, res.nearest.fees), b).consistent
+
+
+def test_given_cost_scale_tests_no_distortion_at_the_top() -> None:
+    menu, _, _ = _consistent_menu()  # allowances in USD of marginal cost: true lambda = 1
+    assert cal.calibrate(menu, 2.0, cost_scale=1.0).consistent  # eq. (12) at the top holds
+    res = cal.calibrate(menu, 2.0, cost_scale=2.0)
+    top = [r for r in res.failures if r.kind == "top"]
+    assert top and top[0].tier == "Tier 4"
+
+
+def test_constant_unit_price_is_never_optimal() -> None:
+    # (C7) corollary: with T_k = p A_k the bottom markup is (1 - rho^(1/b)) / (1 - rho) < 1 for every b
+    menu = cal.ObservedMenu.from_tiers(
+        "linear", [2.0, 5.0, 20.0, 60.0], [1.0, 2.5, 10.0, 30.0], unit="points"
+    )
+    assert cal.identified_set(menu).empty
+    for b in (1.2, 2.0, 5.0):
+        res = cal.calibrate(menu, b)
+        rho = 10.0 / 30.0
+        assert res.m[0] == pytest.approx((1 - rho ** (1 / b)) / (1 - rho), rel=1e-12)
+        assert any(r.kind == "distortion" and r.tier == "Tier 1" for r in res.failures)
+
+
+def test_identified_set_copilot_paid_tiers_matches_closed_form() -> None:
+    menu = cal.load_observed(OBSERVED / "github-copilot-2026.toml").paid_tiers()
+    iset = cal.identified_set(menu)
+    # Pro $10/300, Pro+ $39/1500: m_1 = (50/29)(1 - 0.2^s) > 1 and theta_2 > theta_1 <=> 5^s < 3.9
+    lo, hi = math.log(21 / 50) / math.log(0.2), math.log(3.9) / math.log(5.0)
+    assert len(iset.intervals_sigma_total) == 1
+    assert iset.intervals_sigma_total[0] == pytest.approx((lo, hi), abs=1e-10)
+
+
+def test_identified_set_anthropic_matches_closed_form() -> None:
+    menu = cal.load_observed(OBSERVED / "anthropic-claude-2026-01.toml")
+    iset = cal.identified_set(menu)
+    # $20/1, $100/5, $200/20: m_1 = 4 (1 - 0.25^s) > 1; theta_3 > theta_2 <=> 100 (5^s - 1) > 80 (20^s - 5^s)
+    lo = math.log(0.75) / math.log(0.25)
+    hi = optimize.brentq(lambda s: 100 * (5**s - 1) - 80 * (20**s - 5**s), 0.22, 0.5, xtol=1e-14)
+    assert iset.intervals_sigma_total == [pytest.approx((lo, hi), abs=1e-10)]
+
+
+@pytest.mark.parametrize("path", MENU_FILES, ids=lambda p: p.stem)
+def test_each_observed_menu_calibrates_with_a_verdict(path: Path) -> None:
+    menu = cal.load_observed(path)
+    assert menu.source and menu.effective_date and menu.unit_conversion
+    assert all(t.source and t.effective_date for t in menu.tiers)
+    if any(t.allowance is None for t in menu.tiers):
+        with pytest.raises(ProblemSpecError, match="Pro"):
+            cal.calibrate(menu)
+        menu = menu.with_allowances({"Pro": 20.0})  # an explicit assumption (OpenAI publishes no multiple)
+    res = cal.calibrate(menu)
+    assert res.verdict().startswith("CONSISTENT" if res.consistent else "INCONSISTENT")
+    assert res.identified is not None
+    assert res.consistent == (not res.identified.empty)
+    if res.consistent:
+        err = cal.round_trip_analytic(res)
+        assert max(err.values()) < 1e-10
+    else:
+        assert res.failures and res.nearest is not None
+
+
+def test_poe_and_copilot_verdicts() -> None:
+    poe = cal.calibrate(cal.load_observed(OBSERVED / "poe-2025.toml"))
+    assert poe.identified is not None and poe.identified.empty  # no b makes Table 1 optimal
+    assert any(r.kind == "distortion" and r.tier == "Basic" for r in poe.failures)
+    cop = cal.calibrate(cal.load_observed(OBSERVED / "github-copilot-2026.toml"), 2.0)
+    assert [r.tier for r in cop.failures if r.kind == "ir"] == ["Free"]  # a free tier violates eq. (13)'s IR
+
+
+def test_counterfactuals_consistent_menu() -> None:
+    menu = cal.load_observed(OBSERVED / "github-copilot-credits-2026-06.toml")
+    res = cal.calibrate(menu)
+    tech, types = res.primitives()
+    # the exhaustive K-item block search recovers the calibrated optimum (an independent check of Prop 3)
+    best = cal.best_item_menu(tech, types.theta, types.prob, menu.K)
+    assert best.profit == pytest.approx(res.profit, rel=1e-10)
+    np.testing.assert_allclose(best.transfer, res.fees, rtol=1e-10)
+    table, details = cal.counterfactuals(res)
+    row = table.set_index("scheme")
+    assert row.loc[f"optimal {menu.K - 1} tiers", "profit"] < res.profit
+    assert row.loc["one linear price", "profit"] < row.loc["one two-part tariff", "profit"] < res.profit
+    lin = cal.linear_price(tech, types.theta, types.prob)
+    assert lin["markup"] == pytest.approx(res.cost_exponent, rel=1e-6)  # optimal uniform markup = b
+    assert row.loc["maximum spend (Def 1)", "exact"]
+    assert row.loc["two-part tariffs, capped (floor)", "exact"]
+    assert not row.loc["two-part tariffs, no caps (markup)", "exact"]
+    ov = details["overage"]
+    assert ov["implied_min_spend_overage_usd_per_unit"]["Pro"] == pytest.approx(
+        10 / 1500
+    )  # r_k lambda = T_k/A_k
+    assert ov["posted_overage_usd_per_unit"] == 0.01
+
+
+@pytest.mark.parametrize("name", ["single_model_cobb_douglas", "single_model_beta", "single_model_ironing"])
+def test_capped_two_part_tariffs_reproduce_shipped_menus(name: str) -> None:
+    prob = md.load_problem(ROOT / "problems" / f"{name}.toml")
+    out = prob.solve()
+    assert out.status == "optimal"
+    tech, th, f = prob.technology, out.menu["theta"].to_numpy(), out.menu["prob"].to_numpy()
+    Q, T = out.quality, out.transfer
+    # floor pricing: the cap binds for every served type, so the direct menu's IC/IR carry over exactly
+    rep = cal.reproduces(
+        cal.two_part_items(tech, th, Q, T, capped=True, pricing="floor"), tech, th, f, Q, T, rtol=TARIFF_RTOL
+    )
+    assert rep.exact and max(rep.quality_error, rep.payment_error) <= TARIFF_RTOL
+    # plain two-part tariffs cannot: type k+1 strictly prefers tariff k, buying beyond Q_k
+    plain = cal.reproduces(
+        cal.two_part_items(tech, th, Q, T, capped=False, pricing="markup"), tech, th, f, Q, T
+    )
+    assert not plain.exact
+    markup = cal.reproduces(
+        cal.two_part_items(tech, th, Q, T, capped=True, pricing="markup"), tech, th, f, Q, T, rtol=TARIFF_RTOL
+    )
+    items, _, idx = cal._menu_items(Q, T)
+    m = th[idx] / tech.marginal_cost(items)  # eq. (14) at each item's lowest type
+    if np.all(np.diff(m) <= 0):  # Prop 4's condition: markups non-increasing -> exact with p_k = m_k
+        assert markup.exact
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "menu.toml"
+    p.write_text('[menu]\nname = "x"\nsource = "s"\neffective_date = "2026"\nunit_conversion = "u"\n' + body)
+    return p
+
+
+TIER = '[[tiers]]\nname = "{n}"\nfee = {f}\nallowance = {a}\nsource = "s"\neffective_date = "2026"\n'
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ('unit = "points"\n' + TIER.format(n="Lo", f=20, a=100) + TIER.format(n="Hi", f=10, a=200), "'Lo'"),
+        ('unit = "points"\n' + TIER.format(n="Lo", f=5, a=0) + TIER.format(n="Hi", f=10, a=200), "'Lo'"),
+        ('unit = "furlongs"\n' + TIER.format(n="Lo", f=5, a=1) + TIER.format(n="Hi", f=10, a=2), "menu.unit"),
+        ('unit = "points"\n' + TIER.format(n="Only", f=5, a=1), "menu.tiers"),
+        ('unit = "points"\n' + TIER.format(n="Lo", f=5, a=100) + TIER.format(n="Hi", f=10, a=100), "'Hi'"),
+        ('unit = "points"\n[[tiers]]\nname = "Lo"\nfee = 5\nallowance = 1\n', "source"),
+    ],
+    ids=["dominated", "zero-allowance", "unknown-unit", "one-tier", "equal-allowance", "no-source"],
+)
+def test_bad_input_raises_problem_spec_error(tmp_path: Path, body: str, field: str) -> None:
+    with pytest.raises(ProblemSpecError) as exc:
+        cal.calibrate(cal.load_observed(_write(tmp_path, body)), 2.0)
+    assert field in exc.value.field
+    assert field.strip("'") in str(exc.value)
+
+
+def test_bad_options_raise() -> None:
+    menu, _, _ = _consistent_menu()
+    with pytest.raises(ProblemSpecError, match="cost_exponent"):
+        cal.calibrate(menu, 0.8)  # b = 1/(sigma + sigma_hat) > 1
+    with pytest.raises(ProblemSpecError):
+        cal.calibrate(menu, 2.0, sigma_total=0.5)
+    with pytest.raises(ProblemSpecError, match="unit"):
+        cal.ObservedMenu.from_tiers("x", [1, 2], [1, 2], unit="furlongs")
+
+
+def test_api_prices_are_token_class_costs() -> None:
+    prices = cal.load_api_prices(OBSERVED / "api-prices-2025-01.toml")
+    assert len(prices) == 8 and set(prices["provider"]) == {"OpenAI", "Anthropic", "Google"}
+    np.testing.assert_allclose(cal.api_costs(prices, "GPT-4o"), [2.5e-6, 10e-6])
+    tech = cal.api_technology(prices, "Claude 3 Opus")
+    np.testing.assert_allclose(tech.c, [15e-6, 75e-6])
+    with pytest.raises(ProblemSpecError):
+        cal.load_observed(OBSERVED / "api-prices-2025-01.toml")
+
+
+def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="mechdesign")
+    calibrate_cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["calibrate", *argv])
+    return args.func(args)
+
+
+def test_cli_codes_and_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = {k: tmp_path / f"r.{k}" for k in ("json", "csv", "png")}
+    code = _cli(
+        [
+            str(OBSERVED / "anthropic-claude-2026-01.toml"),
+            "--json",
+            str(out["json"]),
+            "--csv",
+            str(out["csv"]),
+            "--plot",
+            str(out["png"]),
+        ]
+    )
+    assert code == 0 and all(p.stat().st_size > 0 for p in out.values())
+    assert "CONSISTENT" in capsys.readouterr().out
+    assert _cli([str(OBSERVED / "poe-2025.toml"), "--cost-exponent", "2"]) == 1
+    assert _cli([str(OBSERVED / "openai-chatgpt-2026-01.toml"), "--allowance", "Pro=20"]) == 0
+    bad = tmp_path / "bad.json"
+    with pytest.raises(ProblemSpecError, match="Pro"):
+        _cli([str(OBSERVED / "openai-chatgpt-2026-01.toml"), "--json", str(bad)])
+    assert not bad.exists()  # outputs are written only after everything succeeded
+
+
+def test_figures(tmp_path: Path) -> None:
+    res = cal.calibrate(cal.load_observed(OBSERVED / "poe-2025.toml"), 2.0, identify=True)
+    for fn in (cal.plot_menu, cal.plot_types, cal.plot_markups):
+        fn(res, tmp_path / f"{fn.__name__}.png")
+    assert res.identified is not None
+    cal.plot_identified_set(res.identified, tmp_path / "ident.png")
+    assert len(list(tmp_path.glob("*.png"))) == 4
+
+
+def test_calibration_module_imports_no_solver() -> None:
+    tree = ast.parse((ROOT / "mechdesign" / "analytic" / "calibration.py").read_text())
+    allowed = {
+        "__future__",
+        "itertools",
+        "math",
+        "tomllib",
+        "collections.abc",
+        "dataclasses",
+        "pathlib",
+        "numpy",
+        "pandas",
+        "scipy",
+        "matplotlib",
+        "matplotlib.pyplot",
+        "_validate",
+        "exceptions",
+        "technology",
+        "types",
+        "monopoly",
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add(node.module or ".".join(a.name for a in node.names))
+    assert found <= allowed, found - allowed
