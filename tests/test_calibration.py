@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from scipy import optimize
 
 import mechdesign as md
-from mechdesign import calibrate_cli
+from mechdesign.app import calibrate as calibrate_cli
 from mechdesign.analytic import calibration as cal
 from mechdesign.exceptions import ProblemSpecError
 
