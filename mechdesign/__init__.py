@@ -1,4 +1,4 @@
-"""mechdesign: optimal price menus for LLM tokens by convex optimisation.
+"""mechdesign: optimal price menus for LLM tokens by convex optimisation, certified.
 
 Implements the single-model framework of Bergemann, Bonatti and Smolin (2026), *Menu Pricing of
 Large Language Models*: technology and cost of quality (Lemmas 1, 3), efficient allocation and the
@@ -54,6 +54,7 @@ from mechdesign.exceptions import (
 from mechdesign.problemfile import load_problem, problem_from_dict
 from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
 from mechdesign.settings.contractible import ContractibleProblem, ContractibleResult, solve_contractible
+from mechdesign.settings.base import SolveOptions
 from mechdesign.settings.results import MenuResult
 from mechdesign.settings.single_model import SingleModelProblem
 from mechdesign.settings.value_scale import ValueScaleProblem, ValueScaleResult, solve_value_scale
@@ -113,6 +114,7 @@ __all__ = [
     "ScreeningProgram",
     "SingleModelProblem",
     "SolverError",
+    "SolveOptions",
     "SolverInaccurateWarning",
     "Tabulated",
     "TaskProfileTypes",
