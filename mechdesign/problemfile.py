@@ -138,11 +138,15 @@ def check_kind(problem: object, kinds: tuple[str, ...], verb: str | None = None)
     if kind in kinds:
         return
     who = f"`mechdesign {verb}`" if verb else "this command"
-    words = " or ".join(KIND_WORDS[k] for k in kinds)
-    needs = " or ".join(f'"{k}"' for k in kinds)
+    words = _or([KIND_WORDS[k] for k in kinds])
+    needs = _or([f'"{k}"' for k in kinds])
     raise ProblemSpecError("problem.kind", kind,
                            f"{who} needs a {words} problem (problem.kind = {needs}); {KIND_WORDS[kind]} problems "
                            "are served by " + ", ".join(f"`mechdesign {v}`" for v in KIND_VERBS[kind]))
+
+
+def _or(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def load_single_model(path: str | Path, verb: str | None = None) -> SingleModelProblem:
@@ -167,7 +171,9 @@ def memory_estimate(n: int) -> str:
 def type_count(field: str, value: object) -> int:
     """A number of type cells: an integer in ``[2, MAX_TYPES]``; larger ones are refused up front with the
     memory they would need (a single-model solve keeps about ``BYTES_PER_TYPE`` bytes per type)."""
-    n = V.integer(field, value, 2)
+    n = V.integer(field, value, -(2**63))
+    if n < 2:
+        raise ProblemSpecError(field, value, f"must be an integer from 2 to {MAX_TYPES:,}")
     if n > MAX_TYPES:
         raise ProblemSpecError(field, value, f"must be an integer from 2 to {MAX_TYPES:,}: {n:,} types would need "
                                f"about {memory_estimate(n)} of memory (about {BYTES_PER_TYPE / 1000:.1f} KB per "
@@ -186,13 +192,13 @@ def check_n(problem: object, n: object, field: str = "--n") -> int | None:
     out = type_count(field, n)
     kind = problem_kind(problem)
     types = getattr(problem, "types", getattr(problem, "dist", None))
-    if kind in ("contractible", "value_scale") or not isinstance(types, Distribution):
-        what = ("task-profile types" if kind == "contractible" else
-                "value-scale types (set types.w.n in the file)" if kind == "value_scale" else
-                "discrete types" if isinstance(types, DiscreteTypes) else "task-profile types")
-        raise ProblemSpecError(field, n, f"applies to continuous type distributions only; this {kind} problem "
-                               f"has {what}")
-    return out
+    if isinstance(types, Distribution):
+        return out
+    what = {"contractible": "task-profile types (types.w lists them)",
+            "value_scale": "value-scale types (types.w.n sets the cells of w)"}.get(
+        kind, "discrete types (types.kind = \"discrete\")" if isinstance(types, DiscreteTypes)
+        else "types listed in the file (task profiles)")
+    raise ProblemSpecError(field, n, f"applies to continuous type distributions only; this problem has {what}")
 
 
 def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
