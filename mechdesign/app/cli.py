@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
                                     "minimum-spend or two-part-tariff pricing page, and check it by "
                                     "simulating every buyer type.")
     pr.add_argument("file", help="problem file (TOML)")
-    pr.add_argument("--format", dest="fmt", choices=("max-spend", "min-spend", "two-part"), default="max-spend")
+    pr.add_argument("--format", dest="fmt", choices=("max-spend", "min-spend", "two-part"), default="max-spend",
+                    help="maximum-spend (Def 1, the default), minimum-spend (Def 2) or two-part tariff (Def 3)")
     pr.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
     pr.add_argument("--tiers", type=int, default=None, metavar="K",
                     help="post the best menu with at most K items instead of the full optimal menu")
