@@ -11,8 +11,42 @@ from mechdesign.exceptions import ProblemSpecError
 PROB_SUM_TOL = 1e-9
 
 
+def _not_a_number(value: object) -> str | None:
+    """Why ``value`` is not a number although Python would convert it (a string or a boolean), or None."""
+    if isinstance(value, (bool, np.bool_)):
+        return f"must be a number, not the boolean {str(bool(value)).lower()}"
+    if isinstance(value, (str, bytes)):
+        text = value.decode(errors="replace") if isinstance(value, bytes) else value
+        return f"must be a number, not the string {text!r} (remove the quotes)"
+    return None
+
+
+def refuse_non_numbers(field: str, value: object) -> None:
+    """Raise if ``value`` (a number or a nested list) holds a string or a boolean."""
+    why = _not_a_number(value)
+    if why:
+        raise ProblemSpecError(field, value, why)
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            why = _not_a_number(item)
+            if why:
+                raise ProblemSpecError(field, value, why.replace("must be a number", "every entry must be a number"))
+            if isinstance(item, (list, tuple)):
+                refuse_non_numbers(field, item)
+
+
+def plural(count: int, word: str) -> str:
+    """``1 entry``, ``2 entries``; ``1 type``, ``2 types``."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
+
+
 def as_float(field: str, value: object) -> float:
-    """Convert ``value`` to a finite float or raise naming ``field``."""
+    """Convert ``value`` to a finite float or raise naming ``field`` (strings and booleans are refused)."""
+    why = _not_a_number(value)
+    if why:
+        raise ProblemSpecError(field, value, why)
     try:
         out = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -39,7 +73,8 @@ def positive(field: str, value: object) -> float:
 
 
 def vector(field: str, value: object, *, length: int | None = None, min_length: int = 1) -> np.ndarray:
-    """A 1-D finite float array, optionally of a given length."""
+    """A 1-D finite float array, optionally of a given length (strings and booleans are refused)."""
+    refuse_non_numbers(field, value)
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -49,9 +84,9 @@ def vector(field: str, value: object, *, length: int | None = None, min_length: 
     if arr.ndim != 1:
         raise ProblemSpecError(field, value, "must be a flat list of numbers")
     if arr.size < min_length:
-        raise ProblemSpecError(field, value, f"must have at least {min_length} entries")
+        raise ProblemSpecError(field, value, f"must have at least {plural(min_length, 'entry')}")
     if length is not None and arr.size != length:
-        raise ProblemSpecError(field, value, f"must have exactly {length} entries (one per class)")
+        raise ProblemSpecError(field, value, f"must have exactly {plural(length, 'entry')} (one per class)")
     if not np.all(np.isfinite(arr)):
         raise ProblemSpecError(field, value, "must contain only finite numbers")
     return arr
@@ -101,9 +136,12 @@ def one_of(field: str, value: object, allowed: Sequence[str]) -> str:
 
 
 def integer(field: str, value: object, lo: int, hi: int | None = None) -> int:
-    """An integer in ``[lo, hi]``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and value.is_integer():
+    """An integer in ``[lo, hi]`` (a float with an integer value is accepted; strings and booleans are not)."""
+    why = _not_a_number(value)
+    if why:
+        raise ProblemSpecError(field, value, why.replace("a number", "an integer"))
+    if not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
         else:
             raise ProblemSpecError(field, value, "must be an integer")

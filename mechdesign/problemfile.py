@@ -17,6 +17,7 @@ from mechdesign.analytic.cost_based import joint_profiles, separable_profiles
 from mechdesign.analytic.leader_fringe import LeaderFringe
 from mechdesign.analytic.multimodel import ModelSpec, MultiModel
 from mechdesign.analytic.value_scale import ValueScaleTypes, flat_virtual_value_types
+from mechdesign.engine.program import IC_STRATEGIES
 from mechdesign.exceptions import ProblemFileError, ProblemSpecError
 from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
 from mechdesign.settings.contractible import ContractibleProblem
@@ -43,6 +44,21 @@ TYPE_KINDS = {"single_model": ("distribution", "discrete", "task_profiles", "sep
               "multimodel": ("distribution", "discrete"),
               "leader_fringe": ("distribution",)}
 Problem = SingleModelProblem | ContractibleProblem | ValueScaleProblem | MultiModelProblem | LeaderFringeProblem
+_KIND_CLASSES: dict[str, type] = {"single_model": SingleModelProblem, "contractible": ContractibleProblem,
+                                  "value_scale": ValueScaleProblem, "multimodel": MultiModelProblem,
+                                  "leader_fringe": LeaderFringeProblem}
+#: the ``mechdesign`` commands that serve each problem kind
+KIND_VERBS = {"single_model": ("solve", "analytic", "price", "audit", "plot", "sweep"),
+              "contractible": ("solve", "sweep"),
+              "value_scale": ("solve", "sweep"),
+              "multimodel": ("solve", "analytic", "sweep"),
+              "leader_fringe": ("solve", "analytic", "plot", "sweep")}
+KIND_WORDS = {"single_model": "single-model", "contractible": "contractible", "value_scale": "value-scale",
+              "multimodel": "multi-model", "leader_fringe": "leader-fringe"}
+#: the most type cells a problem may ask for (``types.n``, ``solve.n``, ``--n``)
+MAX_TYPES = 2_000_000
+#: rough memory of the single-model solve per type (bytes), for the message that refuses larger sizes
+BYTES_PER_TYPE = 1500
 
 
 def _table(parent: Mapping[str, object], key: str, where: str, required: bool = True) -> dict[str, object]:
@@ -70,6 +86,31 @@ def _need(table: Mapping[str, object], key: str, where: str) -> object:
     return table[key]
 
 
+def read_problem_file(path: str | Path) -> dict[str, object]:
+    """The parsed TOML of a problem file, unchecked (:func:`problem_from_dict` checks it).
+
+    Raises
+    ------
+    ProblemFileError
+        The path is missing or a folder, or the file is not UTF-8 TOML.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise ProblemFileError(f"problem file {str(path)!r} is a folder, not a file (give a path to a .toml file, "
+                               "e.g. problems/single_model_cobb_douglas.toml)")
+    if not p.is_file():
+        raise ProblemFileError(f"problem file {str(path)!r} does not exist (give a path to a .toml file, "
+                               "e.g. problems/single_model_cobb_douglas.toml)")
+    try:
+        return tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ProblemFileError(f"problem file {str(path)!r} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ProblemFileError(f"problem file {str(path)!r} is not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ProblemFileError(f"problem file {str(path)!r} cannot be read: {exc.strerror or exc}") from None
+
+
 def load_problem(path: str | Path) -> Problem:
     """Read a problem file and build the problem it describes.
 
@@ -79,30 +120,90 @@ def load_problem(path: str | Path) -> Problem:
     Raises
     ------
     ProblemFileError
-        The file is missing (the message lists the shipped names) or is not valid TOML.
+        The file is missing, a folder, or not valid TOML.
     ProblemSpecError
         A key is unknown or a value is out of range (the message names it).
     """
-    p = resolve(path)
-    if not p.is_file():
-        raise ProblemFileError(f"problem file {str(path)!r} does not exist (give a path to a .toml file, "
-                               "e.g. problems/single_model_cobb_douglas.toml)")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ProblemFileError(f"problem file {str(path)!r} is not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ProblemFileError(f"problem file {str(path)!r} is not a UTF-8 text file") from None
-    return problem_from_dict(data, source=str(p))
+    p = resolve(path)  # a path, or a shipped problem's name
+    return problem_from_dict(read_problem_file(p), source=str(p))
 
 
-def load_single_model(path: str | Path) -> SingleModelProblem:
-    """:func:`load_problem` for commands that need a single-model problem (§3-4)."""
+def problem_kind(problem: object) -> str:
+    """The ``problem.kind`` of the file a problem was built from (``"single_model"``, ...)."""
+    for kind, cls in _KIND_CLASSES.items():
+        if isinstance(problem, cls):
+            return kind
+    raise TypeError(f"not a problem: {problem!r}")  # pragma: no cover - a programming error
+
+
+def check_kind(problem: object, kinds: tuple[str, ...], verb: str | None = None) -> None:
+    """Raise unless ``problem`` has one of ``kinds``; the message names the kind as written in the file
+    (``problem.kind = 'contractible'``, never a Python class) and the commands that serve it."""
+    kind = problem_kind(problem)
+    if kind in kinds:
+        return
+    who = f"`mechdesign {verb}`" if verb else "this command"
+    words = _or([KIND_WORDS[k] for k in kinds])
+    needs = _or([f'"{k}"' for k in kinds])
+    raise ProblemSpecError("problem.kind", kind,
+                           f"{who} needs a {words} problem (problem.kind = {needs}); {KIND_WORDS[kind]} problems "
+                           "are served by " + ", ".join(f"`mechdesign {v}`" for v in KIND_VERBS[kind]))
+
+
+def _or(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def load_single_model(path: str | Path, verb: str | None = None) -> SingleModelProblem:
+    """:func:`load_problem` for commands that need a single-model problem (§3-4); ``verb`` names the
+    command in the error message."""
     problem = load_problem(path)
-    if not isinstance(problem, SingleModelProblem):
-        raise ProblemSpecError("problem.kind", type(problem).__name__, "this command needs a single-model problem "
-                               "(problem.kind = \"single_model\")")
+    check_kind(problem, ("single_model",), verb)
+    assert isinstance(problem, SingleModelProblem)
     return problem
+
+
+def memory_estimate(n: int) -> str:
+    """Rough memory of a single-model solve with ``n`` types (``BYTES_PER_TYPE`` each), e.g. ``'15 GB'``."""
+    size = float(n) * BYTES_PER_TYPE
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.3g} {unit}"
+        size /= 1000
+    return ""  # pragma: no cover
+
+
+def type_count(field: str, value: object) -> int:
+    """A number of type cells: an integer in ``[2, MAX_TYPES]``; larger ones are refused up front with the
+    memory they would need (a single-model solve keeps about ``BYTES_PER_TYPE`` bytes per type)."""
+    n = V.integer(field, value, -(2**63))
+    if n < 2:
+        raise ProblemSpecError(field, value, f"must be an integer from 2 to {MAX_TYPES:,}")
+    if n > MAX_TYPES:
+        raise ProblemSpecError(field, value, f"must be an integer from 2 to {MAX_TYPES:,}: {n:,} types would need "
+                               f"about {memory_estimate(n)} of memory (about {BYTES_PER_TYPE / 1000:.1f} KB per "
+                               "type for the single-model solve)")
+    return n
+
+
+def check_n(problem: object, n: object, field: str = "--n") -> int | None:
+    """Validate a number of type cells given for ``problem`` (``None``: not given).
+
+    ``n`` discretises continuous type distributions only; for other types it would be ignored, so it
+    is refused with a message that says why.
+    """
+    if n is None:
+        return None
+    out = type_count(field, n)
+    kind = problem_kind(problem)
+    types = getattr(problem, "types", getattr(problem, "dist", None))
+    if isinstance(types, Distribution):
+        return out
+    what = {"contractible": "task-profile types (types.w lists them)",
+            "value_scale": "value-scale types (types.w.n sets the cells of w)"}.get(
+        kind, "discrete types (types.kind = \"discrete\")" if isinstance(types, DiscreteTypes)
+        else "types listed in the file (task profiles)")
+    raise ProblemSpecError(field, n, f"applies to continuous type distributions only; this problem has {what}")
 
 
 def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
@@ -123,7 +224,7 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
                                f"problem.kind = {kind!r} (see docs/problem-files.md)")
     types, n = types_from_table(types_t, tech.sigma)
     src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
-    n = _solve_defaults(data, src, n)
+    n = _solve_defaults(data, src, n, kind, types)
     if isinstance(types, ValueScaleTypes):
         return ValueScaleProblem(tech, types, name=name, source=src)
     if kind == "contractible":
@@ -134,16 +235,33 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
                               source=src)
 
 
-def _solve_defaults(data: Mapping[str, object], src: dict[str, object], n: int) -> int:
-    """``[solve]``: defaults of the solve options (``ic``, ``solver``, ``n``, ``method``) for this file.
-
-    Stored in ``src["solve_defaults"]``; whether the setting honours them is checked when it solves.
-    Returns the number of cells (``solve.n`` overrides ``types.n``).
-    """
+def _solve_table(data: Mapping[str, object], kind: str, types: object) -> dict[str, object]:
+    """``[solve]``: defaults for ``mechdesign solve``; a key the problem cannot use is an error."""
     solve_t = _table(data, "solve", "", required=False)
     _only(solve_t, ("ic", "solver", "n", "method"), "solve.")
+    if "ic" in solve_t:
+        V.one_of("solve.ic", solve_t["ic"], IC_STRATEGIES)
+    if "solver" in solve_t and not (isinstance(solve_t["solver"], str) and solve_t["solver"].strip()):
+        raise ProblemSpecError("solve.solver", solve_t["solver"], "must be the name of a cvxpy solver, e.g. \"CLARABEL\"")
+    if "method" in solve_t:
+        V.one_of("solve.method", solve_t["method"], ("auto", "structured", "conic"))
+        if kind != "single_model":
+            raise ProblemSpecError("solve.method", solve_t["method"], "applies to single-model problems only")
+    if "n" in solve_t and not isinstance(types, Distribution):
+        raise ProblemSpecError("solve.n", solve_t["n"], "applies to continuous type distributions only "
+                               "(types.kind = \"distribution\"); these types are listed in the file")
+    return solve_t
+
+
+def _solve_defaults(data: Mapping[str, object], src: dict[str, object], n: int, kind: str, types: object) -> int:
+    """``[solve]``: defaults of the solve options (``ic``, ``solver``, ``n``, ``method``) for this file.
+
+    Checked by :func:`_solve_table` and stored in ``src["solve_defaults"]``; whether the setting honours
+    each one is checked again when it solves. Returns the number of cells (``solve.n`` overrides ``types.n``).
+    """
+    solve_t = _solve_table(data, kind, types)
     if "n" in solve_t:
-        n = V.integer("solve.n", solve_t["n"], 2)
+        n = type_count("solve.n", solve_t["n"])
     if solve_t:
         src["solve_defaults"] = dict(solve_t)
     return n
@@ -163,7 +281,7 @@ def _competition_problem(data: Mapping[str, object], kind: str, name: str,
         raise ProblemSpecError("types.kind", tkind, f"must be one of {', '.join(TYPE_KINDS[kind])} for "
                                f"problem.kind = {kind!r}")
     types, n = types_from_table(types_t, sigma)
-    n = _solve_defaults(data, src, n)
+    n = _solve_defaults(data, src, n, kind, types)
     if kind == "multimodel":
         _only(data, ("problem", "technology", "types", "models", "solve"), "")
         raw = _need(data, "models", "")
@@ -204,54 +322,106 @@ def _competition_problem(data: Mapping[str, object], kind: str, name: str,
     return LeaderFringeProblem(market, types, name=name, source=src, n=n)
 
 
+def _lengths_agree(where: str, given: Mapping[str, object]) -> None:
+    """Check that the lists ``given`` (key -> list), one entry per token class, have the same length.
+
+    When the lengths differ, the key whose length disagrees with the others is named (with ``alpha``
+    or ``exponents`` as the reference when there is no majority), e.g. ``technology.inference.cost =
+    [1.0] is invalid: has 1 entry but technology.inference.alpha has 2 (one per token class).``
+    """
+    sizes: dict[str, int] = {}
+    for key, value in given.items():
+        if key == "names":
+            if isinstance(value, list):
+                sizes[key] = len(value)
+        else:
+            sizes[key] = V.vector(where + key, value).size
+    if not sizes:
+        return
+    counts: dict[int, int] = {}
+    for size in sizes.values():
+        counts[size] = counts.get(size, 0) + 1
+    ref_key = next(iter(sizes))  # alpha / exponents first: they define the classes
+    ref = max(counts, key=lambda c: (counts[c], c == sizes[ref_key]))
+    for key, size in sizes.items():
+        if size != ref:
+            other = next(k for k, v in sizes.items() if v == ref)
+            raise ProblemSpecError(where + key, given[key], f"has {V.plural(size, 'entry')} but {where}{other} has "
+                                   f"{ref} (one per token class)")
+
+
+def _rho(field: str, value: object) -> float:
+    rho = V.as_float(field, value)
+    if not rho < 1.0:
+        raise ProblemSpecError(field, value, "must be < 1 (rho = 0 is Cobb-Douglas; rho -> -inf, Leontief)")
+    return rho
+
+
 def technology_from_table(t: Mapping[str, object]) -> tuple[Technology, list[str], list[str]]:
     """``[technology]``: ``sigma`` and ``[technology.inference]``, optional ``[technology.finetuning]``."""
     _only(t, ("sigma", "inference", "finetuning"), "technology.")
     inf = _table(t, "inference", "technology.")
-    _only(inf, ("names", "alpha", "rho", "cost", "exponents"), "technology.inference.")
-    cost = V.positive_vector("technology.inference.cost", _need(inf, "cost", "technology.inference."))
+    where = "technology.inference."
+    _only(inf, ("names", "alpha", "rho", "cost", "exponents"), where)
+    shape = "exponents" if "exponents" in inf else "alpha"
+    _lengths_agree(where, {k: inf[k] for k in (shape, "cost", "names") if k in inf})
+    cost = V.positive_vector(where + "cost", _need(inf, "cost", where))
     if "exponents" in inf:
         if "alpha" in inf or "sigma" in t:
-            raise ProblemSpecError("technology.inference.exponents", inf["exponents"],
+            raise ProblemSpecError(where + "exponents", inf["exponents"],
                                    "cannot be combined with alpha or technology.sigma (give one or the other)")
-        ex = V.positive_vector("technology.inference.exponents", inf["exponents"], length=cost.size)
+        if "rho" in inf:
+            raise ProblemSpecError(where + "rho", inf["rho"], "cannot be combined with exponents (Cobb-Douglas); "
+                                   "give technology.sigma, alpha and rho instead")
+        ex = V.positive_vector(where + "exponents", inf["exponents"], length=cost.size)
         sigma = float(ex.sum())
-        ces = CES(ex / sigma, 0.0, "technology.inference.alpha")
+        if not sigma < 1.0:
+            raise ProblemSpecError(where + "exponents", inf["exponents"],
+                                   f"must sum to less than 1 (they sum to {sigma:.6g}: decreasing returns)")
+        ces = CES(ex / sigma, 0.0, where + "alpha")
     else:
         sigma = V.in_open("technology.sigma", _need(t, "sigma", "technology."), 0.0, 1.0)
-        alpha = V.weights("technology.inference.alpha", _need(inf, "alpha", "technology.inference."),
-                          length=cost.size)
-        ces = CES(alpha, V.as_float("technology.inference.rho", inf.get("rho", 0.0)), "technology.inference.alpha")
-    inames = _names(inf, "technology.inference.names", cost.size, "x")
+        alpha = V.weights(where + "alpha", _need(inf, "alpha", where), length=cost.size)
+        ces = CES(alpha, _rho(where + "rho", inf.get("rho", 0.0)), where + "alpha")
+    inames = _names(inf, where + "names", cost.size, "x")
     ft_t = _table(t, "finetuning", "technology.", required=False)
     ft: FineTuning
     fnames: list[str] = []
-    kind = V.one_of("technology.finetuning.kind", ft_t.get("kind", "none" if not ft_t else "ces"),
-                    ("none", "ces", "baseline"))
     where = "technology.finetuning."
+    kind = V.one_of(where + "kind", ft_t.get("kind", "none" if not ft_t else "ces"), ("none", "ces", "baseline"))
     if kind == "none":
         _only(ft_t, ("kind",), where)
         ft = NoFineTuning()
     elif kind == "ces":
         _only(ft_t, ("kind", "names", "alpha", "rho", "cost", "sigma_hat", "exponents"), where)
+        _lengths_agree(where, {k: ft_t[k] for k in ("exponents", "alpha", "cost", "names") if k in ft_t})
         fcost = V.positive_vector(where + "cost", _need(ft_t, "cost", where))
         if "exponents" in ft_t:
-            if "alpha" in ft_t or "sigma_hat" in ft_t:
+            if "alpha" in ft_t or "sigma_hat" in ft_t or "rho" in ft_t:
                 raise ProblemSpecError(where + "exponents", ft_t["exponents"],
-                                       "cannot be combined with alpha or sigma_hat (give one or the other)")
+                                       "cannot be combined with alpha, rho or sigma_hat (give one or the other)")
             fx = V.positive_vector(where + "exponents", ft_t["exponents"], length=fcost.size)
             sh = float(fx.sum())
             fces = CES(fx / sh, 0.0, where + "alpha")
+            sh_key, sh_val = where + "exponents", ft_t["exponents"]
         else:
             sh = V.in_open(where + "sigma_hat", _need(ft_t, "sigma_hat", where), 0.0, 1.0)
             falpha = V.weights(where + "alpha", ft_t.get("alpha", [1.0] * fcost.size), length=fcost.size)
-            fces = CES(falpha, V.as_float(where + "rho", ft_t.get("rho", 0.0)), where + "alpha")
+            fces = CES(falpha, _rho(where + "rho", ft_t.get("rho", 0.0)), where + "alpha")
+            sh_key, sh_val = where + "sigma_hat", ft_t["sigma_hat"]
+        if not sigma + sh < 1.0:
+            raise ProblemSpecError(sh_key, sh_val, f"must keep sigma + sigma_hat < 1 (sigma = {sigma:g}, sigma_hat = "
+                                   f"{sh:g}); otherwise the cost of quality is not convex (Assumption 1)")
         ft = CESFineTuning(fces, sh, fcost)
         fnames = _names(ft_t, where + "names", fcost.size, "z")
     else:
         _only(ft_t, ("kind", "names", "b", "gamma", "cost"), where)
-        ft = BaselineFineTuning(V.positive(where + "b", _need(ft_t, "b", where)),
-                                V.in_open(where + "gamma", _need(ft_t, "gamma", where), 0.0, 1.0),
+        _lengths_agree(where, {k: ft_t[k] for k in ("cost", "names") if k in ft_t})
+        gamma = V.in_open(where + "gamma", _need(ft_t, "gamma", where), 0.0, 1.0)
+        if not gamma < 1.0 - sigma:
+            raise ProblemSpecError(where + "gamma", ft_t["gamma"], f"must be < 1 - technology.sigma = {1 - sigma:g} "
+                                   "so that g is strictly concave (BBS §2.1)")
+        ft = BaselineFineTuning(V.positive(where + "b", _need(ft_t, "b", where)), gamma,
                                 V.positive_vector(where + "cost", _need(ft_t, "cost", where), length=1))
         fnames = _names(ft_t, where + "names", 1, "z")
     return Technology(ces, sigma, cost, ft), inames, fnames
@@ -271,6 +441,7 @@ def _names(t: Mapping[str, object], field: str, n: int, prefix: str) -> list[str
 
 def _matrix(t: Mapping[str, object], key: str, where: str) -> np.ndarray:
     raw = _need(t, key, where)
+    V.refuse_non_numbers(where + key, raw)
     try:
         arr = np.asarray(raw, dtype=float)
     except (TypeError, ValueError):
@@ -292,7 +463,7 @@ def types_from_table(t: Mapping[str, object], sigma: float = 0.5
     if kind == "distribution":
         _only(t, ("kind", "n", "distribution"), "types.")
         if "n" in t:
-            n = V.integer("types.n", t["n"], 2)
+            n = type_count("types.n", t["n"])
         return distribution_from_table(_table(t, "distribution", "types."), "types.distribution."), n
     if kind == "discrete":
         _only(t, ("kind", "theta", "prob"), "types.")

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from scipy import optimize
 
 import mechdesign as md
-from mechdesign.app import calibrate as calibrate_cli
 from mechdesign.analytic import calibration as cal
+from mechdesign.app import calibrate as calibrate_cli
 from mechdesign.exceptions import ProblemSpecError
 
 ROOT = Path(__file__).resolve().parents[1]

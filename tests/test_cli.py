@@ -214,9 +214,9 @@ def test_audit_command_reports_violations(tmp_path: Path, capsys: pytest.Capture
     prob_file = _bad(tmp_path, DISCRETE.format(theta="[1.0, 2.0]", prob="[0.5, 0.5]"))
     menu = tmp_path / "menu.csv"
     menu.write_text("type,quality,fee\n0,1.0,0.0\n1,1.5,10.0\n")
-    assert main(["audit", str(menu), "--problem", str(prob_file)]) == 0
+    assert main(["audit", str(menu), "--problem", str(prob_file)]) == 1   # an IC violation: exit 1
     out = capsys.readouterr().out
-    assert "type 1 (theta 2) prefers item of type 0, gain 9" in out
+    assert "type 1 (theta 2) prefers item of type 0, gain 9" in out and "NOT incentive compatible" in out
     assert "share" in out
     bad = tmp_path / "bad.csv"
     bad.write_text("price\n1.0\n")

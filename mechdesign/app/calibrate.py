@@ -115,7 +115,9 @@ def _jsonable(obj: object) -> object:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``mechdesign calibrate``; 0 when the menu is consistent (and round-trips), 1 when not."""
-    menu = cal.load_observed(args.menu_file)
+    from mechdesign.shipped import resolve
+
+    menu = cal.load_observed(resolve(args.menu_file))  # a path, or a shipped name such as observed/poe-2025
     if getattr(args, "allowance", None):
         menu = menu.with_allowances(_allowances(args.allowance), note="assumed on the command line")
     if getattr(args, "paid_only", False):

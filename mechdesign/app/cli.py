@@ -56,9 +56,10 @@ def _parser() -> argparse.ArgumentParser:
                        description="Exact discrete menu (Prop 3 with discrete, ironed virtual values) and, "
                                    "for continuous distributions, the exclusion cutoff and ironing intervals.")
     a.add_argument("file", help="problem file (TOML)")
-    a.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
-    a.add_argument("--csv", metavar="PATH", help="write the analytic menu as CSV")
-    a.add_argument("--json", metavar="PATH", help="write the closed forms as JSON (multimodel, leader_fringe)")
+    a.add_argument("--n", type=int, default=None,
+                   help="number of type cells (continuous distributions of single-model and multi-model problems)")
+    a.add_argument("--csv", metavar="PATH", help="write the analytic menu as CSV (single-model problems)")
+    a.add_argument("--json", metavar="PATH", help="write the closed forms (and the menu) as JSON")
 
     pl = sub.add_parser("plot", help="plot a problem: Figure 1 for leader_fringe files, Q and t otherwise",
                         description="leader_fringe: the paper's Figure 1 (leader and fringe quantities under the "
@@ -72,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
                                     "minimum-spend or two-part-tariff pricing page, and check it by "
                                     "simulating every buyer type.")
     pr.add_argument("file", help="problem file (TOML)")
-    pr.add_argument("--format", dest="fmt", choices=("max-spend", "min-spend", "two-part"), default="max-spend")
+    pr.add_argument("--format", dest="fmt", choices=("max-spend", "min-spend", "two-part"), default="max-spend",
+                    help="maximum-spend (Def 1, the default), minimum-spend (Def 2) or two-part tariff (Def 3)")
     pr.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
     pr.add_argument("--tiers", type=int, default=None, metavar="K",
                     help="post the best menu with at most K items instead of the full optimal menu")
@@ -83,10 +85,15 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", metavar="PATH", help="write the pricing page and its check as JSON")
 
     au = sub.add_parser("audit", help="audit a posted menu against a problem's types",
-                        description="Each type picks its best item of MENU.csv (columns: fee and quality, or "
-                                    "fee and budget at marginal-cost prices; optional type = the type an item "
-                                    "is meant for). Prints choices, payoffs and profit, every IC/IR violation "
-                                    "of a direct menu, and the gap to the optimum.")
+                        description="Each type picks its best item of MENU.csv or nothing (ties go to the seller, "
+                                    "as in the buyer simulation of `price`). Columns: a price (transfer, fee, "
+                                    "payment or upfront_fee) and a quality (quality, or budget / credit_budget at "
+                                    "marginal-cost prices, divided by markup when given); or a min-spend or two-part "
+                                    "page (committed_spend or fixed_fee, and markup). Reads the CSV of "
+                                    "`mechdesign solve --csv` and of `mechdesign price --csv`. With a type column "
+                                    "(the type each item is for) the menu is audited as a direct menu: exit 1 when "
+                                    "a type strictly prefers another type's item (IC) or its own item pays less "
+                                    "than nothing (IR). Prints choices, payoffs, profit and the share of the optimum.")
     au.add_argument("menu", help="CSV file with the posted menu")
     au.add_argument("--problem", required=True, help="problem file (TOML) with the technology and types")
     au.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
@@ -97,31 +104,39 @@ def _parser() -> argparse.ArgumentParser:
     va.add_argument("--only", nargs="+", metavar="CHECK", help="run only these checks (e.g. prop3 prop9)")
     va.add_argument("--seed", type=int, default=0, help="seed of the random instances (default 0)")
     va.add_argument("--problems", default="problems", help="folder of shipped problems (default ./problems)")
-    va.add_argument("--json", metavar="PATH", help="write the table as JSON")
+    va.add_argument("--json", metavar="PATH", help="write the table as JSON (full claims and notes)")
 
     sw = sub.add_parser("sweep", help="solve a grid of instances of a problem file in parallel",
                         description="Set problem-file keys (table.key) to every point of a grid, solve each instance "
                                     "(local processes, or a Dask cluster with --scheduler) and print a tidy table.")
     sw.add_argument("file", help="problem file (TOML)")
     sw.add_argument("--param", action="append", required=True, metavar="KEY=LO:HI:N",
-                    help="a key of the file and its values (lo:hi:count or a,b,c); repeat for a grid")
+                    help="a number key of the file and its values (lo:hi:count or a,b,c); repeat for a grid "
+                         "(at most 100,000 points)")
     sw.add_argument("--n", type=int, default=None, help="type cells per instance (continuous distributions)")
-    sw.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
-    sw.add_argument("--scheduler", metavar="ADDRESS", help="Dask distributed scheduler, e.g. tcp://127.0.0.1:8786")
+    sw.add_argument("--workers", type=int, default=None,
+                    help="local processes, >= 1 (default: all cores; not with --scheduler)")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="Dask distributed scheduler, e.g. tcp://127.0.0.1:8786 (needs the distributed package)")
     sw.add_argument("--csv", metavar="PATH", help="write the table as CSV")
     sw.add_argument("--json", metavar="PATH", help="write the table and provenance as JSON")
     sw.add_argument("--plot", metavar="PATH", help="PNG of --y against the first swept parameter")
-    sw.add_argument("--y", default="profit", help="output column to plot (default profit)")
+    sw.add_argument("--y", default=None, help="output column to plot with --plot (default profit)")
 
     be = sub.add_parser("bench", help="run benchmark suites and write CSV and markdown tables",
                         description="Suites: scaling (one-dimensional types, with the hand-written every-pair "
                                     "formulation as baseline), contractible (N x T), accuracy (fitted rates), peers "
                                     "(mechaudit), solvers (Clarabel vs SCS). Each case runs in a fresh process.")
     be.add_argument("suite", nargs="*", help="suites to run (default: all): scaling contractible accuracy peers solvers")
-    be.add_argument("--out", required=True, metavar="DIR", help="folder for <suite>.csv and <suite>.md")
+    be.add_argument("--out", required=True, metavar="DIR",
+                    help="folder for <suite>.csv and <suite>.md (created if needed)")
     be.add_argument("--quick", action="store_true", help="small grids (a few minutes in all)")
     be.add_argument("--timeout", type=float, default=600.0, help="seconds per case (default 600)")
     be.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    from mechdesign.app import calibrate
+
+    calibrate.add_parser(sub)
 
     ls = sub.add_parser("problems", help="list the shipped problems (name, kind, description)",
                         description="List the shipped problems: give a name to solve, analytic, plot, price or "
@@ -178,30 +193,43 @@ def _solve(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
+    from mechdesign.app.output import check_output_paths, write_outputs
     from mechdesign.app.plotting import plot_leader_fringe, plot_menu
-    from mechdesign.problemfile import load_problem, load_single_model
+    from mechdesign.problemfile import check_kind, load_problem
     from mechdesign.settings.competition import LeaderFringeProblem
 
     loaded = load_problem(args.file)
+    check_kind(loaded, ("single_model", "leader_fringe"), "plot")
+    check_output_paths(out=args.out)
     if isinstance(loaded, LeaderFringeProblem):
-        plot_leader_fringe(loaded.market, loaded.dist, args.out, loaded.name)
+        lf = loaded
+        written = write_outputs({args.out: lambda path: plot_leader_fringe(lf.market, lf.dist, path, lf.name)})
         print(loaded.report())
     else:
-        plot_menu(load_single_model(args.file).solve(), args.out)
-    print(f"wrote {args.out}")
+        result = loaded.solve()  # type: ignore[union-attr]
+        written = write_outputs({args.out: lambda path: plot_menu(result, path)})
+    _wrote(written)
     return 0
+
+
+def _wrote(paths: Sequence[Path]) -> None:
+    for path in paths:
+        print(f"wrote {path}")
 
 
 def _bench(args: argparse.Namespace) -> int:
     from mechdesign.app.bench import SUITES, markdown, run_suite
+    from mechdesign.app.output import check_output_folder
 
     suites = args.suite or list(SUITES)
     bad = [x for x in suites if x not in SUITES]
     if bad:
         raise ProblemSpecError("suite", bad[0], "must be one of " + ", ".join(SUITES))
-    if args.timeout <= 0:
-        raise ProblemSpecError("--timeout", args.timeout, "must be > 0 seconds")
-    command = "mechdesign bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
+    if not args.timeout > 0 or not np.isfinite(args.timeout):
+        raise ProblemSpecError("--timeout", args.timeout, "must be a finite number of seconds > 0")
+    check_output_folder("--out", args.out)
+    argv = getattr(args, "argv", None) or sys.argv[1:]
+    command = "mechdesign " + " ".join(argv)
     for name in suites:
         df = run_suite(name, args.out, quick=args.quick, timeout=args.timeout,
                        progress=not args.no_progress, command=command)
@@ -210,61 +238,96 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from mechdesign.app.sweep import parse_param, provenance, run_sweep
+    from mechdesign.app.output import check_output_paths, write_outputs
+    from mechdesign.app.sweep import check_options, parse_param, provenance, run_sweep, sweep_columns
+    from mechdesign.problemfile import check_n, load_problem
 
     params = [parse_param(p) for p in args.param]
+    check_options(params, args.workers, args.scheduler)
+    base = load_problem(args.file)
+    check_n(base, args.n)
+    if args.y is not None and not args.plot:
+        raise ProblemSpecError("--y", args.y, "chooses the column that --plot draws; give --plot PATH too")
+    y = args.y or "profit"
+    if args.plot:
+        columns = sweep_columns(base, [k for k, _ in params])
+        if y not in columns:
+            raise ProblemSpecError("--y", y, "must be a numeric column of this sweep: " + ", ".join(columns))
+    check_output_paths(csv=args.csv, json=args.json, plot=args.plot)
     table = run_sweep(args.file, params, n=args.n, workers=args.workers, scheduler=args.scheduler)
     with pd.option_context("display.width", 160, "display.max_columns", 30, "display.float_format", "{:.6g}".format):
         print(table.to_string(index=False))
+    writers: dict[str, object] = {}
     if args.csv:
-        table.to_csv(args.csv, index=False)
-        print(f"wrote {args.csv}")
+        writers[args.csv] = lambda path: table.to_csv(path, index=False)
     if args.json:
-        Path(args.json).write_text(json.dumps(_jsonable({"file": args.file, "params": args.param, "n": args.n,
-                                                         "provenance": provenance(),
-                                                         "rows": table.to_dict(orient="records")}), indent=1))
-        print(f"wrote {args.json}")
+        payload = json.dumps(_jsonable({"file": args.file, "params": args.param, "n": args.n,
+                                        "provenance": provenance(), "rows": table.to_dict(orient="records")}),
+                             indent=1)
+        writers[args.json] = lambda path: Path(path).write_text(payload)
     if args.plot:
-        if args.y not in table.columns:
-            raise ProblemSpecError("--y", args.y, "must be a column of the sweep table: " + ", ".join(table.columns))
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        x = params[0][0]
-        fig, ax = plt.subplots(figsize=(6, 4))
-        others = [k for k, _ in params[1:]]
-        for key, grp in (table.groupby(others) if others else [((), table)]):
-            ax.plot(grp[x], grp[args.y], "o-", label=str(key) if others else None)
-        ax.set_xlabel(x)
-        ax.set_ylabel(args.y)
-        ax.grid(alpha=0.3)
-        if others:
-            ax.legend(title=", ".join(others), fontsize=8)
-        fig.savefig(args.plot, dpi=120, bbox_inches="tight")
-        plt.close(fig)
-        print(f"wrote {args.plot}")
+        writers[args.plot] = lambda path: _plot_sweep(table, params, y, path)
+    _wrote(write_outputs(writers))  # type: ignore[arg-type]
     return 0 if (table["status"] == "optimal").all() else 1
 
 
+def _plot_sweep(table: pd.DataFrame, params: list[tuple[str, list[float]]], y: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = params[0][0]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    others = [k for k, _ in params[1:]]
+    if y not in table.columns:  # every row failed: an empty plot with the column's name
+        table = table.assign(**{y: np.nan})
+    for key, grp in (table.groupby(others) if others else [((), table)]):
+        ax.plot(grp[x], grp[y], "o-", label=str(key) if others else None)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.grid(alpha=0.3)
+    if others:
+        ax.legend(title=", ".join(others), fontsize=8)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
 def _analytic(args: argparse.Namespace) -> int:
-    from mechdesign.problemfile import load_problem, load_single_model
+    from mechdesign.app.output import check_output_paths, write_outputs
+    from mechdesign.problemfile import check_kind, check_n, load_problem
     from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
+    from mechdesign.settings.single_model import SingleModelProblem
 
     loaded = load_problem(args.file)
-    if isinstance(loaded, (MultiModelProblem, LeaderFringeProblem)):
-        print(loaded.report() if isinstance(loaded, LeaderFringeProblem) else loaded.report(args.n))
+    check_kind(loaded, ("single_model", "multimodel", "leader_fringe"), "analytic")
+    if isinstance(loaded, LeaderFringeProblem) and args.n is not None:
+        raise ProblemSpecError("--n", args.n, "does not apply to leader-fringe problems: Prop 7's cutoffs are closed "
+                               "forms of the continuous distribution (use `mechdesign solve --n` for the numeric menu)")
+    n = check_n(loaded, args.n)
+    if args.csv and not isinstance(loaded, SingleModelProblem):
+        raise ProblemSpecError("--csv", args.csv, "writes the menu table of single-model problems; use --json for "
+                               "multi-model and leader-fringe problems")
+    check_output_paths(csv=args.csv, json=args.json)
+    writers: dict[str, object] = {}
+    if isinstance(loaded, LeaderFringeProblem):
+        print(loaded.report())
         if args.json:
-            if isinstance(loaded, LeaderFringeProblem):
-                loaded.to_json(args.json)
-            else:
-                data = {"problem": {"name": loaded.name, "kind": "multimodel"}, "analytic": loaded.analytic(args.n)}
-                Path(args.json).write_text(json.dumps(_jsonable(data), indent=1))
-            print(f"wrote {args.json}")
+            lf = loaded
+            writers[args.json] = lambda path: lf.to_json(path)
+        _wrote(write_outputs(writers))  # type: ignore[arg-type]
         return 0
-    problem = load_single_model(args.file)
-    menu = problem.analytic(args.n)
+    if isinstance(loaded, MultiModelProblem):
+        print(loaded.report(n))
+        if args.json:
+            data = {"problem": {"name": loaded.name, "kind": "multimodel"}, "analytic": loaded.analytic(n)}
+            text = json.dumps(_jsonable(data), indent=1)
+            writers[args.json] = lambda path: Path(path).write_text(text)
+        _wrote(write_outputs(writers))  # type: ignore[arg-type]
+        return 0
+    assert isinstance(loaded, SingleModelProblem)
+    problem = loaded
+    menu = problem.analytic(n)
     tech = problem.technology
     table = pd.DataFrame({"theta": menu.types.theta, "prob": menu.types.prob, "virtual_value": menu.phi,
                           "ironed": menu.phi_bar, "quality": menu.quality, "transfer": menu.transfer,
@@ -290,19 +353,38 @@ def _analytic(args: argparse.Namespace) -> int:
         shown = table if len(table) <= 20 else pd.concat([table.head(10), table.tail(10)])
         print(shown.to_string())
     if args.csv:
-        table.to_csv(args.csv)
-        print(f"wrote {args.csv}")
+        writers[args.csv] = lambda path: table.to_csv(path)
+    if args.json:
+        data = {"problem": {"name": problem.name, "kind": "single_model", "n": int(menu.types.n)},
+                "analytic": {"kind": "Prop 3 (exact discrete menu, ironed virtual values)",
+                             "profit": menu.profit, "surplus": menu.surplus,
+                             "consumer_surplus": menu.consumer_surplus, "lowest_served": low,
+                             "pooled_blocks": menu.pooled_blocks,
+                             "cost": ({"C0": tech.C0, "exponent": tech.cost_exponent} if tech.is_homogeneous
+                                      else None),
+                             "continuous": (None if cont is None else
+                                            {"cutoff": cont.cutoff, "pooled_intervals": cont.pooled_intervals,
+                                             "profit": cont.profit()})},
+                "menu": table.reset_index().to_dict(orient="records")}
+        text = json.dumps(_jsonable(data), indent=1)
+        writers[args.json] = lambda path: Path(path).write_text(text)
+    _wrote(write_outputs(writers))  # type: ignore[arg-type]
     return 0
 
 
 def _price(args: argparse.Namespace) -> int:
-    import json
-
     from mechdesign.analytic.formats import build_format, check_format
-    from mechdesign.problemfile import load_single_model
+    from mechdesign.app.output import check_output_paths, write_outputs
+    from mechdesign.problemfile import check_n, load_single_model
 
-    problem = load_single_model(args.file)
-    types = problem.discrete_types(args.n)
+    problem = load_single_model(args.file, "price")
+    n = check_n(problem, args.n)
+    if args.tiers is not None:
+        from mechdesign import _validate as V
+
+        V.integer("--tiers", args.tiers, 1)
+    check_output_paths(plot=args.plot, csv=args.csv, json=args.json)
+    types = problem.discrete_types(n)
     theta, prob = types.theta, types.prob
     if args.tiers is not None:
         from mechdesign.analytic.tiers import best_k_item_menu
@@ -313,7 +395,7 @@ def _price(args: argparse.Namespace) -> int:
         T = np.where(served, tm.transfer[np.maximum(tm.assignment, 0)], 0.0)
         source = f"best menu with at most {args.tiers} items"
     else:
-        result = problem.solve(n=args.n)
+        result = problem.solve(n=n)
         Q, T = result.quality, result.transfer
         source = f"optimal menu, status {result.status}"
     fmt = build_format(args.fmt, problem.technology, theta, Q, T)
@@ -340,22 +422,24 @@ def _price(args: argparse.Namespace) -> int:
             row = report[report["format"] == label].iloc[0]
             print(f"{label} vs one linear price: profit {row['profit'] / lin['profit'] - 1:+.1%}, "
                   f"revenue {row['revenue'] / lin['revenue'] - 1:+.1%}")
+    writers: dict[str, object] = {}
     if args.plot and report is not None:
         from mechdesign.analytic.formats import markups
         from mechdesign.app.plotting import plot_pricing
 
-        plot_pricing(problem.name, markups(problem.technology, theta, Q, T), report, args.plot)
-        print(f"wrote {args.plot}")
+        marks = markups(problem.technology, theta, Q, T)
+        rep = report
+        writers[args.plot] = lambda path: plot_pricing(problem.name, marks, rep, path)
     if args.csv:
-        page.to_csv(args.csv, index=False)
-        print(f"wrote {args.csv}")
+        writers[args.csv] = lambda path: page.to_csv(path, index=False)
     if args.json:
         payload: dict[str, object] = {"format": args.fmt, "source": source,
                                       "tiers": page.to_dict(orient="records"), "check": check.to_dict()}
         if report is not None:
             payload["report"] = report.to_dict(orient="records")
-        Path(args.json).write_text(json.dumps(payload, indent=1, default=float))
-        print(f"wrote {args.json}")
+        text = json.dumps(payload, indent=1, default=float)
+        writers[args.json] = lambda path: Path(path).write_text(text)
+    _wrote(write_outputs(writers))  # type: ignore[arg-type]
     return 0
 
 
@@ -390,79 +474,280 @@ def _format_report(problem: object, types: object) -> pd.DataFrame:
     return df
 
 
+#: accepted names of a posted menu's columns (audit); the first of each group that is present is used
+PRICE_COLUMNS = ("transfer", "fee", "payment", "upfront_fee")
+QUALITY_COLUMNS = ("quality",)
+BUDGET_COLUMNS = ("budget", "credit_budget")
+#: pages whose items are priced per token with a markup (``mechdesign price --format min-spend / two-part``)
+MARKUP_PAGES = {"committed_spend": "min-spend", "fixed_fee": "two-part"}
+
+
+def _read_menu(path_text: str) -> pd.DataFrame:
+    """A menu CSV as text cells (numbers are parsed by :func:`_menu_numbers`, which names bad cells)."""
+    path = Path(path_text)
+    if path.is_dir():
+        raise ProblemFileError(f"menu file {path_text!r} is a folder, not a CSV file")
+    if not path.is_file():
+        raise ProblemFileError(f"menu file {path_text!r} does not exist")
+    try:
+        menu = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise ProblemFileError(f"menu file {path_text!r} is empty: it needs a header and one row per item") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ProblemFileError(f"menu file {path_text!r} is not a readable CSV: {first}") from None
+    menu.columns = [str(c).strip() for c in menu.columns]
+    dup = next((c for c in menu.columns if list(menu.columns).count(c) > 1), None)
+    if dup is not None:
+        raise ProblemFileError(f"menu file {path_text!r} has the column {dup!r} twice")
+    if menu.empty:
+        raise ProblemFileError(f"menu file {path_text!r} has a header but no items (one row per item)")
+    return menu
+
+
+def _menu_numbers(menu: pd.DataFrame, column: str, source: str) -> np.ndarray:
+    """A column as finite floats; a cell that is not a number is named with its row."""
+    out = np.empty(len(menu))
+    for i, cell in enumerate(menu[column].tolist()):
+        text = str(cell).strip()
+        try:
+            val = float(text)
+        except ValueError:
+            val = None
+        if val is None or not np.isfinite(val):
+            what = "is empty" if not text else "is not a number" if val is None else "is not finite"
+            raise ProblemSpecError(column, text, f"must be a finite number; item {i + 1} of {source} {what}")
+        out[i] = val
+    return out
+
+
+def _pick_column(menu: pd.DataFrame, names: Sequence[str], source: str) -> str | None:
+    found = [c for c in names if c in menu.columns]
+    if len(found) > 1:
+        raise ProblemSpecError("menu columns", found, f"name the same quantity twice in {source}; keep one")
+    return found[0] if found else None
+
+
+def _posted_items(menu: pd.DataFrame, problem: object, source: str) -> tuple[str, np.ndarray, np.ndarray,
+                                                                              np.ndarray | None]:
+    """``(kind, price, quality_or_budget, markup)`` of a posted menu: kind is ``direct`` (price and quality),
+    ``budget`` (price and a budget at marginal-cost prices times the markup), ``min-spend`` or ``two-part``."""
+    tech = problem.technology  # type: ignore[attr-defined]
+    price_col = _pick_column(menu, PRICE_COLUMNS, source)
+    page_col = _pick_column(menu, tuple(MARKUP_PAGES), source)
+    q_col = _pick_column(menu, QUALITY_COLUMNS + BUDGET_COLUMNS, source)
+    markup = _menu_numbers(menu, "markup", source) if "markup" in menu.columns else None
+    if markup is not None and np.any(markup <= 0):
+        raise ProblemSpecError("markup", markup[markup <= 0][0], f"must be > 0 (in {source})")
+    if markup is not None:
+        _check_token_prices(menu, problem, markup, source)
+    if page_col is not None and price_col is None:
+        if q_col is not None:
+            raise ProblemSpecError(q_col, source, f"does not go with {page_col} (a {MARKUP_PAGES[page_col]} page "
+                                   "sets quantities by the markup); remove one of them")
+        if markup is None:
+            raise ProblemSpecError("menu columns", list(menu.columns), f"a {MARKUP_PAGES[page_col]} page "
+                                   f"({page_col}) needs a markup column")
+        return MARKUP_PAGES[page_col], _menu_numbers(menu, page_col, source), np.full(len(menu), np.nan), markup
+    if price_col is None or q_col is None or page_col is not None:
+        raise ProblemSpecError("menu columns", list(menu.columns),
+                               "need a price (transfer, fee, payment or upfront_fee) and a quality (quality, "
+                               "budget or credit_budget), or committed_spend / fixed_fee with markup")
+    price = _menu_numbers(menu, price_col, source)
+    amount = _menu_numbers(menu, q_col, source)
+    if np.any(amount < 0):
+        raise ProblemSpecError(q_col, float(amount[amount < 0][0]), f"must be >= 0 (in {source})")
+    if q_col in QUALITY_COLUMNS:
+        if markup is not None and not np.allclose(markup, 1.0, rtol=1e-12, atol=0.0):
+            raise ProblemSpecError("markup", source, "applies to budgets at posted prices; with a quality "
+                                   "column the item is fixed (remove markup)")
+        return "direct", price, amount, None
+    quality = tech.inverse_cost(amount if markup is None else amount / markup)
+    return "budget", price, quality, markup
+
+
+def _check_token_prices(menu: pd.DataFrame, problem: object, markup: np.ndarray, source: str) -> None:
+    """Posted per-token prices (``price_<class>`` columns) must be the markup times the marginal cost: the
+    audit prices by the markup, so other prices would be silently ignored."""
+    tech = problem.technology  # type: ignore[attr-defined]
+    names = list(problem.inference_names) + list(problem.finetuning_names)  # type: ignore[attr-defined]
+    costs = np.concatenate([tech.c, tech.c_hat])
+    for col in menu.columns:
+        if not col.startswith("price_"):
+            continue
+        name = col[len("price_"):]
+        if name not in names:
+            raise ProblemSpecError(col, source, "names no token class of the problem (classes: "
+                                   + ", ".join(names) + ")")
+        posted = _menu_numbers(menu, col, source)
+        expect = markup * costs[names.index(name)]
+        bad = np.flatnonzero(~np.isclose(posted, expect, rtol=1e-9, atol=0.0))
+        if bad.size:
+            k = int(bad[0])
+            raise ProblemSpecError(col, float(posted[k]), f"must be markup x marginal cost = {expect[k]:.10g} "
+                                   f"(item {k + 1} of {source}); the audit prices tokens by the markup")
+
+
+def _choices(kind: str, tech: object, theta: np.ndarray, price: np.ndarray, quality: np.ndarray,
+             markup: np.ndarray | None) -> pd.DataFrame:
+    """Each type's choice (item, quality, payment, payoff, profit; item -1 = nothing). Payoffs within
+    :data:`~mechdesign.analytic.formats.TIE_RTOL` of the best count as ties, broken toward the seller, as
+    in :func:`~mechdesign.analytic.formats.simulate`."""
+    from mechdesign.analytic.formats import TIE_RTOL, PostedFormat, simulate
+
+    if kind in ("min-spend", "two-part"):
+        assert markup is not None
+        fmt = PostedFormat(kind, price, np.full(price.size, np.nan), markup, np.arange(price.size))
+        return simulate(fmt, tech, theta)  # type: ignore[arg-type]
+    q = np.append(quality, 0.0)
+    pay = np.append(price, 0.0)
+    seller = pay - tech.cost(q)  # type: ignore[attr-defined]
+    scale = max(float(theta.max(initial=0.0)) * float(q.max(initial=0.0)), 1e-300)
+    pick = np.empty(theta.size, dtype=int)
+    step = max(1, 4_000_000 // q.size)
+    for s in range(0, theta.size, step):
+        U = theta[s:s + step, None] * q[None, :] - pay[None, :]
+        near = U >= U.max(axis=1, keepdims=True) - TIE_RTOL * scale
+        pick[s:s + step] = np.argmax(np.where(near, seller[None, :], -np.inf), axis=1)
+    return pd.DataFrame({"item": np.where(pick < price.size, pick, -1), "quality": q[pick], "payment": pay[pick],
+                         "payoff": theta * q[pick] - pay[pick], "profit": seller[pick]})
+
+
+def _direct_owner(menu: pd.DataFrame, types: object, problem: object, source: str) -> np.ndarray:
+    """The ``type`` column of a direct menu as the order of its items (item of type 0 first)."""
+    from mechdesign.types import Distribution
+
+    n_types = types.n  # type: ignore[attr-defined]
+    owner = _menu_numbers(menu, "type", source)
+    if np.any(owner != np.round(owner)):
+        raise ProblemSpecError("type", float(owner[owner != np.round(owner)][0]),
+                               f"must be a type index 0..{n_types - 1} (in {source})")
+    if len(owner) != n_types:
+        hint = (f"; pass --n {len(owner)} if the menu was solved with --n {len(owner)}"
+                if isinstance(problem.types, Distribution) else "")  # type: ignore[attr-defined]
+        raise ProblemSpecError("type", f"{len(owner)} items", f"must list each of the problem's {n_types} types "
+                               f"once{hint}")
+    if sorted(owner.astype(int).tolist()) != list(range(n_types)):
+        raise ProblemSpecError("type", source, f"must list each type 0..{n_types - 1} exactly once")
+    order = np.argsort(owner)
+    if "theta" in menu.columns:
+        th_menu = _menu_numbers(menu, "theta", source)[order]
+        theta = types.theta  # type: ignore[attr-defined]
+        if not np.allclose(th_menu, theta, rtol=1e-9, atol=1e-12 * float(np.max(np.abs(theta), initial=1.0))):
+            k = int(np.flatnonzero(~np.isclose(th_menu, theta, rtol=1e-9))[0])
+            raise ProblemSpecError("theta", float(th_menu[k]), f"of type {k} in {source} differs from the problem's "
+                                   f"type {float(theta[k]):.10g}: the menu was made for other types")
+    return order
+
+
 def _audit(args: argparse.Namespace) -> int:
     from mechdesign.analytic.monopoly import discrete_menu
     from mechdesign.engine.audit import audit_menu
-    from mechdesign.problemfile import load_single_model
+    from mechdesign.problemfile import check_n, load_single_model
 
-    problem = load_single_model(args.problem)
+    problem = load_single_model(args.problem, "audit")
+    n = check_n(problem, args.n)
+    menu = _read_menu(args.menu)
+    source = Path(args.menu).name
     tech = problem.technology
-    types = problem.discrete_types(args.n)
-    path = Path(args.menu)
-    if not path.is_file():
-        raise ProblemFileError(f"menu file {args.menu!r} does not exist")
-    try:
-        menu = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ProblemFileError(f"menu file {args.menu!r} is not a readable CSV: {exc}") from None
-    if "fee" not in menu or not ({"quality", "budget"} & set(menu.columns)):
-        raise ProblemSpecError("menu columns", list(menu.columns),
-                               "need 'fee' and either 'quality' or 'budget' (optional 'type')")
-    fee = menu["fee"].to_numpy(dtype=float)
-    quality = (menu["quality"].to_numpy(dtype=float) if "quality" in menu
-               else tech.inverse_cost(menu["budget"].to_numpy(dtype=float)))
-    if np.any(~np.isfinite(fee)) or np.any(~np.isfinite(quality)) or np.any(quality < 0):
-        raise ProblemSpecError("menu", args.menu, "fees must be finite and qualities/budgets finite and >= 0")
+    types = problem.discrete_types(n)
+    kind, price, quality, markup = _posted_items(menu, problem, source)
+    order = None
+    if "type" in menu.columns:
+        if kind not in ("direct", "budget"):
+            raise ProblemSpecError("type", source, "marks direct menus (an item per type with its quality or "
+                                   "budget); a min-spend or two-part page has no direct items")
+        order = _direct_owner(menu, types, problem, source)
     th, f = types.theta, types.prob
-    payoff = th[:, None] * quality[None, :] - fee[None, :]
-    best = np.argmax(payoff, axis=1)
-    best_pay = payoff[np.arange(types.n), best]
-    buys = best_pay >= 0
-    q_n = np.where(buys, quality[best], 0.0)
-    t_n = np.where(buys, fee[best], 0.0)
-    profit = float(f @ (t_n - tech.cost(q_n)))
+    chosen = _choices(kind, tech, th, price, quality, markup)
+    profit = float(f @ chosen["profit"].to_numpy())
     opt = discrete_menu(tech, types).profit
-    table = pd.DataFrame({"theta": th, "prob": f, "item": np.where(buys, best, -1), "quality": q_n,
-                          "payment": t_n, "payoff": np.where(buys, best_pay, 0.0),
-                          "profit": t_n - tech.cost(q_n)})
-    print(f"Audit of {args.menu} ({len(menu)} items) for {problem.name} ({types.n} types)")
+    table = pd.DataFrame({"theta": th, "prob": f, **{c: chosen[c].to_numpy() for c in chosen.columns}})
+    print(f"Audit of {args.menu} ({len(menu)} items, {kind} menu) for {problem.name} ({types.n} types); ties go "
+          "to the seller")
     with pd.option_context("display.width", 140, "display.float_format", "{:.6g}".format):
         print(table.to_string() if types.n <= 20 else pd.concat([table.head(10), table.tail(10)]).to_string())
-    print(f"profit {profit:.10g}; optimum {opt:.10g}; share {profit / opt:.6f} (gap {opt - profit:.4g})")
-    if "type" in menu:
-        owner = menu["type"].to_numpy()
-        if len(owner) != types.n or sorted(owner.tolist()) != list(range(types.n)):
-            raise ProblemSpecError("menu.type", owner.tolist(), f"must list each type 0..{types.n - 1} once")
-        order = np.argsort(owner)
-        rep = audit_menu(th, quality[order], fee[order])
-        bad = np.flatnonzero(rep.ic_violation > rep.rtol * rep.scale)
-        print(f"direct menu: max IC violation {rep.max_ic_violation:.3e} ({rep.max_ic_violation_rel:.2e} rel), "
-              f"max IR violation {rep.max_ir_violation:.3e}; {bad.size} types prefer another item")
-        for n in bad[:20]:
-            print(f"  type {n} (theta {th[n]:.6g}) prefers item of type {rep.best_deviation[n]}, "
-                  f"gain {rep.ic_violation[n]:.4g}")
-        bad_ir = np.flatnonzero(rep.ir_violation > rep.rtol * rep.scale)
-        for n in bad_ir[:20]:
-            print(f"  type {n} (theta {th[n]:.6g}) gets payoff {-rep.ir_violation[n]:.4g} < 0 (IR)")
+    share = f"{profit / opt:.12g}" if opt > 0 else "n/a (the optimum is 0)"
+    print(f"profit {profit:.12g}; optimum {opt:.12g}; profit share {share} (gap {opt - profit:.4g})")
+    if order is None:
+        print("no type column: each type's choice is shown; IC and IR of a direct menu are not checked")
+        return 0
+    rep = audit_menu(th, quality[order], price[order])
+    tol = rep.rtol * rep.scale
+    bad = np.flatnonzero(rep.ic_violation > tol)
+    bad_ir = np.flatnonzero(rep.ir_violation > tol)
+    print(f"direct menu: max IC violation {rep.max_ic_violation:.3e} ({rep.max_ic_violation_rel:.2e} rel), "
+          f"max IR violation {rep.max_ir_violation:.3e} (tolerance {tol:.3e}); {bad.size} of {th.size} types "
+          f"prefer another type's item, {bad_ir.size} get less than nothing")
+    for k in bad[:20]:
+        print(f"  type {k} (theta {th[k]:.6g}) prefers item of type {rep.best_deviation[k]}, "
+              f"gain {rep.ic_violation[k]:.4g}")
+    for k in bad_ir[:20]:
+        print(f"  type {k} (theta {th[k]:.6g}) gets payoff {-rep.ir_violation[k]:.4g} < 0 (IR)")
+    if bad.size or bad_ir.size:
+        print("verdict: NOT incentive compatible" if bad.size else "verdict: NOT individually rational")
+        return 1
+    print("verdict: incentive compatible and individually rational")
     return 0
 
 
+#: the printed validation table fits this many columns (the full text goes to --json)
+TABLE_WIDTH = 100
+
+
+def _check_lines(table: pd.DataFrame, width: int = TABLE_WIDTH) -> list[str]:
+    """The validation table as lines of at most ``width`` characters: claims wrap in their column, notes
+    wrap below (at most two lines; the full note is in --json)."""
+    import textwrap
+
+    name_w = max([5] + [len(str(c)) for c in table["check"]]) if len(table) else 5
+    name_w = min(name_w, 16)
+    head = f"{'check':<{name_w}} pass {'inst':>5} {'max_error':>9} {'tolerance':>9} agree {'secs':>6}  "
+    indent = " " * len(head)
+    claim_w = max(width - len(head), 20)
+    lines = [head + "claim"]
+    for row in table.to_dict(orient="records"):
+        agree = row["binding_agree"]
+        agree_s = "-" if agree == "-" or agree is None else ("yes" if bool(agree) else "no")
+        name = str(row["check"])
+        name = name if len(name) <= name_w else name[: name_w - 1] + "~"
+        cells = (f"{name:<{name_w}} {'PASS' if row['pass'] else 'FAIL'} {int(row['instances']):>5} "
+                 f"{float(row['max_error']):>9.2e} {float(row['tolerance']):>9.2e} {agree_s:>5} "
+                 f"{float(row['seconds']):>6.2f}  ")
+        claim = textwrap.wrap(str(row["claim"]), claim_w) or [""]
+        lines.append(cells + claim[0])
+        lines.extend(indent + part for part in claim[1:])
+        note = str(row.get("note") or "").strip()
+        if note:
+            parts = textwrap.wrap("note: " + note, claim_w)
+            if len(parts) > 2:
+                parts = parts[:2]
+                more = " ... (--json)"
+                parts[1] = parts[1][: claim_w - len(more)].rstrip() + more
+            lines.extend(indent + part for part in parts)
+    return lines
+
+
 def _validate(args: argparse.Namespace) -> int:
+    from mechdesign.app.output import check_output_paths, write_outputs
     from mechdesign.validation.validate import CHECKS, run_checks
 
     unknown = sorted(set(args.only or []) - set(CHECKS))
     if unknown:
         raise ProblemSpecError("--only", unknown, "must name checks among " + ", ".join(CHECKS))
+    if Path(args.problems).exists() and not Path(args.problems).is_dir():
+        raise ProblemFileError(f"--problems {args.problems!r} is a file; give the folder of problem files")
     if not Path(args.problems).is_dir():
         raise ProblemFileError(f"folder {args.problems!r} does not exist; run from the repository root or pass --problems")
+    check_output_paths(json=args.json)
     table = run_checks(args.only, args.seed, args.problems)
-    with pd.option_context("display.width", 160, "display.max_colwidth", 70):
-        print(table.to_string(index=False, float_format="{:.2e}".format))
+    for line in _check_lines(table):
+        print(line)
     failed = int((~table["pass"]).sum())
     print(f"{len(table) - failed} passed, {failed} failed")
     if args.json:
-        Path(args.json).write_text(table.to_json(orient="records", indent=1))
-        print(f"wrote {args.json}")
+        text = table.to_json(orient="records", indent=1)
+        _wrote(write_outputs({args.json: lambda path: Path(path).write_text(text)}))
     return 0 if failed == 0 else 1
 
 
@@ -503,6 +788,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mechdesign`` console command."""
     parser = _parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.command is None:
         parser.print_help()
         return 2
@@ -522,6 +808,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _price(args)
         if args.command == "audit":
             return _audit(args)
+        if args.command == "calibrate":
+            from mechdesign.app import calibrate
+
+            return calibrate.run(args)
         if args.command == "validate":
             return _validate(args)
         return _problems(args)
@@ -530,6 +820,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except MechDesignError as exc:
         print(f"mechdesign: error: {exc}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("mechdesign: error: out of memory; use fewer type cells (--n or types.n)", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into `head` and the like
         return 0

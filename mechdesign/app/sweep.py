@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import platform
 import time
-import tomllib
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -22,7 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mechdesign.exceptions import MechDesignError, ProblemFileError, ProblemSpecError
+from mechdesign.exceptions import MechDesignError, ProblemSpecError
+
+#: the largest grid a sweep accepts (points, all --param values multiplied); larger grids are refused up front
+MAX_POINTS = 100_000
 
 
 def parse_param(spec: str) -> tuple[str, list[float]]:
@@ -30,20 +33,73 @@ def parse_param(spec: str) -> tuple[str, list[float]]:
     if "=" not in spec:
         raise ProblemSpecError("--param", spec, "must look like table.key=lo:hi:count or table.key=a,b,c")
     path, rhs = spec.split("=", 1)
+    count = 0
     try:
         if ":" in rhs:
             lo, hi, n = rhs.split(":")
             count = int(n)
             if count < 1:
                 raise ValueError
-            values = np.linspace(float(lo), float(hi), count).tolist()
+            if count <= MAX_POINTS:
+                values = np.linspace(float(lo), float(hi), count).tolist()
         else:
             values = [float(x) for x in rhs.split(",") if x.strip()]
     except ValueError:
         raise ProblemSpecError("--param", spec, "values must be lo:hi:count (count >= 1) or a comma list of numbers") from None
+    if count > MAX_POINTS:
+        raise ProblemSpecError("--param", spec, f"asks for {count:,} values; a sweep has at most {MAX_POINTS:,} points")
     if not values or not path.strip():
         raise ProblemSpecError("--param", spec, "needs a key path and at least one value")
+    if not all(math.isfinite(v) for v in values):
+        raise ProblemSpecError("--param", spec, "values must be finite numbers")
     return path.strip(), values
+
+
+def grid_size(params: list[tuple[str, list[float]]]) -> int:
+    """Number of grid points: the product of the number of values of each parameter."""
+    return math.prod(len(v) for _, v in params)
+
+
+def check_options(params: list[tuple[str, list[float]]], workers: object = None, scheduler: str | None = None) -> None:
+    """Refuse, before any work, a grid larger than :data:`MAX_POINTS`, a repeated key, a worker count below one,
+    ``workers`` together with ``scheduler`` (the cluster has its own), and ``scheduler`` without Dask."""
+    if not params:
+        raise ProblemSpecError("--param", None, "give at least one --param table.key=lo:hi:count")
+    keys = [k for k, _ in params]
+    dup = next((k for k in keys if keys.count(k) > 1), None)
+    if dup is not None:
+        raise ProblemSpecError("--param", dup, "is given twice; give each key once (a,b,c lists several values)")
+    size = grid_size(params)
+    if size > MAX_POINTS:
+        counts = " x ".join(f"{len(v):,}" for _, v in params)
+        raise ProblemSpecError("--param", " ".join(keys), f"make a grid of {counts} = {size:,} points; a sweep has at "
+                               f"most {MAX_POINTS:,} (use fewer values)")
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+            raise ProblemSpecError("--workers", workers, "must be an integer >= 1 (local processes)")
+        if scheduler:
+            raise ProblemSpecError("--workers", workers, "applies to local processes; with --scheduler the Dask "
+                                   "cluster's workers run the sweep (leave out --workers)")
+    if scheduler is not None:
+        if not str(scheduler).strip():
+            raise ProblemSpecError("--scheduler", scheduler, "must be a Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise ProblemSpecError("--scheduler", scheduler, "needs the Dask distributed package, which is not "
+                                   "installed (pip install 'dask[distributed]', or mechdesign[distributed])") from None
+
+
+def sweep_columns(problem: object, names: list[str]) -> list[str]:
+    """The numeric columns of a sweep of ``problem`` over the keys ``names`` (what ``--y`` may plot)."""
+    from mechdesign.problemfile import problem_kind
+
+    per_kind = {"single_model": ["profit", "surplus", "consumer_surplus"],
+                "leader_fringe": ["profit", "gap", "theta_hat", "theta_1", "theta_m", "theta_2", "theta_3",
+                                  "entry_numeric", "monopoly_numeric"],
+                "multimodel": ["profit", "gap", "switch"],
+                "contractible": ["profit"], "value_scale": ["profit"]}
+    return list(names) + per_kind[problem_kind(problem)] + ["seconds"]
 
 
 def _set(data: dict[str, Any], path: str, value: float) -> None:
@@ -55,6 +111,10 @@ def _set(data: dict[str, Any], path: str, value: float) -> None:
         node = node[k]
     if not isinstance(node, dict) or keys[-1] not in node:
         raise ProblemSpecError("--param", path, "names no key of the problem file (only existing keys can be swept)")
+    old = node[keys[-1]]
+    if isinstance(old, bool) or not isinstance(old, (int, float)):
+        raise ProblemSpecError("--param", path, f"names a key whose value {old!r} is not a number; only number "
+                               "keys can be swept")
     node[keys[-1]] = value
 
 
@@ -86,6 +146,8 @@ def _solve_one(data: Mapping[str, Any], params: dict[str, float], n: int | None)
             row.update(status=cr.status, profit=cr.profit)
     except MechDesignError as exc:
         row.update(status="error", error=str(exc))
+    except MemoryError:
+        row.update(status="error", error="out of memory (use fewer type cells, --n)")
     row["seconds"] = time.perf_counter() - t0
     return row
 
@@ -93,16 +155,17 @@ def _solve_one(data: Mapping[str, Any], params: dict[str, float], n: int | None)
 def run_sweep(path: str | Path, params: list[tuple[str, list[float]]], n: int | None = None,
               workers: int | None = None, scheduler: str | None = None,
               progress: bool = True) -> pd.DataFrame:
-    """Solve every grid point; ``scheduler`` is a Dask distributed address (``tcp://host:port``)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ProblemFileError(f"problem file {str(path)!r} does not exist")
-    try:
-        base = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ProblemFileError(f"problem file {str(path)!r} is not valid TOML: {exc}") from None
-    if not params:
-        raise ProblemSpecError("--param", None, "give at least one --param table.key=lo:hi:count")
+    """Solve every grid point; ``scheduler`` is a Dask distributed address (``tcp://host:port``).
+
+    The file is read and checked like any problem file (:func:`mechdesign.problemfile.read_problem_file`,
+    :func:`~mechdesign.problemfile.problem_from_dict`) and the options by :func:`check_options`, all
+    before any solve; a grid point whose values make the problem invalid becomes a row with the error.
+    """
+    from mechdesign.problemfile import check_n, problem_from_dict, read_problem_file
+
+    check_options(params, workers, scheduler)
+    base = read_problem_file(path)
+    check_n(problem_from_dict(base, source=str(path)), n)
     names = [k for k, _ in params]
     jobs = []
     for combo in itertools.product(*[v for _, v in params]):
