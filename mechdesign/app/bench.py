@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-SUITES = ("scaling", "contractible", "accuracy", "peers", "solvers")
+SUITES = ("default", "scaling", "contractible", "accuracy", "peers", "solvers")
 #: seed of every random instance in the suites
 SEED = 0
 
@@ -283,16 +283,21 @@ def case_handwritten(N: int, style: str) -> Row:
     return row
 
 
-def scaling_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, Any]]]:
-    sizes = [10, 100, 1000, 10_000] if quick else [10, 100, 500, 1000, 10_000, 100_000, 1_000_000]
+def default_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, Any]]]:
+    """The user's default single-model path beside the closed form and the hand-written local cvxpy program."""
+    sizes = [10, 100, 1000, 10_000] if quick else [10, 100, 1000, 10_000, 100_000, 1_000_000]
     cases: list[tuple[Callable[..., Row], dict[str, Any]]] = []
     for N in sizes:
-        cases.append((case_default, {"N": N}))
-        cases.append((case_closed_form, {"N": N}))
+        cases += [(case_default, {"N": N}), (case_closed_form, {"N": N})]
         if N <= 100_000:
             cases.append((case_handwritten_local, {"N": N}))
-        if N >= 1_000_000:
-            continue
+    return cases
+
+
+def scaling_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, Any]]]:
+    sizes = [10, 100, 1000, 10_000] if quick else [10, 100, 500, 1000, 10_000, 100_000]
+    cases: list[tuple[Callable[..., Row], dict[str, Any]]] = []
+    for N in sizes:
         if N <= (100 if quick else 300):
             cases.append((case_mechdesign, {"N": N, "ic": "all"}))
         cases.append((case_mechdesign, {"N": N, "ic": "local"}))
@@ -492,7 +497,7 @@ def solvers_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, Any]]
 
 # ---------------------------------------------------------------------------------------------- runner
 CASES: dict[str, Callable[[bool], list[tuple[Callable[..., Row], dict[str, Any]]]]] = {
-    "scaling": scaling_cases, "contractible": contractible_cases, "accuracy": accuracy_cases,
+    "default": default_cases, "scaling": scaling_cases, "contractible": contractible_cases, "accuracy": accuracy_cases,
     "peers": peers_cases, "solvers": solvers_cases,
 }
 
@@ -521,7 +526,7 @@ def run_suite(name: str, out: str | Path, quick: bool = False, timeout: float = 
         it = tqdm(cases, desc=f"bench {name}", unit="case", file=sys.stderr)
     rows = [run_isolated(fn, kw, timeout) for fn, kw in it]
     df = pd.DataFrame(rows)
-    if name == "scaling":
+    if name in ("scaling", "default"):
         df = _with_ratio(df, {"speedup_vs_local_cvxpy": "hand-written local (cvxpy)",
                               "x_closed_form": "closed form (exact discrete menu)",
                               "speedup_vs_matrix": "hand-written every pair (matrix)",

@@ -127,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
                         description="Suites: scaling (one-dimensional types, with the hand-written every-pair "
                                     "formulation as baseline), contractible (N x T), accuracy (fitted rates), peers "
                                     "(mechaudit), solvers (Clarabel vs SCS). Each case runs in a fresh process.")
-    be.add_argument("suite", nargs="*", help="suites to run (default: all): scaling contractible accuracy peers solvers")
+    be.add_argument("suite", nargs="*", help="suites to run (default: all): default scaling contractible accuracy peers solvers")
     be.add_argument("--out", required=True, metavar="DIR",
                     help="folder for <suite>.csv and <suite>.md (created if needed)")
     be.add_argument("--quick", action="store_true", help="small grids (a few minutes in all)")

@@ -121,29 +121,14 @@ def _set(data: dict[str, Any], path: str, value: float) -> None:
 def _solve_one(data: Mapping[str, Any], params: dict[str, float], n: int | None) -> dict[str, object]:
     """Solve one instance; errors become a row with the message (a sweep never dies on one point)."""
     from mechdesign.problemfile import problem_from_dict
-    from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
-    from mechdesign.settings.single_model import SingleModelProblem
 
     row: dict[str, object] = dict(params)
     t0 = time.perf_counter()
     try:
         prob = problem_from_dict(data, source="sweep")
-        if isinstance(prob, SingleModelProblem):
-            r = prob.solve(n=n, ic="adaptive")
-            row.update(status=r.status, profit=r.profit, surplus=r.surplus, consumer_surplus=r.consumer_surplus)
-        elif isinstance(prob, LeaderFringeProblem):
-            lr = prob.solve(n=n or 200)
-            cut = prob.analytic()
-            row.update(status="optimal" if lr.certified else "not_certified", profit=lr.lower_bound,
-                       gap=lr.gap, **{k: cut[k] for k in ("theta_hat", "theta_1", "theta_m", "theta_2", "theta_3")},
-                       entry_numeric=lr.numeric_cutoffs()["entry"], monopoly_numeric=lr.numeric_cutoffs()["monopoly"])
-        elif isinstance(prob, MultiModelProblem):
-            mr = prob.solve(n=n)
-            row.update(status="optimal", profit=mr.profit, gap=mr.gap,
-                       switch=(mr.switch_types[0] if mr.switch_types else None))
-        else:
-            cr = prob.solve()
-            row.update(status=cr.status, profit=cr.profit)
+        r = prob.solve(**({"n": n} if n is not None and "n" in prob.options else {}))
+        row.update(status=r.status, profit=r.profit, surplus=r.surplus, consumer_surplus=r.consumer_surplus,
+                   **r.sweep_row())
     except MechDesignError as exc:
         row.update(status="error", error=str(exc))
     except MemoryError:

@@ -167,6 +167,12 @@ class LeaderResult(ResultBase):
     def to_frame(self) -> pd.DataFrame:
         return self.table()
 
+    def sweep_row(self) -> dict[str, object]:
+        cut = self.numeric_cutoffs()
+        row: dict[str, object] = {"gap": self.gap, "entry_numeric": cut["entry"], "monopoly_numeric": cut["monopoly"]}
+        row.update({k: self.analytic.get(k) for k in ("theta_hat", "theta_1", "theta_m", "theta_2", "theta_3")})
+        return row
+
     def to_dict(self) -> dict[str, object]:
         rows = self.table().reset_index().to_dict(orient="records")
         audit = {"max_ic_violation_rel": self.max_ic_violation_rel, "rtol": AUDIT_RTOL, "passed": self.certified,

@@ -134,6 +134,9 @@ class MultiModelResult(ResultBase):
     def to_frame(self) -> pd.DataFrame:
         return self.table()
 
+    def sweep_row(self) -> dict[str, object]:
+        return {"gap": self.gap, "switch": self.switch_types[0] if self.switch_types else None}
+
     def to_dict(self) -> dict[str, object]:
         """JSON contract: menu rows carry the ``model``; ``analytic`` the switch types; bounds and gap."""
         rows = self.table().reset_index().to_dict(orient="records")

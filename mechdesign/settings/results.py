@@ -68,6 +68,10 @@ class ResultBase(SummaryMixin):
     def to_dict(self) -> dict[str, object]:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def sweep_row(self) -> dict[str, object]:
+        """Setting-specific numbers for one row of a parameter sweep (beyond status, profit and surpluses)."""
+        return {}
+
     def to_json(self, path: str | Path) -> None:
         """Write :meth:`to_dict` as JSON."""
         Path(path).write_text(json.dumps(self.to_dict(), indent=1))
