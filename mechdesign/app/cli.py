@@ -219,7 +219,10 @@ def _plot(args: argparse.Namespace) -> int:
         written = write_outputs({args.out: lambda path: plot_leader_fringe(lf.market, lf.dist, path, lf.name)})
         print(loaded.report())
     else:
-        result = loaded.solve()  # type: ignore[union-attr]
+        from mechdesign.settings.single_model import SingleModelProblem
+
+        assert isinstance(loaded, SingleModelProblem)
+        result = loaded.solve()
         written = write_outputs({args.out: lambda path: plot_menu(result, path)})
     _wrote(written)
     return 0
@@ -748,6 +751,8 @@ def _validate(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.only or []) - set(CHECKS))
     if unknown:
         raise ProblemSpecError("--only", unknown, "must name checks among " + ", ".join(CHECKS))
+    if args.seed < 0:
+        raise ProblemSpecError("--seed", args.seed, "must be an integer >= 0")
     if Path(args.problems).exists() and not Path(args.problems).is_dir():
         raise ProblemFileError(f"--problems {args.problems!r} is a file; give the folder of problem files")
     if not Path(args.problems).is_dir():
@@ -766,6 +771,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _problems(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
+    if folder.exists() and not folder.is_dir():
+        raise ProblemFileError(f"--dir {args.dir!r} is a file; give the folder of problem files")
     if not folder.is_dir():
         raise ProblemFileError(f"folder {args.dir!r} does not exist; run from the repository root or pass --dir")
     from mechdesign.problemfile import load_problem
