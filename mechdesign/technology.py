@@ -66,8 +66,8 @@ class CES:
     def __post_init__(self) -> None:
         w = V.weights(self.name, self.weights)
         object.__setattr__(self, "weights", w)
-        # the curvature's own name: technology.inference.alpha -> technology.inference.rho, alpha -> rho
-        rho_field = self.name.replace("alpha", "rho") if "alpha" in self.name else f"{self.name}_rho"
+        # a problem-file key names the curvature's own key (technology.inference.alpha -> technology.inference.rho)
+        rho_field = self.name[: -len("alpha")] + "rho" if self.name.endswith(".alpha") else f"{self.name}_rho"
         rho = V.as_float(rho_field, self.rho)
         if not rho < 1.0:
             raise ProblemSpecError(rho_field, self.rho, "must be < 1 (rho = 0 is Cobb-Douglas)")

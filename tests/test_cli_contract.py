@@ -248,9 +248,13 @@ def test_validate_table_fits_100_columns(tmp_path: Path, capsys: pytest.CaptureF
     assert all(word in out for word in claims.split())   # wrapped, not lost
 
 
-def test_validate_problems_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_and_problems_options_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--only", "lemma1", "--problems", str(SINGLE)]) == 2
-    _one_line_error(capsys, "--problems")
+    _one_line_error(capsys, "--problems", "is a file")
+    assert main(["validate", "--only", "lemma1", "--problems", str(PROBLEMS), "--seed", "-1"]) == 2
+    _one_line_error(capsys, "--seed = -1", ">= 0")
+    assert main(["problems", "--dir", str(SINGLE)]) == 2
+    _one_line_error(capsys, "--dir", "is a file")
 
 
 # ---------------------------------------------------------------------------------------------- sweep

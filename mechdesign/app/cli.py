@@ -150,10 +150,11 @@ def _solve(args: argparse.Namespace) -> int:
     """Every problem kind through one path: options -> ``problem.solve`` -> summary and files."""
     from mechdesign.app.output import check_output_paths, write_outputs
     from mechdesign.app.plotting import plot_result
-    from mechdesign.problemfile import load_problem
+    from mechdesign.problemfile import check_n, load_problem
     from mechdesign.settings.base import SolveOptions
 
     problem = load_problem(args.file)
+    check_n(problem, args.n)  # 2 .. 2,000,000 cells (with a memory estimate), continuous types only
     given = {"n": args.n, "method": args.method, "ic": args.ic, "solver": args.solver, "formulation": args.formulation,
              "polish": False if args.no_polish else None, "time_limit": args.time_limit}
     flags = {"n": "--n", "method": "--method", "ic": "--ic", "solver": "--solver", "formulation": "--formulation",
@@ -206,7 +207,10 @@ def _plot(args: argparse.Namespace) -> int:
         written = write_outputs({args.out: lambda path: plot_leader_fringe(lf.market, lf.dist, path, lf.name)})
         print(loaded.report())
     else:
-        result = loaded.solve()  # type: ignore[union-attr]
+        from mechdesign.settings.single_model import SingleModelProblem
+
+        assert isinstance(loaded, SingleModelProblem)
+        result = loaded.solve()
         written = write_outputs({args.out: lambda path: plot_menu(result, path)})
     _wrote(written)
     return 0
@@ -735,6 +739,8 @@ def _validate(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.only or []) - set(CHECKS))
     if unknown:
         raise ProblemSpecError("--only", unknown, "must name checks among " + ", ".join(CHECKS))
+    if args.seed < 0:
+        raise ProblemSpecError("--seed", args.seed, "must be an integer >= 0")
     if Path(args.problems).exists() and not Path(args.problems).is_dir():
         raise ProblemFileError(f"--problems {args.problems!r} is a file; give the folder of problem files")
     if not Path(args.problems).is_dir():
@@ -761,9 +767,10 @@ def _problems(args: argparse.Namespace) -> int:
         rows = [(name, folder / f"{name}.toml") for name in problem_names(folder)]
     else:
         folder = Path(args.dir)
+        if folder.exists() and not folder.is_dir():
+            raise ProblemFileError(f"--dir {args.dir!r} is a file; give the folder of problem files")
         if not folder.is_dir():
-            raise ProblemFileError(f"folder {args.dir!r} does not exist or is not a folder (omit --dir to list "
-                                   "the shipped problems)")
+            raise ProblemFileError(f"folder {args.dir!r} does not exist (omit --dir to list the shipped problems)")
         rows = [(str(folder / f"{name}.toml"), folder / f"{name}.toml") for name in problem_names(folder)]
     table = []
     for label, path in rows:
