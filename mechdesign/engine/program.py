@@ -520,6 +520,14 @@ class ScreeningProgram:
         return best
 
     def _refine(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
+        """:meth:`_refine_once` with dense linear algebra on one thread: the refinement's LAPACK calls are small,
+        and on a loaded 2-core machine BLAS threads made them 20-60x slower (the result is the same)."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._refine_once(sol, stage)
+
+    def _refine_once(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
         r"""Active-set Newton refinement of the interior-point answer (kept only when certified).
 
         The profit is flat near the optimum, so an interior-point method that closes the duality gap to
