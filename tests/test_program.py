@@ -23,7 +23,7 @@ from mechdesign import (
     audit_menu,
     load_problem,
 )
-from mechdesign.exceptions import UncertifiedWarning
+from mechdesign.exceptions import SolverInaccurateWarning, UncertifiedWarning
 
 from .conftest import AUDIT_RTOL, MENU_RTOL, PROBLEMS, TECHNOLOGIES
 
@@ -125,8 +125,9 @@ def test_random_discrete_problems_match_closed_form(gaps: list[float], weights: 
     assert r.status == "optimal" and r.certificate.passed
     np.testing.assert_allclose(r.quality, an.quality, rtol=0, atol=1e-9 * an.quality.max())
     np.testing.assert_allclose(r.transfer, an.transfer, rtol=0, atol=1e-9 * max(an.transfer.max(), 1e-300))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # the solver may stop at reduced accuracy; the certificate decides
         warnings.simplefilter("ignore", UncertifiedWarning)
+        warnings.simplefilter("ignore", SolverInaccurateWarning)
         r = problem.solve(ic="adaptive")
     assert r.status in ("optimal", "uncertified")
     assert r.certificate.bound >= an.profit - 1e-12 * abs(an.profit)  # weak duality

@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", metavar="PATH", help="write a PNG of numeric vs analytic Q and t")
     s.add_argument("--no-polish", action="store_true",
                    help="one interior-point solve at the final accuracy, no polish or refinement (fastest)")
-    s.add_argument("--formulation", choices=("auto", "quality", "tokens"), default=None,
+    s.add_argument("--formulation", choices=("auto", "quality", "tokens", "profile"), default=None,
                    help="single-model technology in the program: Lemma 3's cost of quality (one cone per "
                         "type) or token variables (eq. 9); auto = quality when homogeneous")
 

@@ -36,7 +36,7 @@ from mechdesign.engine.certificate import (
     profile_conjugate,
 )
 from mechdesign.engine.program import ScreeningProgram, all_pairs
-from mechdesign.exceptions import AuditError, ProblemSpecError, UncertifiedWarning
+from mechdesign.exceptions import AuditError, ProblemSpecError, SolverInaccurateWarning, UncertifiedWarning
 from mechdesign.settings.base import SolveOptions
 from mechdesign.settings.costs import ces_hypograph, geo_mean_hypograph, power_cone, scaled_profile_cost
 from mechdesign.settings.results import ResultBase, contract
@@ -380,7 +380,9 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
     model = ContractibleCostModel(tech, mu, q_ref, money, formulation)
     search_model = None if search is None else ContractibleCostModel(tech, mu, q_ref, money, search)
     prog = ScreeningProgram(values / th_max, f, model, search_model=search_model)
-    sol = prog.solve(ic=ic, solver=solver, time_limit=time_limit)
+    with warnings.catch_warnings():  # the solver's own accuracy is not the verdict: the certificate is
+        warnings.simplefilter("ignore", SolverInaccurateWarning)
+        sol = prog.solve(ic=ic, solver=solver, time_limit=time_limit)
     quality = sol.allocation * q_ref
     transfer = sol.transfer * money
     audit = audit_menu(values, quality, transfer, rtol=AUDIT_RTOL)

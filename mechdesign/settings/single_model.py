@@ -37,7 +37,13 @@ from mechdesign.engine.audit import (
 from mechdesign.engine.certificate import Conjugate, lagrangian_certificate
 from mechdesign.engine.chain import PowerCost, ScalarCost, chain_multipliers, solve_chain
 from mechdesign.engine.program import ScreeningProgram
-from mechdesign.exceptions import AuditError, DiscretisationWarning, ProblemSpecError, UncertifiedWarning
+from mechdesign.exceptions import (
+    AuditError,
+    DiscretisationWarning,
+    ProblemSpecError,
+    SolverInaccurateWarning,
+    UncertifiedWarning,
+)
 from mechdesign.settings.base import MAX_TYPES, SolveOptions
 from mechdesign.settings.costs import QualityCostModel, TokenCostModel
 from mechdesign.settings.results import MenuResult
@@ -238,9 +244,11 @@ class SingleModelProblem:
                 formulation = "quality" if tech.is_homogeneous else "tokens"
             cost_model = (QualityCostModel if formulation == "quality" else TokenCostModel)(tech, q_ref, money)
             program = ScreeningProgram(theta / th_max, prob, cost_model)
-            sol = program.solve(ic=ic, solver="CLARABEL" if solver is None else solver,
-                                solver_options=solver_options, verbose=verbose,
-                                polish=True if polish is None else polish, time_limit=time_limit)
+            with warnings.catch_warnings():  # the solver's own accuracy is not the verdict: the certificate is
+                warnings.simplefilter("ignore", SolverInaccurateWarning)
+                sol = program.solve(ic=ic, solver="CLARABEL" if solver is None else solver,
+                                    solver_options=solver_options, verbose=verbose,
+                                    polish=True if polish is None else polish, time_limit=time_limit)
             scaled = ScaledMenu(sol.allocation[:, 0], sol.transfer, sol.ic_pairs, sol.ic_duals, sol.mono_duals,
                                 sol.ir_duals)
             times = dict(sol.times)
