@@ -18,6 +18,7 @@ from scipy import optimize
 
 import mechdesign as md
 from mechdesign.analytic import calibration as cal
+from mechdesign.analytic import leader_fringe as md_lf
 from mechdesign.app import calibrate as calibrate_cli
 from mechdesign.exceptions import ProblemSpecError
 
@@ -316,8 +317,97 @@ def test_cli_codes_and_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert _cli([str(OBSERVED / "openai-chatgpt-2026-01.toml"), "--allowance", "Pro=20"]) == 0
     bad = tmp_path / "bad.json"
     with pytest.raises(ProblemSpecError, match="Pro"):
-        _cli([str(OBSERVED / "openai-chatgpt-2026-01.toml"), "--json", str(bad)])
+        _cli([str(OBSERVED / "openai-chatgpt-2026-01.toml"), "--allowance", "Pro=-3", "--json", str(bad)])
     assert not bad.exists()  # outputs are written only after everything succeeded
+
+
+def test_openai_allowance_identified_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    menu = cal.load_observed(OBSERVED / "openai-chatgpt-2026-01.toml")
+    aset = cal.allowance_identified_set(menu)
+    assert aset.tier == "Pro" and len(aset.intervals) == 1
+    lo, hi = aset.intervals[0]
+    # closed form (Plus 20/1, Pro 200/M, s = sigma + sigma_hat): m_1 = (M/9)(1 - M^-s) > 1, IC M^s < 10;
+    # the scan stops at s = 0.99, so the lower end solves M (1 - M^-0.99) = 9
+    assert lo == pytest.approx(
+        optimize.brentq(lambda M: M * (1 - M**-0.99) - 9, 9.5, 20, xtol=1e-14), rel=1e-9
+    )
+    assert 10 < lo < 10.1 and hi == aset.hi
+    # at b = 2: M - sqrt(M) > 9 and sqrt(M) < 10
+    assert aset.intervals_at_b == [pytest.approx((((1 + math.sqrt(37)) / 2) ** 2, 100.0), rel=1e-9)]
+    # consistent with the --allowance path: just inside the set consistent, just outside not
+    for M, ok in ((lo * (1 + 1e-6), True), (lo * (1 - 1e-6), False), (150.0, True), (5.0, False)):
+        res = cal.calibrate(menu.with_allowances({"Pro": M}))
+        assert res.consistent == ok, (M, res.verdict())
+    for M, ok in ((12.5414 * 1.001, True), (12.5414 * 0.999, False), (99.9, True), (100.1, False)):
+        assert cal.calibrate(menu.with_allowances({"Pro": M}), 2.0).consistent == ok, M
+    out = {k: tmp_path / f"m.{k}" for k in ("json", "csv", "png")}
+    args = [str(OBSERVED / "openai-chatgpt-2026-01.toml")]
+    assert _cli([*args, "--json", str(out["json"]), "--csv", str(out["csv"]), "--plot", str(out["png"])]) == 0
+    assert all(p.stat().st_size > 0 for p in out.values())
+    text = capsys.readouterr().out
+    assert "identified set over the unpublished allowance of tier 'Pro'" in text and "10.02" in text
+    assert "Publishing" in text  # which assumption pins it down
+    assert _cli([*args, "--allowance", "Pro=20"]) == 0  # the explicit assumption still calibrates
+
+
+def test_multimodel_counterfactual() -> None:
+    menu = cal.load_observed(OBSERVED / "openai-chatgpt-2026-01.toml").with_allowances({"Pro": 20.0})
+    res = cal.calibrate(menu)
+    # a prohibitively costly second model: Prop 6's menu is the calibrated single-model menu (Prop 3)
+    mm = cal.multimodel_counterfactual(res, kappa_ratio=1e9)
+    tiers = mm["tiers"]
+    np.testing.assert_allclose(tiers["quality"], res.quality, rtol=1e-9)
+    np.testing.assert_allclose(tiers["fee"], res.fees, rtol=1e-9)
+    assert mm["profit"] == pytest.approx(res.profit, rel=1e-9) and mm["moved"] == []
+    # a cheaper capable model: independent check, Prop 5 on the ironed discrete virtual values by hand
+    mm = cal.multimodel_counterfactual(res, 0.1, 0.8)
+    _tech, types = res.primitives()
+    phi = types.virtual_values()
+    d = np.array([res.sigma_total, res.sigma_total + 0.1])
+    kap = np.array([res.C0, 0.8 * res.C0])
+    u = (
+        (1 - d[:, None])
+        * (d[:, None] / kap[:, None]) ** (d[:, None] / (1 - d[:, None]))
+        * phi ** (1 / (1 - d[:, None]))
+    )
+    pick = u.argmax(axis=0)
+    Q = (phi * d[pick] / kap[pick]) ** (d[pick] / (1 - d[pick]))
+    np.testing.assert_allclose(mm["tiers"]["quality"], Q, rtol=1e-12)
+    fee = types.theta * Q - np.concatenate([[0.0], np.cumsum(np.diff(types.theta) * Q[:-1])])
+    cost = np.min(kap[:, None] * Q ** (1 / d[:, None]), axis=0)
+    assert mm["profit"] == pytest.approx(float(types.prob @ (fee - cost)), rel=1e-12)
+    assert mm["moved"] == ["Pro"] and mm["profit"] > res.profit
+    table, _details = cal.counterfactuals(res, kappa_ratio=0.8)
+    assert "Pro" in table.set_index("scheme").loc["multi-model menu (Prop 6)", "note"]
+
+
+def test_fringe_counterfactual() -> None:
+    menu = cal.load_observed(OBSERVED / "openai-chatgpt-2026-01.toml").with_allowances({"Pro": 20.0})
+    res = cal.calibrate(menu)
+    # a prohibitively costly fringe: the leader's menu is the monopoly (calibrated) menu
+    fr = cal.fringe_counterfactual(res, c_F_ratio=1e30)
+    np.testing.assert_allclose(fr["tiers"]["leader_quality"], res.quality, rtol=1e-6)
+    np.testing.assert_allclose(fr["tiers"]["fee"], res.fees, rtol=1e-6)
+    assert fr["profit_share"] == pytest.approx(1.0, abs=1e-6) and fr["served"] == ["Plus", "Pro"]
+    # the answer does not depend on the unit of quality used inside (c_F < c_L needs no rescale at 0.9)
+    for ratio in (0.9, 30.0):
+        fr = cal.fringe_counterfactual(res, c_F_ratio=ratio)
+        assert fr["monotone"]
+        sig, d = fr["assumptions"]["sigma"], res.sigma_total
+        alpha = 1.0 if ratio < 1 else fr["assumptions"]["unit_rescale"]
+        lf = md_lf.LeaderFringe(
+            sig, d - sig, res.C0 * alpha**-res.cost_exponent, ratio * res.C0 * alpha ** (-1 / sig)
+        )
+        # independent: payoff net of the fringe option at the posted monopoly menu is below the posted rent
+        q = np.asarray(fr["tiers"]["leader_quality"]) ** res.cost_exponent * alpha**res.cost_exponent
+        assert np.all(q[fr["tiers"]["served"].to_numpy()] > 0)
+        assert fr["profit"] <= res.profit * (1 + 1e-9)  # competition cannot raise the leader's profit
+        th = res.theta / alpha
+        # IR for the lowest served type binds: fee = u(theta, q) (Lemma 4, eq. 31)
+        k = int(np.argmax(q > 0))
+        assert fr["tiers"]["fee"].iloc[k] == pytest.approx(float(lf.u(th[k], q[k])), rel=1e-9)
+    shares = [cal.fringe_counterfactual(res, c_F_ratio=r)["profit_share"] for r in (2.0, 10.0, 100.0, 1000.0)]
+    assert np.all(np.diff(shares) > 0)  # a costlier fringe leaves the leader more
 
 
 def test_figures(tmp_path: Path) -> None:
@@ -349,6 +439,8 @@ def test_calibration_module_imports_no_solver() -> None:
         "technology",
         "types",
         "monopoly",
+        "multimodel",
+        "leader_fringe",
     }
     found = set()
     for node in ast.walk(tree):

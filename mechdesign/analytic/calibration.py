@@ -113,7 +113,9 @@ from .. import _validate as V
 from ..exceptions import ProblemFileError, ProblemSpecError
 from ..technology import Technology, cobb_douglas
 from ..types import DiscreteTypes
+from .leader_fringe import LeaderFringe
 from .monopoly import discrete_menu
+from .multimodel import ModelSpec, MultiModel
 
 FloatArray = np.ndarray
 
@@ -852,6 +854,220 @@ def identified_set(menu: ObservedMenu, cost_scale: float | None = None, n: int =
     return IdentifiedSet(intervals, grid, margin, binding)
 
 
+# ------------------------------------------------------------------- identified set over an allowance
+#: scan of an unpublished allowance (a multiple of the reference unit) for its identified set
+ALLOWANCE_LO, ALLOWANCE_HI, ALLOWANCE_N = 1.01, 1000.0, 121
+
+
+def _sup_margin(T: FloatArray, A: FloatArray, n: int = 99) -> tuple[float, float]:
+    """Largest smallest-slack of (C7) over sigma + sigma_hat in [SCAN_LO, SCAN_HI]: ``(margin, argmax)``.
+
+    A grid, then a bounded scalar search in the cells around the best grid point."""
+    grid = np.linspace(SCAN_LO, SCAN_HI, n)
+    vals = np.array([_margin(T, A, 1.0 / s) for s in grid])
+    i = int(np.nanargmax(vals))
+    best, arg = float(vals[i]), float(grid[i])
+    lo, hi = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, n - 1)])
+    r = optimize.minimize_scalar(
+        lambda s: -_margin(T, A, 1.0 / s), bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}
+    )
+    if -float(r.fun) > best:
+        best, arg = -float(r.fun), float(r.x)
+    return best, arg
+
+
+@dataclass(frozen=True)
+class AllowanceSet:
+    r"""The values :math:`M` of one tier's unpublished allowance at which the posted menu can be optimal.
+
+    ``intervals``: some :math:`\sigma+\hat\sigma \in [0.01, 0.99]` passes (C7) (the union over :math:`b` of
+    the identified sets); ``intervals_at_b``: (C7) holds at the fixed exponent ``cost_exponent``. Both by a
+    log-spaced scan of ``[lo, hi]`` and bisection (60 steps) at every change; ends touching the scan range
+    are reported as the scan bounds (the set may extend beyond them).
+    """
+
+    menu: ObservedMenu
+    tier: str
+    lo: float
+    hi: float
+    intervals: list[tuple[float, float]]
+    cost_exponent: float
+    cost_exponent_source: str
+    intervals_at_b: list[tuple[float, float]]
+    grid: FloatArray = field(repr=False)
+    sup_margin: FloatArray = field(repr=False)
+    margin_at_b: FloatArray = field(repr=False)
+
+    @property
+    def empty(self) -> bool:
+        return not self.intervals
+
+    def _fmt(self, ivs: list[tuple[float, float]]) -> str:
+        if not ivs:
+            return "empty"
+        out = []
+        for a, z in ivs:
+            left = f"[{a:.6g}" if a == self.lo else f"({a:.6g}"
+            right = f"{z:.6g}] (scan bound; may extend beyond)" if z == self.hi else f"{z:.6g})"
+            out.append(f"{left}, {right}")
+        return " U ".join(out)
+
+    def sigma_range(self, M: float) -> IdentifiedSet:
+        """The identified set of sigma + sigma_hat at one value of the allowance."""
+        return identified_set(self.menu.with_allowances({self.tier: M}))
+
+    def describe(self) -> str:
+        unit = self.menu.unit
+        lines = [
+            (
+                f"identified set over the unpublished allowance of tier {self.tier!r} "
+                f"({unit}; scan M in [{self.lo:g}, {self.hi:g}]):"
+            ),
+            f"  for some sigma + sigma_hat in [{SCAN_LO}, {SCAN_HI}]: M in {self._fmt(self.intervals)}",
+            (
+                f"  at b = {self.cost_exponent:.6g} (sigma + sigma_hat = {1 / self.cost_exponent:.6g}, "
+                f"{self.cost_exponent_source}): M in {self._fmt(self.intervals_at_b)}"
+            ),
+        ]
+        for M in self._examples():
+            lines.append(f"  at M = {M:g}: " + self.sigma_range(M).describe())
+        lines.append(
+            f"  not identified: the posted fees cannot pin M down. Publishing tier {self.tier!r}'s allowance "
+            "(its multiple of the reference unit) pins it; so would a known cost exponent b together with the "
+            "marginal cost lambda of one unit (--cost-exponent with --cost-scale; the top's no-distortion "
+            "condition (C4) then gives M)."
+        )
+        return "\n".join(lines)
+
+    def _examples(self) -> list[float]:
+        if self.empty:
+            return []
+        a, z = self.intervals[0]
+        return sorted({float(f"{math.sqrt(a * z):.3g}"), float(f"{min(2 * a, z):.3g}")})
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "tier": self.tier,
+            "unit": self.menu.unit,
+            "scan": [self.lo, self.hi, int(self.grid.size)],
+            "intervals_some_b": [list(iv) for iv in self.intervals],
+            "cost_exponent": self.cost_exponent,
+            "cost_exponent_source": self.cost_exponent_source,
+            "intervals_at_b": [list(iv) for iv in self.intervals_at_b],
+            "empty": self.empty,
+            "examples": {f"{M:g}": self.sigma_range(M).to_dict() for M in self._examples()},
+        }
+
+    def table(self) -> pd.DataFrame:
+        """The scan: M, the largest slack over sigma + sigma_hat, the slack at the fixed b."""
+        return pd.DataFrame(
+            {
+                "allowance": self.grid,
+                "max_slack_over_b": self.sup_margin,
+                "consistent_for_some_b": self.sup_margin > 0,
+                "slack_at_b": self.margin_at_b,
+                "consistent_at_b": self.margin_at_b > 0,
+            }
+        )
+
+
+def allowance_identified_set(
+    menu: ObservedMenu,
+    tier: str | None = None,
+    cost_exponent: float | None = None,
+    lo: float = ALLOWANCE_LO,
+    hi: float = ALLOWANCE_HI,
+    n: int = ALLOWANCE_N,
+) -> AllowanceSet:
+    r"""The identified set over one tier's unpublished allowance :math:`M` (e.g. OpenAI's Pro multiple).
+
+    (C7) at a given :math:`M` depends on :math:`b` only, so :math:`M` is consistent iff the identified set
+    of :math:`\sigma+\hat\sigma` at :math:`M` (:func:`identified_set`) is non-empty; the largest smallest
+    slack over :math:`\sigma+\hat\sigma` (a grid plus a bounded search) is bisected in :math:`\log M`.
+    At a fixed :math:`b` (``cost_exponent``, default :data:`DEFAULT_SIGMA_TOTAL`) the smallest slack is
+    bisected directly. For OpenAI's two tiers (Plus 20 USD / 1, Pro 200 USD / M) in closed form:
+    :math:`m_1 = (M/9)(1-M^{-s}) > 1` and IC :math:`M^s < 10`, :math:`s = \sigma+\hat\sigma`, so the set
+    is :math:`M > 10` as :math:`s \to 1` (the scan stops at :math:`s = 0.99`), and at :math:`b = 2`,
+    :math:`(\tfrac{1+\sqrt{37}}{2})^2 < M < 100`.
+    """
+    unknown = [t.name for t in menu.tiers if t.allowance is None]
+    if tier is None:
+        if len(unknown) != 1:
+            raise ProblemSpecError(
+                "tier",
+                unknown,
+                "name the tier whose allowance is scanned (exactly one tier may be unstated)",
+            )
+        tier = unknown[0]
+    if tier not in menu.names:
+        raise ProblemSpecError("tier", tier, "must name a tier: " + ", ".join(repr(t) for t in menu.names))
+    others = [u for u in unknown if u != tier]
+    if others:
+        raise ProblemSpecError(
+            "allowance", others, "every other tier needs an allowance before scanning " + repr(tier)
+        )
+    lo, hi = V.positive("allowance_lo", lo), V.positive("allowance_hi", hi)
+    if not hi > lo:
+        raise ProblemSpecError("allowance_hi", hi, f"must exceed allowance_lo = {lo:g}")
+    if cost_exponent is None:
+        b, source = 1.0 / DEFAULT_SIGMA_TOTAL, f"default sigma + sigma_hat = {DEFAULT_SIGMA_TOTAL}"
+    else:
+        b = _exponent(cost_exponent, None, None)
+        assert b is not None
+        source = "given"
+
+    def arrays(M: float) -> tuple[FloatArray, FloatArray] | None:
+        try:
+            T, A, _ = _checked(menu.with_allowances({tier: M}))
+        except ProblemSpecError:  # M equal to another tier's allowance, or a dominated order
+            return None
+        return T, A
+
+    def some_b(M: float) -> float:
+        ta = arrays(M)
+        return -1.0 if ta is None else _sup_margin(*ta)[0]
+
+    def at_b(M: float) -> float:
+        ta = arrays(M)
+        return -1.0 if ta is None else _margin(ta[0], ta[1], b)
+
+    grid = np.geomspace(lo, hi, int(n))
+
+    def scan(g: object) -> tuple[FloatArray, list[tuple[float, float]]]:
+        vals = np.array([g(M) for M in grid])  # type: ignore[operator]
+        inside = vals > 0
+
+        def root(a: float, z: float) -> float:
+            ga = g(a) > 0  # type: ignore[operator]
+            la, lz = math.log(a), math.log(z)
+            for _ in range(60):
+                mid = 0.5 * (la + lz)
+                if (g(math.exp(mid)) > 0) == ga:  # type: ignore[operator]
+                    la = mid
+                else:
+                    lz = mid
+            return math.exp(0.5 * (la + lz))
+
+        ivs: list[tuple[float, float]] = []
+        start = float(grid[0]) if inside[0] else None
+        for i in range(1, grid.size):
+            if inside[i] and not inside[i - 1]:
+                start = root(float(grid[i - 1]), float(grid[i]))
+            elif not inside[i] and inside[i - 1]:
+                assert start is not None
+                ivs.append((start, root(float(grid[i - 1]), float(grid[i]))))
+                start = None
+        if start is not None:
+            ivs.append((start, float(grid[-1])))
+        return vals, ivs
+
+    sup, ivs = scan(some_b)
+    mb, ivs_b = scan(at_b)
+    return AllowanceSet(
+        menu, tier, float(grid[0]), float(grid[-1]), ivs, float(b), source, ivs_b, grid, sup, mb
+    )
+
+
 # ------------------------------------------------------------------------------- nearest menu
 @dataclass(frozen=True)
 class NearestMenu:
@@ -1565,20 +1781,182 @@ def refine_top(
     return th, pr
 
 
+def _split(res: CalibrationResult, sigma_share: float) -> tuple[float, float]:
+    r""":math:`(\sigma, \hat\sigma)` with :math:`\sigma+\hat\sigma = 1/b`: the split is not identified by a
+    single-model menu (only the sum is), so ``sigma_share`` = :math:`\sigma/(\sigma+\hat\sigma)` is an
+    assumption."""
+    share = V.in_open("sigma_share", sigma_share, 0.0, 1.0)
+    return share * res.sigma_total, (1.0 - share) * res.sigma_total
+
+
+def multimodel_counterfactual(
+    res: CalibrationResult,
+    sigma_hat_step: float = 0.1,
+    kappa_ratio: float = 2.0,
+    sigma_share: float = 0.5,
+    name: str = "new model",
+) -> dict[str, object]:
+    r"""The multi-model menu (BBS §5.1-5.2, Prop 6) when a second, more capable model is added.
+
+    Mapping (Lemma 3): the calibrated cost :math:`C(Q) = C_0Q^b` is model 1 with
+    :math:`\sigma+\hat\sigma_1 = 1/b` and :math:`\kappa_1 = C_0`, i.e. :math:`C_1(Q) = \kappa_1
+    Q^{1/(\sigma+\hat\sigma_1)}`. The new model (an assumption) has :math:`\hat\sigma_2 = \hat\sigma_1 +`
+    ``sigma_hat_step`` (more capable: higher returns to fine-tuning) and :math:`\kappa_2 =` ``kappa_ratio``
+    :math:`\times\kappa_1` (costlier per unit). The seller's cost of quality is the lower envelope eq. (21);
+    each type gets the efficient model and quality of Prop 5 (eqs. 22-23) at its (ironed) discrete virtual
+    value, Prop 6 (eqs. 25-27), via :meth:`MultiModel.discrete_monopoly`; fees from the binding local
+    downward ICs. The menu depends on :math:`\sigma+\hat\sigma_l` and :math:`\kappa_l` only, so the split
+    ``sigma_share`` (needed to build the models, Assumption 1) does not move it. Types and masses are the
+    calibrated ones (shares among subscribers).
+
+    Returns per-tier ``model, quality, fee, margin`` and the totals ``profit``, ``consumer_surplus``
+    (:math:`\sum_k f_k(\theta_kQ_k - t_k)`), their ratios to the calibrated menu, and ``moved`` (tiers on
+    the new model).
+    """
+    _tech, types = res.primitives()
+    sigma, sh1 = _split(res, sigma_share)
+    step = V.as_float("sigma_hat_step", sigma_hat_step)
+    if not step > 0:
+        raise ProblemSpecError("sigma_hat_step", step, "must be > 0 (the new model is more capable)")
+    if not res.sigma_total + step < 1.0:
+        raise ProblemSpecError(
+            "sigma_hat_step",
+            step,
+            f"must keep sigma + sigma_hat < 1 (Assumption 1): here sigma + sigma_hat = {res.sigma_total:.4g}",
+        )
+    kr = V.positive("kappa_ratio", kappa_ratio)
+    mm = MultiModel(
+        sigma,
+        (ModelSpec(sh1, res.C0, "calibrated"), ModelSpec(sh1 + step, kr * res.C0, name)),
+    )
+    model, Q, t, margin = mm.discrete_monopoly(types)
+    f, th = types.prob, types.theta
+    profit = float(f @ margin)
+    cs = float(f @ (th * Q - t))
+    labels = ["none" if m < 0 else mm.models[int(m)].name for m in model]
+    return {
+        "assumptions": {
+            "sigma": sigma,
+            "sigma_hat": [sh1, sh1 + step],
+            "kappa": [res.C0, kr * res.C0],
+            "sigma_hat_step": step,
+            "kappa_ratio": kr,
+            "sigma_share": sigma_share,
+        },
+        "tiers": pd.DataFrame(
+            {
+                "tier": res.names,
+                "model": labels,
+                "quality": Q,
+                "calibrated_quality": res.quality,
+                "fee": t,
+                "posted_fee": res.fees,
+                "margin": margin,
+            }
+        ),
+        "profit": profit,
+        "consumer_surplus": cs,
+        "profit_share": profit / res.profit,
+        "cs_share": cs / res.consumer_surplus if res.consumer_surplus else float("nan"),
+        "moved": [n for n, m in zip(res.names, model, strict=True) if m == 1],
+        "switch_types": mm.switch_types(),
+    }
+
+
+def fringe_counterfactual(
+    res: CalibrationResult, c_F_ratio: float = 1.25, sigma_share: float = 0.5
+) -> dict[str, object]:
+    r"""The leader's menu when an open-source fringe enters at marginal cost (BBS §5.3, Lemma 4, Prop 7).
+
+    Mapping: the calibrated model is the leader, :math:`\sigma+\hat\sigma_L = 1/b` (split by the
+    assumption ``sigma_share``), leader quantity :math:`q_L = Q^{1/(\sigma+\hat\sigma_L)} = Q^b` at unit
+    cost :math:`c_L = C_0` (so :math:`c_Lq_L = C(Q)`, USD). The fringe has :math:`\hat\sigma_F = 0`: its
+    quality :math:`Q_F = q_F^\sigma` costs :math:`c_FQ_F^{1/\sigma}`, with :math:`c_F =` ``c_F_ratio``
+    :math:`\times c_L` in the calibrated quality unit (top tier :math:`Q_K = 1`): at the top tier's quality
+    the fringe costs ``c_F_ratio`` times the leader, and less below :math:`Q = (c_L/c_F)^{1/(1/\sigma-b)}`.
+    Buyers top up at the fringe (eq. 28); Lemma 4's payoff net of the fringe-only option, eq. (31), with
+    eq. (30)'s :math:`\hat q, \psi`; the leader's discrete menu by Prop 7's case analysis
+    (:meth:`LeaderFringe.discrete_menu`: :math:`(q, t, \text{profit})`).
+
+    :class:`LeaderFringe` normalises :math:`c_F < c_L`; that ratio depends on the unit of quality
+    (:math:`Q' = \alpha Q` scales it by :math:`\alpha^{b-1/\sigma}`), so when ``c_F_ratio`` :math:`\ge 1`
+    the problem is solved in the unit :math:`\alpha = (2\,c_F/c_L)^{1/(1/\sigma-b)}` (types
+    :math:`\theta/\alpha`, where :math:`c_F/c_L = 1/2`) and mapped back; fees and profit are in USD either way.
+
+    Returns per-tier leader quality, fee and whether the tier is served; ``profit``, ``profit_share``
+    (relative to the calibrated monopoly menu), ``consumer_surplus`` (:math:`\sum_k f_k(u + \psi - t)`,
+    including the fringe-only surplus), and ``monotone`` (the discrete menu is the full optimum when the
+    quantities are non-decreasing).
+    """
+    _tech, types = res.primitives()
+    sigma, shL = _split(res, sigma_share)
+    ratio = V.positive("c_F_ratio", c_F_ratio)
+    b = res.cost_exponent
+    alpha = 1.0 if ratio < 1.0 else (2.0 * ratio) ** (1.0 / (1.0 / sigma - b))
+    c_L = res.C0 * alpha ** (-b)
+    c_F = ratio * res.C0 * alpha ** (-1.0 / sigma)
+    lf = LeaderFringe(sigma, shL, c_L, c_F)
+    th = types.theta / alpha
+    f = types.prob
+    q, t, profit = lf.discrete_menu(DiscreteTypes(th, f))
+    Q = q**lf.d / alpha
+    served = q > 0
+    u = lf.u(th, q)
+    psi = lf.psi(th)
+    cs = float(f @ (u + psi - t))
+    return {
+        "assumptions": {
+            "sigma": sigma,
+            "sigma_hat_L": shL,
+            "sigma_hat_F": 0.0,
+            "c_L": res.C0,
+            "c_F": ratio * res.C0,
+            "c_F_ratio": ratio,
+            "sigma_share": sigma_share,
+            "unit_rescale": alpha,
+            "fringe_cheaper_below_quality": float((1.0 / ratio) ** (1.0 / (1.0 / sigma - b))),
+        },
+        "tiers": pd.DataFrame(
+            {
+                "tier": res.names,
+                "served": served,
+                "leader_quality": Q,
+                "calibrated_quality": res.quality,
+                "fee": t,
+                "posted_fee": res.fees,
+                "fringe_only_surplus": psi,
+            }
+        ),
+        "profit": float(profit),
+        "profit_share": float(profit) / res.profit,
+        "consumer_surplus": cs,
+        "cs_share": cs / res.consumer_surplus if res.consumer_surplus else float("nan"),
+        "served": [n for n, s in zip(res.names, served, strict=True) if s],
+        "monotone": bool(np.all(np.diff(q) >= -1e-12 * max(float(q.max()), 1e-300))),
+    }
+
+
 def counterfactuals(
     res: CalibrationResult,
     split_share: float = 0.5,
     split_ratio: float | None = None,
     overage_price: float | None = None,
+    sigma_hat_step: float = 0.1,
+    kappa_ratio: float = 2.0,
+    c_F_ratio: float = 1.25,
+    sigma_share: float = 0.5,
 ) -> tuple[pd.DataFrame, dict[str, object]]:
-    """Counterfactual menus from the calibrated primitives, in one table plus details.
+    r"""Counterfactual menus from the calibrated primitives, in one table plus details.
 
     Rows: the calibrated optimum (= the posted menu), the best K-1 tier menu, the best K and K+1 tier
     menus on a refined population (:func:`refine_top`), one linear price, one two-part tariff, and the
     implementations of the calibrated optimum (max spend, min spend, allowance plus flat overage price,
-    two-part tariffs with and without caps), each simulated. ``profit_share`` and ``cs_share`` are relative
-    to the optimal K-tier menu of the same population. For an inconsistent menu the primitives of its
-    nearest consistent menu are used (stated in the details).
+    two-part tariffs with and without caps), each simulated, then the market-structure counterfactuals:
+    the multi-model menu with a second model (:func:`multimodel_counterfactual`, Prop 6; ``sigma_hat_step``,
+    ``kappa_ratio``) and the leader's menu against an open-source fringe (:func:`fringe_counterfactual`,
+    Prop 7; ``c_F_ratio``), both with the unidentified split ``sigma_share`` of :math:`\sigma+\hat\sigma`.
+    ``profit_share`` and ``cs_share`` are relative to the optimal K-tier menu of the same population. For an
+    inconsistent menu the primitives of its nearest consistent menu are used (stated in the details).
     """
     details: dict[str, object] = {}
     if not res.consistent:
@@ -1738,6 +2116,40 @@ def counterfactuals(
             else False
             for i in range(K)
         }
+    try:
+        mm = multimodel_counterfactual(res, sigma_hat_step, kappa_ratio, sigma_share)
+    except ProblemSpecError as exc:
+        details["multimodel"] = {"skipped": str(exc)}
+    else:
+        details["multimodel"] = mm
+        tiers = mm["tiers"]
+        add(
+            "multi-model menu (Prop 6)",
+            "calibrated",
+            int(np.unique(np.round(tiers["quality"].to_numpy(), 12)).size),
+            mm["profit"],  # type: ignore[arg-type]
+            mm["consumer_surplus"],  # type: ignore[arg-type]
+            ref,
+            note=f"new model: sigma_hat + {sigma_hat_step:g}, kappa x {kappa_ratio:g}; on it: "
+            + (", ".join(mm["moved"]) or "no tier"),  # type: ignore[arg-type]
+        )
+    try:
+        fr = fringe_counterfactual(res, c_F_ratio, sigma_share)
+    except ProblemSpecError as exc:
+        details["fringe"] = {"skipped": str(exc)}
+    else:
+        details["fringe"] = fr
+        add(
+            f"leader vs fringe at c_F = {c_F_ratio:g} c_L (Prop 7)",
+            "calibrated",
+            len(fr["served"]),  # type: ignore[arg-type]
+            fr["profit"],  # type: ignore[arg-type]
+            fr["consumer_surplus"],  # type: ignore[arg-type]
+            ref,
+            note=f"sigma share {sigma_share:g}; leader serves: "
+            + (", ".join(fr["served"]) or "no tier")  # type: ignore[arg-type]
+            + "; CS includes the fringe-only surplus",
+        )
     details["assumptions"] = {
         "split_share": split_share,
         "new_top_type": float(th2[-1]),
@@ -1864,4 +2276,31 @@ def plot_report(res: CalibrationResult, path: str | Path) -> None:
     _ax_types(axes[0, 1], res)
     _ax_markups(axes[1, 0], res)
     _ax_ident(axes[1, 1], res.identified if res.identified is not None else identified_set(res.menu))
+    _save(fig, path)
+
+
+def plot_allowance_set(aset: AllowanceSet, path: str | Path, n_sigma: int = 120) -> None:
+    """The feasible region in (M, sigma + sigma_hat): where the menu passes (C7), shaded; the fixed-b line."""
+    plt = _plt()
+    Ms = np.geomspace(aset.lo, aset.hi, 160)
+    ss = np.linspace(SCAN_LO, SCAN_HI, int(n_sigma))
+    ok = np.zeros((ss.size, Ms.size), dtype=bool)
+    for j, M in enumerate(Ms):
+        try:
+            T, A, _ = _checked(aset.menu.with_allowances({aset.tier: float(M)}))
+        except ProblemSpecError:
+            continue
+        ok[:, j] = [_margin(T, A, 1.0 / s) > 0 for s in ss]
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), constrained_layout=True)
+    ax.contourf(Ms, ss, ok.astype(float), levels=[0.5, 1.5], colors=["C2"], alpha=0.35)
+    ax.axhline(1.0 / aset.cost_exponent, color="C1", ls="--", lw=1, label=f"b = {aset.cost_exponent:.3g}")
+    for a, z in aset.intervals_at_b:
+        ax.plot([a, z], [1.0 / aset.cost_exponent] * 2, color="C1", lw=3)
+    for a, _ in aset.intervals:
+        ax.axvline(a, color="C0", lw=0.8, ls=":", label=f"lower end M = {a:.4g}")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"allowance of {aset.tier} ({aset.menu.unit})")
+    ax.set_ylabel("σ + σ̂ = 1/b")
+    ax.set_title(f"{aset.menu.name}\n(M, σ+σ̂) where the posted menu can be optimal (shaded)", fontsize=10)
+    ax.legend(fontsize=8)
     _save(fig, path)

@@ -6,7 +6,9 @@ consistent menu (the forward solve of the calibrated primitives must return the 
 the optional JSON, CSV and PNG outputs only after everything else has succeeded.
 
 Wire it in with ``add_parser(subparsers)``; ``run(args)`` returns 0 for a consistent menu, 1 for an
-inconsistent one, and raises :class:`~mechdesign.exceptions.ProblemSpecError` on bad input.
+inconsistent one, and raises :class:`~mechdesign.exceptions.ProblemSpecError` on bad input. When exactly
+one tier's allowance is unpublished and not given with ``--allowance`` (OpenAI's Pro), it reports the
+identified set over that allowance instead (0 when non-empty, 1 when empty).
 """
 
 from __future__ import annotations
@@ -59,6 +61,29 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--counterfactuals",
         action="store_true",
         help="also print the counterfactual menus and implementations",
+    )
+    p.add_argument(
+        "--new-model",
+        nargs=2,
+        type=float,
+        default=(0.1, 2.0),
+        metavar=("DSIGMA_HAT", "KAPPA_RATIO"),
+        help="multi-model counterfactual (Prop 6): the second model's sigma_hat step and cost-scale ratio "
+        "(default 0.1 2)",
+    )
+    p.add_argument(
+        "--fringe-cost",
+        type=float,
+        default=1.25,
+        metavar="RATIO",
+        help="leader-fringe counterfactual (Prop 7): c_F / c_L in the calibrated quality unit (default 1.25)",
+    )
+    p.add_argument(
+        "--sigma-share",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="sigma / (sigma + sigma_hat), not identified by one menu (default 0.5)",
     )
     p.add_argument("--json", metavar="PATH", help="write the full result as JSON")
     p.add_argument("--csv", metavar="PATH", help="write the per-tier table as CSV")
@@ -122,6 +147,9 @@ def run(args: argparse.Namespace) -> int:
         menu = menu.with_allowances(_allowances(args.allowance), note="assumed on the command line")
     if getattr(args, "paid_only", False):
         menu = menu.paid_tiers()
+    unknown = [t.name for t in menu.tiers if t.allowance is None]
+    if len(unknown) == 1:
+        return _run_allowance_set(args, menu, unknown[0])
     res = cal.calibrate(
         menu,
         args.cost_exponent,
@@ -146,11 +174,34 @@ def run(args: argparse.Namespace) -> int:
             code = 1
     cf = None
     if getattr(args, "counterfactuals", False):
-        table, details = cal.counterfactuals(res)
+        dsh, kr = getattr(args, "new_model", (0.1, 2.0))
+        table, details = cal.counterfactuals(
+            res,
+            sigma_hat_step=dsh,
+            kappa_ratio=kr,
+            c_F_ratio=getattr(args, "fringe_cost", 1.25),
+            sigma_share=getattr(args, "sigma_share", 0.5),
+        )
         cf = {"table": table, "details": details}
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 70):
             print(f"counterfactuals ({details['based_on']}):")
             print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+            for key, title in (
+                ("multimodel", "multi-model menu (Prop 6)"),
+                ("fringe", "leader vs fringe (Prop 7)"),
+            ):
+                part = details.get(key)
+                if isinstance(part, dict) and "tiers" in part:
+                    print(
+                        f"{title}; assumptions: "
+                        + ", ".join(
+                            f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+                            for k, v in part["assumptions"].items()
+                        )
+                    )
+                    print(part["tiers"].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+                elif isinstance(part, dict):
+                    print(f"{title}: skipped ({part.get('skipped')})")
     # everything has succeeded: render the outputs in memory, then write them
     outputs: list[tuple[str, bytes]] = []
     if args.json:
@@ -167,3 +218,34 @@ def run(args: argparse.Namespace) -> int:
     for path, data in outputs:
         Path(path).write_bytes(data)
     return code
+
+
+def _run_allowance_set(args: argparse.Namespace, menu: cal.ObservedMenu, tier: str) -> int:
+    """One tier's allowance is not published: report the identified set over it (exit 0 if non-empty)."""
+    b = (
+        args.cost_exponent
+        if args.cost_exponent is not None
+        else (1.0 / args.sigma_total if args.sigma_total is not None else None)
+    )
+    aset = cal.allowance_identified_set(menu, tier, cost_exponent=b)
+    print(f"{menu.name}: the allowance of tier {tier!r} is not published (no --allowance {tier}=M given)")
+    print(aset.describe())
+    if aset.empty:
+        print(f"no allowance of {tier!r} in the scan makes the posted menu optimal for any cost exponent")
+    else:
+        print(f"calibrate at one value with --allowance {tier}=M (M inside the set: consistent)")
+    if getattr(args, "counterfactuals", False):
+        print(f"counterfactuals need the primitives: give --allowance {tier}=M")
+    outputs: list[tuple[str, bytes]] = []
+    if args.json:
+        payload = {"menu": menu.describe(), "allowance_identified_set": aset.to_dict()}
+        outputs.append((args.json, json.dumps(_jsonable(payload), indent=2).encode()))
+    if args.csv:
+        outputs.append((args.csv, aset.table().to_csv(index=False).encode()))
+    if args.plot:
+        buf = io.BytesIO()
+        cal.plot_allowance_set(aset, buf)
+        outputs.append((args.plot, buf.getvalue()))
+    for path, data in outputs:
+        Path(path).write_bytes(data)
+    return 1 if aset.empty else 0
