@@ -103,8 +103,13 @@ def ces_hypograph(ces: CES, v: cp.Expression, u: cp.Expression) -> list[cp.Const
 def scaled_profile_cost(tech: Technology, a: FloatArray, measures: FloatArray, q_ref: float,
                         money_ref: float) -> tuple[FloatArray, FloatArray, FloatArray]:
     """:meth:`Technology.profile_cost` in the program's units (quality / ``q_ref``, money / ``money_ref``)."""
-    v, g, h = tech.profile_cost(np.asarray(a) * q_ref, measures)
-    return v / money_ref, g * (q_ref / money_ref), h * (q_ref**2 / money_ref)
+    # the least cost is homogeneous of degree 1/(sigma + sigma_hat) in the qualities (Lemma 3), so it is
+    # evaluated at the scaled qualities and multiplied by q_ref^degree / money_ref, computed in logs (q_ref
+    # can be 1e185 where q_ref**2 overflows, or 1e-22 where the natural-unit Hessian does)
+    degree = 1.0 / (tech.sigma + tech.sigma_hat)
+    factor = float(np.exp(degree * np.log(q_ref) - np.log(money_ref)))
+    v, g, h = tech.profile_cost(np.asarray(a, dtype=float), measures)
+    return v * factor, g * factor, h * factor
 
 
 @dataclass
