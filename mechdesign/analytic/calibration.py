@@ -101,9 +101,10 @@ from __future__ import annotations
 import itertools
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -2236,36 +2237,31 @@ def _save(fig, path: str | Path) -> None:  # type: ignore[no-untyped-def]
     _plt().close(fig)
 
 
-def plot_menu(res: CalibrationResult, path: str | Path) -> None:
-    """Posted menu against the calibrated optimum (or the nearest consistent menu), log axes."""
+def _one_panel(draw: Callable[[Any, Any], None], obj: Any, path: str | Path) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
-    _ax_menu(ax, res)
+    draw(ax, obj)
     _save(fig, path)
+
+
+def plot_menu(res: CalibrationResult, path: str | Path) -> None:
+    """Posted menu against the calibrated optimum (or the nearest consistent menu), log axes."""
+    _one_panel(_ax_menu, res, path)
 
 
 def plot_types(res: CalibrationResult, path: str | Path) -> None:
     """Implied type distribution: mass of each tier's type."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
-    _ax_types(ax, res)
-    _save(fig, path)
+    _one_panel(_ax_types, res, path)
 
 
 def plot_markups(res: CalibrationResult, path: str | Path) -> None:
     """Markups m_k and r_k by tier."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
-    _ax_markups(ax, res)
-    _save(fig, path)
+    _one_panel(_ax_markups, res, path)
 
 
 def plot_identified_set(iset: IdentifiedSet, path: str | Path) -> None:
     """Smallest slack of (C7) against sigma + sigma_hat, the identified set shaded."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
-    _ax_ident(ax, iset)
-    _save(fig, path)
+    _one_panel(_ax_ident, iset, path)
 
 
 def plot_report(res: CalibrationResult, path: str | Path) -> None:

@@ -207,9 +207,9 @@ def case_closed_form(N: int) -> Row:
             "profit_err": 0.0, "Q_err": 0.0, "t_err": 0.0}
 
 
-def case_handwritten_local(N: int) -> Row:
-    """The local formulation as a user writes it in cvxpy: downward adjacent IC, monotonicity, IR of the
-    lowest type, the cost C0 q^(1/(sigma+sigma_hat)); Clarabel defaults; then the all-pairs audit."""
+def _solve_handwritten(q: Any, t: Any, cons: list[Any], t0: float, method: str, ic_rows: int, N: int) -> Row:
+    """Solve a hand-written single-model program (cost C0 q^(1/(sigma+sigma_hat)), Clarabel defaults), audit
+    its menu against every pair and compare it with the exact discrete menu."""
     import cvxpy as cp
 
     from mechdesign.engine.audit import audit_menu
@@ -218,11 +218,6 @@ def case_handwritten_local(N: int) -> Row:
     types = problem.discrete_types(N)
     tech = problem.technology
     th, f = types.theta, types.prob
-    t0 = time.perf_counter()
-    q = cp.Variable(N, nonneg=True)
-    t = cp.Variable(N)
-    cons = [th[0] * q[0] - t[0] >= 0, cp.diff(q) >= 0,
-            cp.multiply(th[1:], cp.diff(q)) - cp.diff(t) >= 0]
     prob = cp.Problem(cp.Maximize(f @ (t - tech.C0 * cp.power(q, tech.cost_exponent))), cons)
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -231,12 +226,25 @@ def case_handwritten_local(N: int) -> Row:
     t2 = time.perf_counter()
     rep = audit_menu(th, np.asarray(q.value), np.asarray(t.value))
     audit = time.perf_counter() - t2
-    row: Row = {"N": N, "method": "hand-written local (cvxpy)", "solver": "CLARABEL", "status": prob.status,
+    row: Row = {"N": N, "method": method, "solver": "CLARABEL", "status": prob.status,
                 "wall_s": time.perf_counter() - t0, "build_s": build, "solve_s": solve, "refine_s": 0.0,
-                "audit_s": audit, "ic_rows": N - 1, "refined": False, "max_ic_viol_rel": rep.max_ic_violation_rel}
+                "audit_s": audit, "ic_rows": ic_rows, "refined": False, "max_ic_viol_rel": rep.max_ic_violation_rel}
     profit = float(f @ (np.asarray(t.value) - tech.cost(np.asarray(q.value))))
     row.update(_errors(N, np.asarray(q.value), np.asarray(t.value), profit))
     return row
+
+
+def case_handwritten_local(N: int) -> Row:
+    """The local formulation as a user writes it in cvxpy: downward adjacent IC, monotonicity, IR of the
+    lowest type; then the all-pairs audit."""
+    import cvxpy as cp
+
+    th = _single_problem().discrete_types(N).theta
+    t0 = time.perf_counter()
+    q = cp.Variable(N, nonneg=True)
+    t = cp.Variable(N)
+    cons = [th[0] * q[0] - t[0] >= 0, cp.diff(q) >= 0, cp.multiply(th[1:], cp.diff(q)) - cp.diff(t) >= 0]
+    return _solve_handwritten(q, t, cons, t0, "hand-written local (cvxpy)", N - 1, N)
 
 
 def case_handwritten(N: int, style: str) -> Row:
@@ -246,12 +254,7 @@ def case_handwritten(N: int, style: str) -> Row:
     Clarabel with its default settings; then the same all-pairs audit."""
     import cvxpy as cp
 
-    from mechdesign.engine.audit import audit_menu
-
-    problem = _single_problem()
-    types = problem.discrete_types(N)
-    tech = problem.technology
-    th, f = types.theta, types.prob
+    th = _single_problem().discrete_types(N).theta
     t0 = time.perf_counter()
     q = cp.Variable(N, nonneg=True)
     t = cp.Variable(N)
@@ -266,21 +269,7 @@ def case_handwritten(N: int, style: str) -> Row:
         ones = np.ones((N, 1))
         dev = cp.outer(th, q) - ones @ cp.reshape(t, (1, N), order="C")  # [i, j] = th_i q_j - t_j
         cons.append(cp.reshape(own, (N, 1), order="C") @ ones.T >= dev)
-    prob = cp.Problem(cp.Maximize(f @ (t - tech.C0 * cp.power(q, tech.cost_exponent))), cons)
-    build = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    prob.solve(solver="CLARABEL")
-    solve = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    rep = audit_menu(th, np.asarray(q.value), np.asarray(t.value))
-    audit = time.perf_counter() - t2
-    row: Row = {"N": N, "method": f"hand-written every pair ({style})", "solver": "CLARABEL",
-                "status": prob.status, "wall_s": time.perf_counter() - t0, "build_s": build, "solve_s": solve,
-                "refine_s": 0.0, "audit_s": audit, "ic_rows": N * (N - 1), "refined": False,
-                "max_ic_viol_rel": rep.max_ic_violation_rel}
-    profit = float(f @ (np.asarray(t.value) - tech.cost(np.asarray(q.value))))
-    row.update(_errors(N, np.asarray(q.value), np.asarray(t.value), profit))
-    return row
+    return _solve_handwritten(q, t, cons, t0, f"hand-written every pair ({style})", N * (N - 1), N)
 
 
 def default_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, Any]]]:
