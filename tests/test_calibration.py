@@ -429,6 +429,7 @@ def test_calibration_module_imports_no_solver() -> None:
         "collections.abc",
         "dataclasses",
         "pathlib",
+        "typing",
         "numpy",
         "pandas",
         "scipy",
