@@ -155,6 +155,14 @@ def on_config(config):  # type: ignore[no-untyped-def]
 _LINKS = re.compile(r"\]\((?:\.\./)?benchmarks/RESULTS\.md\)")
 
 
+_RST_ROLE = re.compile(r":(?:math|func|class|data|mod|meth|attr|obj|exc):(?=<code>)")
+
+
+def on_page_content(html: str, page, config, files) -> str:  # type: ignore[no-untyped-def]
+    """The docstrings' reStructuredText roles (``:math:`x```, ``:func:`f```) are shown as plain code."""
+    return _RST_ROLE.sub("", html) if page.file.src_uri.startswith("reference/") else html
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:  # type: ignore[no-untyped-def]
     depth = page.file.src_uri.count("/")
     return _LINKS.sub("](" + "../" * depth + "benchmarks.md)", markdown)

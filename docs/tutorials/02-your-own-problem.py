@@ -81,16 +81,16 @@ except md.ProblemSpecError as exc:
 # %% [markdown]
 # ## The menu as a price schedule
 #
-# Each item is a (quality, price) pair; the pooled types buy the same item. Higher types pay more per
-# unit of quality's *cost* near the bottom of the menu (quantity discounts, Prop 4).
+# Each item is a (quality, price) pair; the pooled types buy the same item. The price lies above the
+# cost of the quality sold, C(Q): the gap is the seller's margin on each item.
 
 # %%
 m = result.menu
 fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
 ax.plot(m["quality"], m["transfer"], "o-", color="C0")
-for _, row in m.iterrows():
-    ax.annotate(f"θ = {row['theta']:.1f}", (row["quality"], row["transfer"]), textcoords="offset points",
-                xytext=(6, -10), fontsize=8)
+for (q_item, t_item), buyers in m.groupby(["quality", "transfer"]):  # pooled types share an item
+    label = "θ = " + ", ".join(f"{x:.1f}" for x in buyers["theta"])
+    ax.annotate(label, (q_item, t_item), textcoords="offset points", xytext=(6, -12), fontsize=8)
 q = np.linspace(0, m["quality"].max(), 100)
 ax.plot(q, tech.cost(q), "--", color="0.5", label="cost of quality $C(Q)$ (Lemma 3)")
 ax.set_xlabel("quality $Q$")

@@ -64,7 +64,12 @@ costs = [0.02, 0.04, 0.06, 0.08, 0.1, 0.115]
 sweep = run_sweep(path, [("fringe.cost", costs)], n=50, workers=1, progress=False)
 sweep[["fringe.cost", "status", "profit", "theta_hat", "theta_1", "theta_m", "theta_2"]]
 
+# %% [markdown]
+# (`mechdesign.app.plotting` and the CLI draw into files, with matplotlib's file backend; in a notebook,
+# `%matplotlib inline` shows the next figure in the page again.)
+
 # %%
+# %matplotlib inline
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
 for key, label in (("theta_hat", "$\\hat\\theta$ (leader entry, efficient)"), ("theta_1", "$\\theta_1$"),
                    ("theta_m", "$\\theta^m$"), ("theta_2", "$\\theta_2$")):

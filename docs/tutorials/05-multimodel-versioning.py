@@ -46,7 +46,7 @@ menu = result.to_frame()
 menu[menu["quality"] > 0].iloc[::12]
 
 # %% [markdown]
-# Quality by type, coloured by the model sold, with each model's own efficient quality for comparison:
+# Quality by type, coloured by the model sold:
 # the switch from `base` to `reasoning` is a jump in quality (the menu skips qualities that neither model
 # sells profitably).
 
