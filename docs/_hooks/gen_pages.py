@@ -36,9 +36,7 @@ def _opt_row(action: argparse.Action) -> str:
         names = f"`{action.metavar or action.dest}`" + (" ..." if action.nargs in ("+", "*") else "")
     choices = " \\| ".join(f"`{c}`" for c in action.choices) if action.choices else ""
     default = action.default
-    if default in (None, False, argparse.SUPPRESS) or isinstance(action, argparse._HelpAction):
-        dflt = ""
-    elif default == []:
+    if default in (None, False, argparse.SUPPRESS) or isinstance(action, argparse._HelpAction) or default == []:
         dflt = ""
     else:
         dflt = f"`{default}`"
@@ -60,9 +58,9 @@ def cli_reference() -> str:
            "<!-- Generated from mechdesign.app.cli._parser() by docs/_hooks/gen_pages.py. -->", "",
            parser.description or "", "",
            "```text", parser.format_usage().strip(), "```", "",
-           "Exit codes: 0 success (a certified optimal menu for `solve`), 1 a solver, audit or certificate failure "
+           ("Exit codes: 0 success (a certified optimal menu for `solve`), 1 a solver, audit or certificate failure "
            "(or an inconsistent menu for `calibrate`, IC/IR violations for `audit`), 2 bad input (one line, no "
-           "traceback, no partial output). `mechdesign --version` prints the version.", "",
+           "traceback, no partial output). `mechdesign --version` prints the version."), "",
            "| command | what it does |", "|---|---|"]
     for name in sub.choices:
         out.append(f"| [`{name}`](#mechdesign-{name}) | {helps.get(name, '')} |")
@@ -89,11 +87,11 @@ def api_index() -> str:
         obj = getattr(md, name)
         groups.setdefault(getattr(obj, "__module__", "mechdesign"), []).append(name)
     out = ["# API reference", "",
-           f"`import mechdesign as md` (version {md.__version__}) exposes the names below; each is documented "
+           (f"`import mechdesign as md` (version {md.__version__}) exposes the names below; each is documented "
            "on the page of the module that defines it. The pages follow the layout of the package: "
            "settings (one per paper setting, with `SolveOptions`), the engine (program, chain solver, "
            "certificate, audit), the closed forms (`analytic`), the primitives (technology, types), problem "
-           "files, validation and exceptions.", "",
+           "files, validation and exceptions."), "",
            "| module | names |", "|---|---|"]
     for module in sorted(groups):
         names = ", ".join(f"[`{n}`][{module}.{n}]" for n in sorted(groups[module], key=str.lower))

@@ -31,7 +31,7 @@ TIMEOUT_S = 600  # per cell
 
 def _table(html: str) -> str:
     """A pandas table as plain HTML that the theme styles (no class, border or scoped style)."""
-    html = re.sub(r"<style scoped>.*?</style>", "", html, flags=re.S)
+    html = re.sub(r"<style scoped>.*?</style>", "", html, flags=re.DOTALL)
     html = re.sub(r'<table border="\d+" class="dataframe">', "<table>", html)
     html = re.sub(r'\s*style="text-align: right;"', "", html)
     return '<div class="md-typeset__scrollwrap"><div class="md-typeset__table">\n' + html.strip() + "\n</div></div>"
@@ -89,7 +89,7 @@ def render(nb, stem: str) -> tuple[str, str, list[tuple[str, bytes]]]:  # type: 
             f"documentation is built. Run it as a script (`python {source}`), or open it as a notebook "
             f"(`jupytext --to ipynb {source}`).")
     body = "\n\n".join(parts)
-    body = re.sub(r"^(# .+)$", lambda m: m.group(1) + "\n\n" + note, body, count=1, flags=re.M)
+    body = re.sub(r"^(# .+)$", lambda m: m.group(1) + "\n\n" + note, body, count=1, flags=re.MULTILINE)
     return title, body + "\n", images
 
 
@@ -121,8 +121,8 @@ def execute(path: Path) -> tuple[str, str, list[tuple[str, bytes]]]:
 def on_files(files: Files, config) -> Files:  # type: ignore[no-untyped-def]
     folder = Path(config["docs_dir"]) / "tutorials"
     gallery = ["# Gallery", "",
-               "The last figure of each [tutorial](tutorials/index.md), made when this site was built. Click a "
-               "title for the code that draws it.", ""]
+               ("The last figure of each [tutorial](tutorials/index.md), made when this site was built. Click a "
+               "title for the code that draws it."), ""]
     for path in sorted(folder.glob("[0-9][0-9]-*.py")):
         key = hashlib.sha256(path.read_bytes()).hexdigest()
         if key not in _CACHE:

@@ -71,8 +71,8 @@ pd.DataFrame([{"problem": name, "status": r.status, "Assumption 2 holds": r.assu
 # %% [markdown]
 # Quality by value w for each scale s: contractible optimum (solid) and the benchmark (dashed). They
 # coincide when A2 holds. When it fails (right, log scale) they separate: the benchmark pools all but the
-# top value of each scale at one quality, and the contractible optimum must distort those qualities to
-# keep types of other scales from mimicking them.
+# top value of each scale at one quality, which types of other scales would mimic; the contractible
+# optimum separates those values instead.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)

@@ -15,8 +15,9 @@
 # # 4. Figure 1 and a sweep of the fringe's cost
 #
 # §5.3: a leader model competes with an open-source fringe sold at marginal cost. Prop 7 gives the
-# leader's menu in closed form: buyers below θ̂ buy from the fringe only, the leader *deters* top-ups
-# between θ₁ and θ₂, and so on. `figure1_leader_fringe` is the paper's Figure 1 market.
+# leader's menu in closed form: buyers below θ₁ buy from the fringe only, the leader *deters* top-ups
+# between θ₁ and θ₂ and sells as a monopolist above (θ̂ is where the efficient allocation switches from
+# the fringe to the leader). `figure1_leader_fringe` is the paper's Figure 1 market.
 
 # %%
 import matplotlib.pyplot as plt
