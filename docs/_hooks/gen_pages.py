@@ -92,6 +92,7 @@ def api_index() -> str:
            "settings (one per paper setting, with `SolveOptions`), the engine (program, chain solver, "
            "certificate, audit), the closed forms (`analytic`), the primitives (technology, types), problem "
            "files, validation and exceptions."), "",
+           "::: mechdesign", "    options:", "      members: false", "      show_root_heading: false", "",
            "| module | names |", "|---|---|"]
     for module in sorted(groups):
         names = ", ".join(f"[`{n}`][{module}.{n}]" for n in sorted(groups[module], key=str.lower))
