@@ -138,6 +138,12 @@ def _parser() -> argparse.ArgumentParser:
 
     calibrate.add_parser(sub)
 
+    sc = sub.add_parser("schema", help="print the JSON Schema (draft 2020-12) of problem files",
+                        description="Print the JSON Schema of the TOML problem files (the same definitions as the "
+                                    "problem-file reference; tests check them against the reader), or with "
+                                    "--markdown the reference page docs/problem-files.md generated from it.")
+    sc.add_argument("--markdown", action="store_true", help="print the problem-file reference page instead")
+
     ls = sub.add_parser("problems", help="list the shipped problems (name, kind, description)",
                         description="List the shipped problems: give a name to solve, analytic, plot, price or "
                                     "audit, e.g. `mechdesign solve single_model_cobb_douglas`.")
@@ -821,6 +827,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return calibrate.run(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "schema":
+            from mechdesign.app import schema
+
+            return schema.run(args)
         return _problems(args)
     except (ProblemSpecError, ProblemFileError) as exc:
         print(f"mechdesign: error: {exc}", file=sys.stderr)
