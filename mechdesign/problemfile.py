@@ -315,8 +315,8 @@ def _competition_problem(data: Mapping[str, object], kind: str, name: str,
     _only(lead, ("sigma_hat", "cost"), "leader.")
     _only(fr, ("sigma_hat", "cost"), "fringe.")
     market = LeaderFringe(sigma, V.as_float("leader.sigma_hat", _need(lead, "sigma_hat", "leader.")),
-                          V.as_float("leader.cost", _need(lead, "cost", "leader.")),
-                          V.as_float("fringe.cost", _need(fr, "cost", "fringe.")),
+                          V.positive("leader.cost", _need(lead, "cost", "leader.")),
+                          V.positive("fringe.cost", _need(fr, "cost", "fringe.")),
                           V.as_float("fringe.sigma_hat", fr.get("sigma_hat", 0.0)))
     assert isinstance(types, Distribution)
     return LeaderFringeProblem(market, types, name=name, source=src, n=n)

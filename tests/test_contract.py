@@ -122,3 +122,14 @@ def test_leader_fringe_file_n_is_used(tmp_path: Path) -> None:
     assert problem.n == 37
     assert problem.solve().types.n == 37
     assert problem.solve(n=41).types.n == 41
+
+
+def test_zero_fringe_cost_is_refused_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # fringe.cost = 0 was accepted and ended in a ZeroDivisionError traceback inside LeaderFringe.psi
+    text = (PROBLEMS / "figure1_leader_fringe.toml").read_text()
+    path = tmp_path / "lf.toml"
+    head, _, tail = text.partition("[fringe]")
+    fringe = "\n".join("cost = 0.0" if line.strip().startswith("cost") else line for line in tail.split("\n"))
+    path.write_text(head + "[fringe]" + fringe)
+    code, _, err = run(["solve", str(path)], capsys)
+    assert code == 2 and "fringe.cost" in err and "Traceback" not in err

@@ -92,6 +92,8 @@ class ValueScaleTypes:
     s_prob : array_like
         Their probabilities (> 0, sum 1).
 
+    Notes
+    -----
     Types are ordered scale-major: type ``m * len(w) + k`` is :math:`(w_k, s_m)`.
     """
 

@@ -370,7 +370,7 @@ def _defs() -> dict[str, Schema]:
                     "σ̂_F > 0 is solved numerically only (`mechdesign solve`: a lottery LP with a certificate).",
         {"sigma_hat": number("The fringe's returns to fine-tuning.", paper="σ̂_F", ge=0.0, lt=1.0, default=0.0,
                              constraints=("σ̂_F < σ̂_L",)),
-         "cost": number("The fringe's marginal cost.", paper="c_F", ge=0.0, constraints=("c_F < c_L",))},
+         "cost": number("The fringe's marginal cost.", paper="c_F", gt=0.0, constraints=("c_F < c_L",))},
         required=("cost",), toml="[fringe]\nsigma_hat = 0.0\ncost = 0.1")
     return d
 
@@ -414,7 +414,7 @@ EXAMPLES: list[dict[str, Any]] = [
      "models": [{"name": "only", "sigma_hat": 0.5, "kappa": 1.0}],
      "types": {"kind": "discrete", "theta": [0.5, 1.0], "prob": [0.5, 0.5]}},
     {"problem": {"kind": "leader_fringe"}, "technology": {"sigma": 0.0001},
-     "leader": {"sigma_hat": 0.9995, "cost": 0.125}, "fringe": {"sigma_hat": 0.0, "cost": 0.0},
+     "leader": {"sigma_hat": 0.9995, "cost": 0.125}, "fringe": {"sigma_hat": 0.0, "cost": 1e-9},
      "types": {"kind": "distribution", "n": 20, "distribution": {"kind": "uniform"}}},
 ]
 

@@ -165,6 +165,8 @@ def audit_menu(values: FloatArray, alloc: FloatArray, transfer: FloatArray,
     outside : array, shape (N,), optional
         Outside options :math:`u^0_n` (default 0).
 
+    Notes
+    -----
     Scalar types with N >= :data:`ENVELOPE_MIN_N` are audited by :func:`upper_envelope_best`
     (:math:`O(N\log N)`); otherwise every pair is evaluated in chunks.
     """

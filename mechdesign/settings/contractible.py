@@ -357,6 +357,8 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
         ``tokens`` (measured: N = 200 x T = 10 in 19.5 s instead of 36 s, the same menu); None searches
         with ``formulation`` itself.
 
+    Notes
+    -----
     Types whose profile values no segment (:math:`w_n = 0`) are served the null item; when every type
     is such, the null menu is the (unique) optimum and is returned without a solve. Raises
     :class:`~mechdesign.exceptions.ProblemSpecError` for unsupported inputs (the baseline fine-tuning
