@@ -7,7 +7,8 @@ against its range with a message that names the key, the value and the allowed r
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,14 +45,11 @@ TYPE_KINDS = {"single_model": ("distribution", "discrete", "task_profiles", "sep
               "multimodel": ("distribution", "discrete"),
               "leader_fringe": ("distribution",)}
 Problem = SingleModelProblem | ContractibleProblem | ValueScaleProblem | MultiModelProblem | LeaderFringeProblem
-_KIND_CLASSES: dict[str, type] = {"single_model": SingleModelProblem, "contractible": ContractibleProblem,
-                                  "value_scale": ValueScaleProblem, "multimodel": MultiModelProblem,
-                                  "leader_fringe": LeaderFringeProblem}
 #: the ``mechdesign`` commands that serve each problem kind
 KIND_VERBS = {"single_model": ("solve", "analytic", "price", "audit", "plot", "sweep"),
-              "contractible": ("solve", "sweep"),
-              "value_scale": ("solve", "sweep"),
-              "multimodel": ("solve", "analytic", "sweep"),
+              "contractible": ("solve", "plot", "sweep"),
+              "value_scale": ("solve", "plot", "sweep"),
+              "multimodel": ("solve", "analytic", "plot", "sweep"),
               "leader_fringe": ("solve", "analytic", "plot", "sweep")}
 KIND_WORDS = {"single_model": "single-model", "contractible": "contractible", "value_scale": "value-scale",
               "multimodel": "multi-model", "leader_fringe": "leader-fringe"}
@@ -130,8 +128,8 @@ def load_problem(path: str | Path) -> Problem:
 
 def problem_kind(problem: object) -> str:
     """The ``problem.kind`` of the file a problem was built from (``"single_model"``, ...)."""
-    for kind, cls in _KIND_CLASSES.items():
-        if isinstance(problem, cls):
+    for kind, entry in REGISTRY.items():
+        if isinstance(problem, entry.problem):
             return kind
     raise TypeError(f"not a problem: {problem!r}")  # pragma: no cover - a programming error
 
@@ -207,13 +205,20 @@ def check_n(problem: object, n: object, field: str = "--n") -> int | None:
 
 
 def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
-    """Build a problem from the parsed contents of a problem file (see :func:`load_problem`)."""
+    """Build a problem from the parsed contents of a problem file (see :func:`load_problem`).
+
+    The file's ``problem.kind`` selects its reader in :data:`REGISTRY` (one line per setting).
+    """
     meta = _table(data, "problem", "", required=False)
     _only(meta, ("name", "kind", "description"), "problem.")
     kind = V.one_of("problem.kind", meta.get("kind", "single_model"), KINDS)
     name = str(meta.get("name", Path(source).stem if source else "problem"))
-    if kind in ("multimodel", "leader_fringe"):
-        return _competition_problem(data, kind, name, source)
+    return REGISTRY[kind].reader(data, kind, name, source)
+
+
+def _technology_problem(data: Mapping[str, object], kind: str, name: str, source: str) -> Problem:
+    """Single-model, contractible and value-scale files: ``[technology]``, ``[types]``, ``[solve]``."""
+    meta = _table(data, "problem", "", required=False)
     _only(data, ("problem", "technology", "types", "solve"), "")
     tech_t = _table(data, "technology", "")
     tech, inames, fnames = technology_from_table(tech_t)
@@ -230,7 +235,6 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
     if kind == "contractible":
         assert isinstance(types, TaskProfileTypes)
         return ContractibleProblem(tech, types, name=name, source=src)
-    assert not isinstance(types, ValueScaleTypes)
     return SingleModelProblem(tech, types, n=n, name=name, inference_names=inames, finetuning_names=fnames,
                               source=src)
 
@@ -540,3 +544,23 @@ def distribution_from_table(d: Mapping[str, object], where: str) -> Distribution
     if any(isinstance(c, Mixture) for c in parts):
         raise ProblemSpecError(where + "components", comps, "cannot contain mixtures (flatten them)")
     return Mixture(V.vector(where + "weights", _need(d, "weights", where), length=len(parts)), parts)
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    """One setting as the problem files know it: its Problem class and the reader of its files."""
+
+    problem: type
+    reader: Callable[[Mapping[str, object], str, str, str], Problem]
+
+
+#: ``problem.kind`` -> the setting's Problem class and the reader that builds it from a file: the CLI,
+#: sweeps, benchmarks and validation all read files through :func:`load_problem` and this table, and
+#: then speak to the problem through the one contract (``kind``, ``options``, ``solve``)
+REGISTRY: dict[str, ProblemKind] = {
+    "single_model": ProblemKind(SingleModelProblem, _technology_problem),
+    "contractible": ProblemKind(ContractibleProblem, _technology_problem),
+    "value_scale": ProblemKind(ValueScaleProblem, _technology_problem),
+    "multimodel": ProblemKind(MultiModelProblem, _competition_problem),
+    "leader_fringe": ProblemKind(LeaderFringeProblem, _competition_problem),
+}

@@ -12,6 +12,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -200,24 +201,20 @@ def _solve(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
+    """Figure 1 for leader-fringe files (the closed forms); any other kind: its solved menu."""
     from mechdesign.app.output import check_output_paths, write_outputs
-    from mechdesign.app.plotting import plot_leader_fringe, plot_menu
-    from mechdesign.problemfile import check_kind, load_problem
-    from mechdesign.settings.competition import LeaderFringeProblem
+    from mechdesign.app.plotting import plot_leader_fringe, plot_result
+    from mechdesign.problemfile import load_problem
 
     loaded = load_problem(args.file)
-    check_kind(loaded, ("single_model", "leader_fringe"), "plot")
     check_output_paths(out=args.out)
-    if isinstance(loaded, LeaderFringeProblem):
+    if loaded.kind == "leader_fringe":
         lf = loaded
         written = write_outputs({args.out: lambda path: plot_leader_fringe(lf.market, lf.dist, path, lf.name)})
         print(loaded.report())
     else:
-        from mechdesign.settings.single_model import SingleModelProblem
-
-        assert isinstance(loaded, SingleModelProblem)
         result = loaded.solve()
-        written = write_outputs({args.out: lambda path: plot_menu(result, path)})
+        written = write_outputs({args.out: lambda path: plot_result(result, path)})
     _wrote(written)
     return 0
 
@@ -306,37 +303,42 @@ def _plot_sweep(table: pd.DataFrame, params: list[tuple[str, list[float]]], y: s
 def _analytic(args: argparse.Namespace) -> int:
     from mechdesign.app.output import check_output_paths, write_outputs
     from mechdesign.problemfile import check_kind, check_n, load_problem
-    from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
-    from mechdesign.settings.single_model import SingleModelProblem
-
     loaded = load_problem(args.file)
-    check_kind(loaded, ("single_model", "multimodel", "leader_fringe"), "analytic")
-    if isinstance(loaded, LeaderFringeProblem) and args.n is not None:
+    check_kind(loaded, tuple(_ANALYTIC), "analytic")
+    if loaded.kind == "leader_fringe" and args.n is not None:
         raise ProblemSpecError("--n", args.n, "does not apply to leader-fringe problems: Prop 7's cutoffs are closed "
                                "forms of the continuous distribution (use `mechdesign solve --n` for the numeric menu)")
     n = check_n(loaded, args.n)
-    if args.csv and not isinstance(loaded, SingleModelProblem):
+    if args.csv and loaded.kind != "single_model":
         raise ProblemSpecError("--csv", args.csv, "writes the menu table of single-model problems; use --json for "
                                "multi-model and leader-fringe problems")
     check_output_paths(csv=args.csv, json=args.json)
     writers: dict[str, object] = {}
-    if isinstance(loaded, LeaderFringeProblem):
-        print(loaded.report())
-        if args.json:
-            lf = loaded
-            writers[args.json] = lambda path: lf.to_json(path)
-        _wrote(write_outputs(writers))  # type: ignore[arg-type]
-        return 0
-    if isinstance(loaded, MultiModelProblem):
-        print(loaded.report(n))
-        if args.json:
-            data = {"problem": {"name": loaded.name, "kind": "multimodel"}, "analytic": loaded.analytic(n)}
-            text = json.dumps(_jsonable(data), indent=1)
-            writers[args.json] = lambda path: Path(path).write_text(text)
-        _wrote(write_outputs(writers))  # type: ignore[arg-type]
-        return 0
-    assert isinstance(loaded, SingleModelProblem)
-    problem = loaded
+    _ANALYTIC[loaded.kind](loaded, args, n, writers)
+    _wrote(write_outputs(writers))  # type: ignore[arg-type]
+    return 0
+
+
+def _analytic_leader_fringe(loaded: Any, args: argparse.Namespace, n: int | None, writers: dict[str, object]) -> None:
+    """Prop 7's cutoffs and regions (closed forms of the continuous distribution)."""
+    print(loaded.report())
+    if args.json:
+        lf = loaded
+        writers[args.json] = lambda path: lf.to_json(path)
+
+
+def _analytic_multimodel(loaded: Any, args: argparse.Namespace, n: int | None, writers: dict[str, object]) -> None:
+    """Props 5-6: switch types, jump ratios and the exact discrete menu."""
+    print(loaded.report(n))
+    if args.json:
+        data = {"problem": {"name": loaded.name, "kind": "multimodel"}, "analytic": loaded.analytic(n)}
+        text = json.dumps(_jsonable(data), indent=1)
+        writers[args.json] = lambda path: Path(path).write_text(text)
+
+
+def _analytic_single_model(problem: Any, args: argparse.Namespace, n: int | None,
+                           writers: dict[str, object]) -> None:
+    """Prop 3: the exact discrete menu (and the continuous closed form for continuous types)."""
     menu = problem.analytic(n)
     tech = problem.technology
     table = pd.DataFrame({"theta": menu.types.theta, "prob": menu.types.prob, "virtual_value": menu.phi,
@@ -378,8 +380,11 @@ def _analytic(args: argparse.Namespace) -> int:
                 "menu": table.reset_index().to_dict(orient="records")}
         text = json.dumps(_jsonable(data), indent=1)
         writers[args.json] = lambda path: Path(path).write_text(text)
-    _wrote(write_outputs(writers))  # type: ignore[arg-type]
-    return 0
+
+
+#: the closed forms each problem kind offers to `mechdesign analytic`, by kind
+_ANALYTIC = {"single_model": _analytic_single_model, "multimodel": _analytic_multimodel,
+             "leader_fringe": _analytic_leader_fringe}
 
 
 def _price(args: argparse.Namespace) -> int:

@@ -21,6 +21,13 @@ from mechdesign.exceptions import ProblemSpecError
 
 #: default number of cells for continuous type distributions (every setting)
 DEFAULT_N = 200
+#: the IC strategy of each setting's program when the user gives none (declared once, here): the single
+#: model's conic program generates constraints from the audit, contractible and value-scale programs write
+#: every pair (random task profiles bind far-apart pairs), the multi-model program uses local ICs (its
+#: relaxation keeps single crossing)
+DEFAULT_IC = {"single_model": "adaptive", "contractible": "all", "value_scale": "all", "multimodel": "local"}
+#: the solver of every conic program when the user gives none
+DEFAULT_SOLVER = "CLARABEL"
 #: the JSON output contract: keys every result's ``to_dict()`` has
 CONTRACT_KEYS = ("problem", "status", "profit", "surplus", "consumer_surplus", "menu", "binding", "audit",
                  "certificate", "solver", "analytic", "comparison")

@@ -17,7 +17,7 @@ import pandas as pd
 from mechdesign.analytic.leader_fringe import LeaderFringe
 from mechdesign.analytic.multimodel import MultiModel
 from mechdesign.exceptions import ProblemSpecError
-from mechdesign.settings.base import DEFAULT_N, SolveOptions
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_N, SolveOptions
 from mechdesign.settings.results import _jsonable
 from mechdesign.types import DiscreteTypes, Distribution
 
@@ -80,7 +80,7 @@ class MultiModelProblem:
         o = SolveOptions.make(options, **kwargs)
         o.check(self.kind, self.options)
         _check_n(o.n, self.types)
-        return solve_multimodel(self.models, _discrete(self.types, o.n or self.n), ic=o.ic or "local", name=self.name)
+        return solve_multimodel(self.models, _discrete(self.types, o.n or self.n), ic=o.ic or DEFAULT_IC[self.kind], name=self.name)
 
     def report(self, n: int | None = None) -> str:
         an = self.analytic(n)

@@ -37,8 +37,14 @@ from mechdesign.engine.certificate import (
 )
 from mechdesign.engine.program import ScreeningProgram, all_pairs
 from mechdesign.exceptions import AuditError, ProblemSpecError, SolverInaccurateWarning, UncertifiedWarning
-from mechdesign.settings.base import SolveOptions
-from mechdesign.settings.costs import ces_hypograph, geo_mean_hypograph, power_cone, scaled_profile_cost
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions
+from mechdesign.settings.costs import (
+    ces_hypograph,
+    geo_mean_hypograph,
+    power_cone,
+    program_units,
+    scaled_profile_cost,
+)
 from mechdesign.settings.results import ResultBase, contract
 from mechdesign.technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
 from mechdesign.types import TaskProfileTypes, aggregate_type
@@ -377,8 +383,7 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
         search = "profile" if ic == "adaptive" and formulation == "tokens" and tech.is_homogeneous else None
     if th_max <= 0.0:
         return _null_menu(tech, types, name, ic, formulation, search)
-    q_ref = float(tech.efficient_quality(np.array([th_max]))[0])
-    money = th_max * q_ref
+    q_ref, money = program_units(tech, th_max)  # refuses magnitudes double precision cannot represent
     model = ContractibleCostModel(tech, mu, q_ref, money, formulation)
     search_model = None if search is None else ContractibleCostModel(tech, mu, q_ref, money, search)
     prog = ScreeningProgram(values / th_max, f, model, search_model=search_model)
@@ -495,5 +500,5 @@ class ContractibleProblem:
         """
         o = SolveOptions.make(options, **kwargs)
         o.check(self.kind, self.options)
-        return solve_contractible(self.technology, self.types, ic=o.ic or "all", solver=o.solver or "CLARABEL",
+        return solve_contractible(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind], solver=o.solver or DEFAULT_SOLVER,
                                   name=self.name, formulation=o.formulation or "tokens", time_limit=o.time_limit)

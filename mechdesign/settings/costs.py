@@ -218,3 +218,32 @@ class QualityCostModel(TokenCostModel):
         cons = power_cone(k / self.kappa, cp.Constant(np.ones(N)), q, s)
         cons.append(q >= 0)
         return cons, k, {}
+
+
+#: the largest |log| of a quantity the program may meet (double precision ends near 709)
+LOG_LIMIT = 600.0
+
+
+def program_units(tech: Technology, th_max: float) -> tuple[float, float]:
+    """Quality and money units: the top type's efficient quality and its gross payoff.
+
+    Refuses magnitudes that double precision cannot represent, naming the fields that set them.
+    """
+    if tech.is_homogeneous:
+        beta = tech.cost_exponent
+        log_q = (np.log(th_max) - np.log(tech.C0 * beta)) / (beta - 1.0)
+    else:
+        with np.errstate(all="ignore"):
+            log_q = float(np.log(tech.efficient_quality(np.array([th_max]))[0]))
+    log_money = np.log(th_max) + log_q
+    if not (np.isfinite(log_q) and abs(log_q) < LOG_LIMIT and abs(log_money) < LOG_LIMIT):
+        raise ProblemSpecError(
+            "types.theta / technology costs", {"theta_max": th_max, "c": tech.c.tolist(),
+                                               "c_hat": tech.c_hat.tolist(), "sigma": tech.sigma},
+            f"give an efficient quality of the top type of about 10^{log_q / np.log(10):.0f} and a "
+            f"gross payoff of 10^{log_money / np.log(10):.0f}, which double precision cannot represent "
+            f"(allowed: 10^-{LOG_LIMIT / np.log(10):.0f} .. 10^{LOG_LIMIT / np.log(10):.0f})",
+            "Measure theta or the token costs in other units, or move sigma + sigma_hat away from 1.",
+        )
+    q_ref = float(np.exp(log_q))
+    return q_ref, th_max * q_ref

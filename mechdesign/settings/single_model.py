@@ -44,8 +44,8 @@ from mechdesign.exceptions import (
     SolverInaccurateWarning,
     UncertifiedWarning,
 )
-from mechdesign.settings.base import MAX_TYPES, SolveOptions
-from mechdesign.settings.costs import QualityCostModel, TokenCostModel
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, MAX_TYPES, SolveOptions
+from mechdesign.settings.costs import QualityCostModel, TokenCostModel, program_units
 from mechdesign.settings.results import MenuResult
 from mechdesign.technology import Technology
 from mechdesign.types import NEGLIGIBLE_MASS, DiscreteTypes, Distribution, TaskProfileTypes
@@ -221,7 +221,7 @@ class SingleModelProblem:
         th_max = float(theta[-1])
         if th_max <= 0:
             raise ProblemSpecError("types.theta", theta.tolist(), "needs at least one type > 0")
-        q_ref, money = _units(tech, th_max)
+        q_ref, money = program_units(tech, th_max)
         t0 = time.perf_counter()
         if method == "structured":
             cost = _scalar_cost(tech, q_ref, money)
@@ -238,7 +238,7 @@ class SingleModelProblem:
                 "rounds": 1, "ic_pairs": len(chain.pairs), "pooling_merges": chain.merges,
             }
         else:
-            ic = "adaptive" if ic is None else ic
+            ic = DEFAULT_IC[self.kind] if ic is None else ic
             formulation = V.one_of("formulation", "auto" if formulation is None else formulation, FORMULATIONS)
             if formulation == "auto":
                 formulation = "quality" if tech.is_homogeneous else "tokens"
@@ -246,7 +246,7 @@ class SingleModelProblem:
             program = ScreeningProgram(theta / th_max, prob, cost_model)
             with warnings.catch_warnings():  # the solver's own accuracy is not the verdict: the certificate is
                 warnings.simplefilter("ignore", SolverInaccurateWarning)
-                sol = program.solve(ic=ic, solver="CLARABEL" if solver is None else solver,
+                sol = program.solve(ic=ic, solver=DEFAULT_SOLVER if solver is None else solver,
                                     solver_options=solver_options, verbose=verbose,
                                     polish=True if polish is None else polish, time_limit=time_limit)
             scaled = ScaledMenu(sol.allocation[:, 0], sol.transfer, sol.ic_pairs, sol.ic_duals, sol.mono_duals,
@@ -350,35 +350,6 @@ class ScaledMenu:
     ic_duals: FloatArray
     mono_duals: FloatArray
     ir_duals: FloatArray
-
-
-#: the largest |log| of a quantity the program may meet (double precision ends near 709)
-LOG_LIMIT = 600.0
-
-
-def _units(tech: Technology, th_max: float) -> tuple[float, float]:
-    """Quality and money units: the top type's efficient quality and its gross payoff.
-
-    Refuses magnitudes that double precision cannot represent, naming the fields that set them.
-    """
-    if tech.is_homogeneous:
-        beta = tech.cost_exponent
-        log_q = (np.log(th_max) - np.log(tech.C0 * beta)) / (beta - 1.0)
-    else:
-        with np.errstate(all="ignore"):
-            log_q = float(np.log(tech.efficient_quality(np.array([th_max]))[0]))
-    log_money = np.log(th_max) + log_q
-    if not (np.isfinite(log_q) and abs(log_q) < LOG_LIMIT and abs(log_money) < LOG_LIMIT):
-        raise ProblemSpecError(
-            "types.theta / technology costs", {"theta_max": th_max, "c": tech.c.tolist(),
-                                               "c_hat": tech.c_hat.tolist(), "sigma": tech.sigma},
-            f"give an efficient quality of the top type of about 10^{log_q / np.log(10):.0f} and a "
-            f"gross payoff of 10^{log_money / np.log(10):.0f}, which double precision cannot represent "
-            f"(allowed: 10^-{LOG_LIMIT / np.log(10):.0f} .. 10^{LOG_LIMIT / np.log(10):.0f})",
-            "Measure theta or the token costs in other units, or move sigma + sigma_hat away from 1.",
-        )
-    q_ref = float(np.exp(log_q))
-    return q_ref, th_max * q_ref
 
 
 def _scalar_cost(tech: Technology, q_ref: float, money: float) -> ScalarCost:

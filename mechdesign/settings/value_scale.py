@@ -29,7 +29,7 @@ from mechdesign.analytic.value_scale import (
     observable_scale_menu,
 )
 from mechdesign.engine.audit import ACTIVE_TOL
-from mechdesign.settings.base import SolveOptions
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions
 from mechdesign.settings.contractible import ContractibleResult, solve_contractible
 from mechdesign.settings.results import ResultBase, _jsonable
 from mechdesign.technology import Technology
@@ -203,5 +203,5 @@ class ValueScaleProblem:
         """
         o = SolveOptions.make(options, **kwargs)
         o.check(self.kind, self.options)
-        return solve_value_scale(self.technology, self.types, ic=o.ic or "all", solver=o.solver or "CLARABEL",
+        return solve_value_scale(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind], solver=o.solver or DEFAULT_SOLVER,
                                  name=self.name, time_limit=o.time_limit)

@@ -1,0 +1,499 @@
+r"""Active-set Newton refinement of an interior-point menu, and its certificate (engine).
+
+An interior-point method that closes the duality gap to :math:`\epsilon` pins a flat optimum's allocation
+only to about :math:`\sqrt\epsilon`. :class:`RefinementMixin` (mixed into
+:class:`mechdesign.engine.program.ScreeningProgram`) takes the constraints the solver's menu makes tight as
+equalities and runs Newton's method on the KKT system of the resulting smooth problem (the cost model's
+``smooth_cost``: value, gradient, Hessian); the refined menu replaces the solver's only when it passes
+the all-pairs audit, earns no less, and non-negative multipliers certify stationarity. Every budget
+counts steps, passes or floating-point operations (never seconds), and the dense linear algebra runs on
+one BLAS thread. Like the rest of the engine it knows nothing about LLMs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from mechdesign.engine import program as _program
+from mechdesign.engine.audit import audit_menu
+
+if TYPE_CHECKING:
+    from mechdesign.engine.program import ProgramSolution
+
+FloatArray = np.ndarray
+
+#: active-set Newton refinement (see :meth:`ScreeningProgram._refine`): dense KKT systems (pivoted QR,
+#: LU, NNLS certificate) up to this many free variables plus active rows, sparse ones (SuperLU,
+#: Newton multipliers as the certificate) above for scalar types, skipped above REFINE_SPARSE_MAX_DIM
+#: (and, for multidimensional types, above REFINE_MAX_DIM)
+REFINE_MAX_DIM = 1500
+#: from this many types on, the refinement is tried on the first pass before the polish (measured: at
+#: N = 10,000 it certifies the first pass and saves the polish's second solve; on small problems the
+#: first pass is too coarse near the exclusion cutoff and the attempt only costs time)
+REFINE_FIRST_MIN_N = 5000
+REFINE_SPARSE_MAX_DIM = 5_000_000
+#: Newton steps the refinement may take over all its attempts, and in any one attempt (counts, never
+#: seconds: a result may not depend on the machine's speed or load). An attempt also stops after
+#: REFINE_MAX_PASSES active-set passes, the sparse path (large N) tries one candidate set per
+#: attempt, and REFINE_MAX_WORK caps the linear algebra, so the refinement's work is bounded by
+#: counts alone.
+REFINE_MAX_STEPS = 150
+REFINE_ATTEMPT_MAX_STEPS = 80
+REFINE_MAX_PASSES = 30
+#: Newton steps per active-set pass
+REFINE_PASS_MAX_STEPS = 40
+#: linear algebra the refinement may do over all its attempts, in floating-point operations counted
+#: from the matrices (never timed): 2/3 m^3 per dense LU of an m x m KKT matrix, 4 m^3 more for the
+#: least-squares fallback on a singular one, 10 m n min(m, n) per pivoted QR of an m x n matrix
+#: (mostly matrix-vector work), m n min(m, n) per NNLS certificate, and per sparse LU the sum over k
+#: of nnz(L[:, k]) nnz(U[k, :]) plus nnz(K). About a second of this project's 2-core machine when
+#: unloaded (a dense KKT system near REFINE_MAX_DIM costs about 2e9 a step, a sparse one of a
+#: local-strategy problem with N = 10,000 about 1e5, one of ic='all' with N = 200 about 5e7).
+REFINE_MAX_WORK = 2e10
+#: candidate active sets: IC/IR constraints whose multiplier exceeds these shares of the largest one
+#: (an interior-point method leaves multipliers of about gap/slack on inactive constraints), and the
+#: constraints with slack below REFINE_SLACK_TOL (scaled units)
+REFINE_DUAL_RELS = (1e-4, 1e-6, 1e-2)
+REFINE_SLACK_TOL = 1e-9
+#: allocation components below this share of the largest stay at zero
+REFINE_ZERO_TOL = 1e-9
+#: the refined point must satisfy stationarity with non-negative multipliers to this relative residual
+REFINE_KKT_TOL = 1e-7
+#: numerical failures of a refinement attempt (singular or non-finite systems); the attempt is
+#: rejected and the solver's menu kept
+_REFINE_NUMERICAL_ERRORS = (np.linalg.LinAlgError, ValueError, RuntimeError, FloatingPointError, ZeroDivisionError)
+
+
+def _sparse_lu_work(lu: object) -> float:
+    """Floating-point operations of a sparse LU factorisation, counted from its factors: sum over k of
+    nnz(L[:, k]) nnz(U[k, :])."""
+    L, U = lu.L.tocsc(), lu.U.tocsr()  # type: ignore[attr-defined]
+    return float(np.diff(L.indptr).astype(float) @ np.diff(U.indptr).astype(float))
+
+
+class RefinementMixin:
+    """The refinement's methods; the host class provides ``values``, ``prob``, ``outside``,
+    ``cost_model``, ``_null_types``, ``_check_time`` and the budget attributes ``_refine_budget``,
+    ``_refine_work`` and ``_stage``."""
+
+    values: FloatArray
+    prob: FloatArray
+    outside: FloatArray | None
+    cost_model: object
+    _refine_budget: int
+    _refine_work: float
+    _stage: str
+
+    def _refine(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
+        """:meth:`_refine_once` with dense linear algebra on one thread: the refinement's LAPACK calls are small,
+        and on a loaded 2-core machine BLAS threads made them 20-60x slower (the result is the same)."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._refine_once(sol, stage)
+
+    def _refine_once(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
+        r"""Active-set Newton refinement of the interior-point answer (kept only when certified).
+
+        The profit is flat near the optimum, so an interior-point method that closes the duality gap to
+        :math:`\epsilon` pins the allocation only to about :math:`\sqrt{\epsilon}`. Here the IC/IR
+        constraints that the solution makes tight (multiplier or slack, see :data:`REFINE_DUAL_RELS`)
+        are imposed as equalities, allocation components at zero stay at zero, and Newton's method on
+        the KKT system of the resulting smooth problem (the cost model's exact cost, gradient and
+        Hessian) converges quadratically. The refined point replaces the solver's only if (i) the
+        all-pairs audit passes, (ii) non-negative multipliers certify stationarity (NNLS, relative
+        residual below :data:`REFINE_KKT_TOL`; components held at zero must not want to rise), and
+        (iii) the profit is not lower. ``solver_stats['refine']`` says what happened. Cost models
+        without ``smooth_cost`` (the baseline fine-tuning form) are not refined.
+
+        The work is bounded by counts alone (:data:`REFINE_MAX_STEPS` Newton steps in all,
+        :data:`REFINE_ATTEMPT_MAX_STEPS` per attempt, :data:`REFINE_MAX_PASSES` active-set passes per
+        attempt, :data:`REFINE_MAX_WORK` floating-point operations of linear algebra in all, counted
+        from the matrices), so the result does not depend on the machine's speed or load. A numerical
+        failure (singular or non-finite KKT system, non-finite cost derivatives) rejects the attempt,
+        and the solver's menu is kept.
+        """
+        info: dict[str, object] = {"applied": False}
+        sol.solver_stats["refine"] = info
+        self._refine_budget = REFINE_MAX_STEPS
+        self._refine_work = 0.0
+        self._stage = stage
+        self._check_time()
+        model = self.cost_model
+        smooth = getattr(model, "smooth_cost", None)
+        N, D = self.values.shape
+        a0 = sol.allocation.reshape(N, D)
+        try:
+            has_smooth = smooth is not None and smooth(a0) is not None
+        except _REFINE_NUMERICAL_ERRORS as exc:
+            info["skipped"] = f"numerical failure of the smooth cost at the solver's menu ({type(exc).__name__}: {exc})"
+            return sol
+        if not has_smooth:
+            info["skipped"] = "the cost model has no smooth cost"
+            return sol
+        if not (np.all(np.isfinite(a0)) and np.all(np.isfinite(sol.transfer))):
+            info["skipped"] = "the solver's menu is not finite"
+            return sol
+        assert self.outside is not None
+        v, u0 = self.values, np.asarray(self.outside, dtype=float)
+        null = self._null_types(sol)
+        amax = max(float(a0.max(initial=0.0)), 1e-300)
+        # a component the type itself does not value only costs and tempts others: it is zero at an optimum
+        # types at the null item stay there (as in the polish; a type wrongly left out makes the refined
+        # profit fall below the solver's, and the refinement is rejected)
+        free_a = (a0 > REFINE_ZERO_TOL * amax) & ~null[:, None] & (v > 0)
+        free_t = ~null
+        size = int(free_a.sum() + free_t.sum())
+        if size > REFINE_SPARSE_MAX_DIM or (D > 1 and size > REFINE_MAX_DIM):
+            # the sparse path is for scalar types (tested there); multidimensional ones stay dense
+            info["skipped"] = (f"{size} free variables > "
+                               f"{'REFINE_SPARSE_MAX_DIM' if D == 1 else 'REFINE_MAX_DIM (types with D > 1)'}")
+            return sol
+        scale = max(float(np.max(np.abs(np.sum(v * a0, axis=1)), initial=0.0)), 1e-300)
+        own = np.sum(v * a0, axis=1) - sol.transfer
+        pairs = np.asarray(sol.ic_pairs, dtype=int).reshape(-1, 2)
+        ic_duals = sol.ic_duals
+        if sol.mono_duals.size:  # local strategy: a binding a_k <= a_{k+1} is the upward IC (k, k+1) binding
+            k = np.arange(N - 1)
+            pairs = np.concatenate([pairs, np.column_stack([k, k + 1])])
+            ic_duals = np.concatenate([ic_duals, sol.mono_duals])
+        dev = np.sum(v[pairs[:, 0]] * a0[pairs[:, 1]], axis=1) - sol.transfer[pairs[:, 1]]
+        slack = own[pairs[:, 0]] - dev
+        dmax = max(float(np.max(ic_duals, initial=0.0)), float(np.max(sol.ir_duals, initial=0.0)), 1e-300)
+        tight = slack <= REFINE_SLACK_TOL * scale
+        rules = {  # candidate active sets (multipliers relative to the largest), tried in turn
+            f"multiplier > {rel:g} max": (ic_duals > rel * dmax, sol.ir_duals > rel * dmax) for rel in REFINE_DUAL_RELS
+        }
+        rules["tight and multiplier > 1e-9 max"] = (tight & (ic_duals > 1e-9 * dmax),
+                                                    (own - u0 <= REFINE_SLACK_TOL * scale) & (sol.ir_duals > 1e-9 * dmax))
+        tried: dict[str, str] = {}
+        # first let the null types on the edge of the served set (an active IC links them to a served
+        # type) re-enter with a tiny allocation: the polish's NULL_TOL can only tell a quality from zero
+        # to 1e-6 of the scale, the refinement's certificate decides
+        strong = ic_duals > REFINE_DUAL_RELS[0] * dmax
+        edge = np.zeros(N, dtype=bool)
+        link = strong & (null[pairs[:, 0]] != null[pairs[:, 1]])
+        edge[pairs[link].ravel()] = True
+        edge &= null & (u0 <= 0)
+        attempts = [("edge types re-enter", edge), ("null types fixed", np.zeros(N, dtype=bool))]
+        if not edge.any():
+            attempts = attempts[1:]
+        sparse = int(free_a.sum() + free_t.sum()) > REFINE_MAX_DIM
+        if sparse:  # one candidate set per attempt
+            rules = dict(list(rules.items())[:1])
+        done = False
+        for label, reenter in attempts:
+            start = a0.copy()
+            start[reenter] = np.where(v[reenter] > 0, 1e-6 * amax, 0.0)
+            fa = free_a | (reenter[:, None] & (v > 0))
+            ft = free_t | reenter
+            nl = null & ~reenter
+            for rule, (act, act_ir) in rules.items():
+                act = act & ~(nl[pairs[:, 0]] & nl[pairs[:, 1]])
+                act_ir = (act_ir | reenter) & ~nl
+                key = f"{label}, {rule}"
+                spent = self._refine_spent()
+                if spent:
+                    tried[key] = spent
+                    continue
+                self._stage = f"{stage} (attempt '{key}')"
+                self._check_time()
+                try:
+                    # overflow and invalid values are caught by the finiteness checks, which reject the attempt
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        out = self._newton(sol, start, fa, ft, pairs[act], np.flatnonzero(act_ir), smooth, sparse)
+                    if isinstance(out, str):
+                        tried[key] = out
+                        continue
+                    a, t, objective, stats = out
+                    if objective < sol.objective - 1e-9 * max(abs(sol.objective), 1e-12):
+                        tried[key] = (f"the refined point earns less than the solver's "
+                                      f"({(objective - sol.objective) / max(abs(sol.objective), 1e-12):.1e} relative)")
+                        continue
+                    tokens = model.smooth_tokens(a)  # type: ignore[attr-defined]
+                except _REFINE_NUMERICAL_ERRORS as exc:
+                    tried[key] = f"numerical failure ({type(exc).__name__}: {exc})"
+                    continue
+                info.update(stats, applied=True, active_set=key, objective_change=objective - sol.objective,
+                            max_allocation_change=float(np.max(np.abs(a - a0))) / amax)
+                sol.allocation = a
+                sol.transfer = t
+                sol.objective = objective
+                sol.tokens = tokens
+                done = True
+                break
+            if done:
+                break
+        if tried:
+            info["rejected"] = tried
+        return sol
+
+    def _refine_spent(self) -> str:
+        """Why the refinement's budgets (Newton steps, dense work) are spent, or "" while they last."""
+        if self._refine_budget <= 0:
+            return f"the Newton step budget (REFINE_MAX_STEPS = {REFINE_MAX_STEPS}) is spent"
+        if self._refine_work >= REFINE_MAX_WORK:
+            return f"the linear-algebra budget (REFINE_MAX_WORK = {REFINE_MAX_WORK:.0e} operations) is spent"
+        return ""
+
+    def _newton(self, sol: ProgramSolution, a0: FloatArray, free_a: FloatArray, free_t: FloatArray,
+                act_pairs: FloatArray, act_ir: FloatArray, smooth: object,
+                force_sparse: bool = False) -> tuple[FloatArray, FloatArray, float, dict[str, object]] | str:
+        r"""Newton on the KKT system with the given active set; the refined point or why it was rejected.
+
+        Bounds :math:`a \ge 0`: steps stop short of the boundary (fraction 0.9); components driven to
+        zero are held there and Newton restarts (at most :data:`REFINE_MAX_PASSES` passes and
+        :data:`REFINE_ATTEMPT_MAX_STEPS` steps). The stationary point is certified by non-negative
+        multipliers on the active rows and on the held bounds (NNLS over every transfer and every valued
+        allocation component); a held component whose bound cannot absorb the gradient is released.
+        """
+        from scipy import optimize
+
+        assert self.outside is not None and callable(smooth)
+        v, f = self.values, self.prob
+        N, D = v.shape
+        free_a = free_a.copy()
+        a, t = a0.copy(), sol.transfer.copy()
+        amax = max(float(a0.max(initial=0.0)), 1e-300)
+        n_ic, n_ir = len(act_pairs), len(act_ir)
+        if n_ic + n_ir == 0:
+            return "no active constraints"
+        if int(free_a.sum() + free_t.sum()) + n_ic + n_ir > REFINE_SPARSE_MAX_DIM:
+            return f"the KKT system is larger than REFINE_SPARSE_MAX_DIM = {REFINE_SPARSE_MAX_DIM}"
+        steps = 0
+        seen: set[bytes] = set()
+        for _ in range(REFINE_MAX_PASSES):
+            spent = self._refine_spent()
+            if spent:
+                return spent
+            if steps >= REFINE_ATTEMPT_MAX_STEPS:
+                return f"no certified point in REFINE_ATTEMPT_MAX_STEPS = {REFINE_ATTEMPT_MAX_STEPS} Newton steps"
+            self._check_time()
+            key = free_a.tobytes() + act_pairs.tobytes() + act_ir.tobytes()
+            if key in seen:
+                return "the active-set iterations cycle"
+            seen.add(key)
+            sparse = force_sparse or int(free_a.sum() + free_t.sum()) + n_ic + n_ir > REFINE_MAX_DIM
+            E, b, ia, na, nv = self._active_rows(free_a, free_t, act_pairs, act_ir)
+            x = np.concatenate([a[free_a], t[free_t]])
+            stationary, x, k, lam = self._newton_steps(x, E, b, free_a, free_t, ia, na, nv, smooth, sparse,
+                                                       min(REFINE_PASS_MAX_STEPS, REFINE_ATTEMPT_MAX_STEPS - steps))
+            steps += k
+            if isinstance(stationary, str):  # a numerical failure: reject the attempt
+                return stationary
+            a = np.zeros((N, D))
+            a[free_a] = x[:na]
+            t = np.zeros(N)
+            t[free_t] = x[na:]
+            if isinstance(stationary, np.ndarray):  # blocked at zero: hold those components
+                free_a &= ~stationary
+                a[stationary] = 0.0
+                # a type left with nothing it values sits at the null item: its IR binds
+                continue
+            # certificate over every transfer and valued allocation component of the types not at the
+            # null item: multipliers mu >= 0 on the active IC/IR rows and nu >= 0 on the bounds of the
+            # components held at zero (types the polish put at the null item stay there)
+            _, g, _ = smooth(a)
+            grad_a = -f[:, None] * g
+            cert = free_t[:, None] & (v > 0)
+            E_all, _, _, _, _ = self._active_rows(cert, free_t, act_pairs, act_ir)
+            grad = np.concatenate([grad_a[cert], f[free_t]])
+            gnorm = max(float(np.max(np.abs(grad))), 1e-300)
+            held_cols = np.flatnonzero((~free_a)[cert])
+            bounds = sp.csr_matrix((np.ones(held_cols.size), (held_cols, np.arange(held_cols.size))),
+                                   shape=(len(grad), held_cols.size))
+            if sparse:
+                # the Newton multipliers, made non-negative, and the bounds' multipliers they imply
+                neg = lam < -REFINE_KKT_TOL * gnorm
+                if neg.any():  # a row the solution wants to leave: drop it and go on (active-set step)
+                    act_pairs, act_ir = act_pairs[~neg[:n_ic]], act_ir[~neg[n_ic:]]
+                    n_ic, n_ir = len(act_pairs), len(act_ir)
+                    continue
+                lam_p = np.maximum(lam, 0.0)
+                nu = np.maximum(-(E_all.T @ lam_p + grad)[held_cols], 0.0)
+                mu = np.concatenate([lam_p, nu])
+                M = sp.hstack([E_all.T, bounds]).tocsr()
+            else:
+                Md = np.hstack([E_all.T.toarray(), bounds.toarray()])
+                self._refine_work += float(Md.shape[0]) * Md.shape[1] * min(Md.shape)
+                mu, _ = optimize.nnls(Md, -grad, maxiter=50 * Md.shape[1])
+                M = sp.csr_matrix(Md)
+            r = M @ mu + grad
+            resid = float(np.max(np.abs(r))) / gnorm
+            stats: dict[str, object] = {"newton_steps": steps, "active_ic": n_ic, "active_ir": n_ir,
+                                        "held_at_zero": int(held_cols.size), "kkt_residual": resid,
+                                        "linear_algebra": "sparse" if sparse else "dense"}
+            if resid > REFINE_KKT_TOL:
+                # release the held component of a served type whose bound cannot absorb the push
+                r_held = r[held_cols] / gnorm
+                cols = np.argwhere(cert)[held_cols]
+                served = free_t[cols[:, 0]] if len(cols) else np.zeros(0, dtype=bool)
+                if served.any() and float(r_held[served].max()) > REFINE_KKT_TOL:
+                    i = int(np.flatnonzero(served)[np.argmax(r_held[served])])
+                    free_a[tuple(cols[i])] = True
+                    a[tuple(cols[i])] = 1e3 * REFINE_ZERO_TOL * amax
+                    continue
+                return f"no non-negative multipliers certify the refined point (residual {resid:.1e})"
+            if not (np.all(np.isfinite(a)) and np.all(np.isfinite(t))):
+                return "the refined point is not finite"
+            rep = audit_menu(v, a, t, self.outside)
+            if not rep.passed:  # constraints outside the active set bind now: add them and go on
+                bad = np.flatnonzero(rep.ic_violation > 0)
+                best = _program._best_items(v, a, t, bad)
+                new = np.column_stack([bad, best])
+                known = set(map(tuple, act_pairs.tolist()))
+                new = np.array([p for p in new.tolist() if tuple(p) not in known], dtype=int).reshape(-1, 2)
+                ir_new = np.setdiff1d(np.flatnonzero(rep.ir_violation > 0), act_ir)
+                if len(new) == 0 and ir_new.size == 0:
+                    return "the refined menu fails the all-pairs audit"
+                act_pairs = np.concatenate([act_pairs, new])
+                act_ir = np.concatenate([act_ir, ir_new])
+                n_ic, n_ir = len(act_pairs), len(act_ir)
+                continue
+            val, _, _ = smooth(a)
+            objective = float(f @ (t - val))
+            if not np.isfinite(objective):
+                return "the refined point's profit is not finite"
+            return a, t, objective, stats
+        return f"the active-set iterations did not settle in REFINE_MAX_PASSES = {REFINE_MAX_PASSES} passes"
+
+    def _active_rows(self, free_a: FloatArray, free_t: FloatArray, act_pairs: FloatArray,
+                     act_ir: FloatArray) -> tuple[sp.csr_matrix, FloatArray, FloatArray, int, int]:
+        """Rows (sparse) of the active IC (own - deviation) and IR constraints over the free variables."""
+        assert self.outside is not None
+        v, u0 = self.values, np.asarray(self.outside, dtype=float)
+        N, D = v.shape
+        na, nt = int(free_a.sum()), int(free_t.sum())
+        nv = na + nt
+        ia = -np.ones((N, D), dtype=int)
+        ia[free_a] = np.arange(na)
+        it = -np.ones(N, dtype=int)
+        it[free_t] = na + np.arange(nt)
+        n_ic, n_ir = len(act_pairs), len(act_ir)
+        r_ic = np.arange(n_ic)
+        r_ir = n_ic + np.arange(n_ir)
+        n_i, m_i = act_pairs[:, 0], act_pairs[:, 1]
+        rows, cols, vals = [], [], []
+
+        def put(r: FloatArray, c: FloatArray, x: FloatArray) -> None:
+            ok = c >= 0
+            rows.append(r[ok])
+            cols.append(c[ok])
+            vals.append(np.broadcast_to(x, r.shape)[ok])
+
+        for d in range(D):  # own(n) - dev(n -> m) >= 0: +v_n a_n - t_n - v_n a_m + t_m
+            put(r_ic, ia[n_i, d], v[n_i, d])
+            put(r_ic, ia[m_i, d], -v[n_i, d])
+            put(r_ir, ia[act_ir, d], v[act_ir, d])
+        put(r_ic, it[n_i], np.array(-1.0))
+        put(r_ic, it[m_i], np.array(1.0))
+        put(r_ir, it[act_ir], np.array(-1.0))
+        E = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(n_ic + n_ir, nv))  # duplicates (a pair with n = m never occurs) are summed
+        b = np.concatenate([np.zeros(n_ic), u0[act_ir]])
+        return E, b, ia, na, nv
+
+    def _hessian(self, h: FloatArray, free_a: FloatArray, ia: FloatArray, nv: int) -> sp.csr_matrix:
+        """Sparse block-diagonal Hessian of the profit over the free variables (transfers enter linearly)."""
+        f = self.prob
+        n, d1, d2 = np.nonzero(free_a[:, :, None] & free_a[:, None, :])
+        return sp.csr_matrix((-f[n] * h[n, d1, d2], (ia[n, d1], ia[n, d2])), shape=(nv, nv))
+
+    def _newton_steps(self, x: FloatArray, E: sp.csr_matrix, b: FloatArray, free_a: FloatArray, free_t: FloatArray,
+                      ia: FloatArray, na: int, nv: int, smooth: object, sparse: bool,
+                      max_steps: int = REFINE_PASS_MAX_STEPS) -> tuple[FloatArray | str | None, FloatArray, int, FloatArray]:
+        """Newton steps on the equality-constrained problem; (blocked components or None, x, steps, multipliers).
+
+        At most ``max_steps`` steps, each charged to the refinement's step budget. A numerical failure
+        (non-finite cost derivatives, a singular or non-finite KKT system, a non-finite step) returns
+        its reason (a string) in place of the blocked components.
+
+        Dense (small systems): linearly independent rows by pivoted QR, then LU. Sparse (large
+        systems): the KKT matrix with a tiny negative regularisation of the multiplier block (which
+        absorbs dependent rows) factorised by SuperLU. The multipliers are those of the last step,
+        on every row of ``E`` (zero on rows dropped as dependent).
+        """
+        from scipy import linalg
+        from scipy.sparse import linalg as splinalg
+
+        assert callable(smooth)
+        f = self.prob
+        N, D = self.values.shape
+        m = E.shape[0]
+        keep = np.arange(m)
+        Ed: FloatArray | None = None
+        if not sparse:
+            Ed = E.toarray()
+            if m:  # keep linearly independent rows (pivoted QR once), then LU in every step
+                self._refine_work += 10.0 * m * nv * min(m, nv)
+                _, R, piv = linalg.qr(Ed.T, mode="economic", pivoting=True)
+                diag = np.abs(np.diag(R))
+                rank = int(np.sum(diag > 1e-10 * max(float(diag.max(initial=0.0)), 1e-300)))
+                keep = np.sort(piv[:rank])
+        Ek, bk = E[keep], b[keep]
+        lam = np.zeros(m)
+        amax = max(float(np.max(x[:na], initial=0.0)), 1e-300)
+        k = 0
+        while k < max_steps:
+            if self._refine_spent():
+                break
+            self._refine_budget -= 1
+            k += 1
+            a = np.zeros((N, D))
+            a[free_a] = x[:na]
+            _, g, h = smooth(a)
+            grad = np.concatenate([(-f[:, None] * g)[free_a], f[free_t]])
+            H = self._hessian(h, free_a, ia, nv)
+            if not np.all(np.isfinite(grad)):  # on the free components
+                return "the cost's gradient is not finite at a Newton iterate", x, k, lam
+            rhs = np.concatenate([-grad, bk - Ek @ x])
+            if sparse:
+                reg = 1e-14 * max(float(np.max(np.abs(H.diagonal()), initial=0.0)), 1.0)
+                K = sp.bmat([[H, Ek.T], [Ek, -reg * sp.identity(len(keep))]], format="csc")
+                try:
+                    lu = splinalg.splu(K)
+                except RuntimeError:  # exactly singular
+                    break
+                self._refine_work += _sparse_lu_work(lu) + K.nnz
+                sol = lu.solve(rhs)
+            else:
+                assert Ed is not None
+                K = np.block([[H.toarray(), Ed[keep].T], [Ed[keep], np.zeros((len(keep), len(keep)))]])
+                self._refine_work += 2.0 / 3.0 * float(K.shape[0]) ** 3
+                try:
+                    with warnings.catch_warnings():  # the certificate, not the condition number, decides
+                        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+                        sol = linalg.solve(K, rhs, check_finite=False)
+                    if not np.all(np.isfinite(sol)):
+                        raise linalg.LinAlgError("non-finite solution")
+                except (linalg.LinAlgError, ValueError):
+                    self._refine_work += 4.0 * float(K.shape[0]) ** 3
+                    try:
+                        sol = linalg.lstsq(K, rhs, lapack_driver="gelsy")[0]
+                    except (linalg.LinAlgError, ValueError) as exc:
+                        return f"the KKT system cannot be solved ({type(exc).__name__}: {exc})", x, k, lam
+            if not np.all(np.isfinite(sol)):
+                return "the Newton step is not finite (singular KKT system)", x, k, lam
+            dx = sol[:nv]
+            lam = np.zeros(m)
+            lam[keep] = sol[nv:]
+            neg = dx[:na] < 0
+            step = 1.0
+            if np.any(neg):  # fraction to the boundary: the cost is far from quadratic near zero
+                step = min(1.0, 0.9 * float(np.min(-x[:na][neg] / dx[:na][neg])))
+            x = x + step * dx
+            if not np.all(np.isfinite(x)):
+                return "a Newton iterate is not finite", x, k, lam
+            blocked = x[:na] <= 1e-3 * REFINE_ZERO_TOL * amax
+            if np.any(blocked):  # driven to zero: hold those components there
+                x[:na][blocked] = 0.0
+                held = np.zeros((N, D), dtype=bool)
+                held[free_a] = blocked
+                return held, x, k, lam
+            if step == 1.0 and float(np.max(np.abs(dx))) <= 1e-13 * max(1.0, float(np.max(np.abs(x)))):
+                break
+        return None, x, k, lam
