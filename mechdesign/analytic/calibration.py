@@ -425,8 +425,10 @@ def load_observed(path: str | Path) -> ObservedMenu:
     if not isinstance(tiers_raw, list) or not tiers_raw:
         raise ProblemSpecError("tiers", tiers_raw, "must be a non-empty array of tables [[tiers]]")
     tiers = tuple(_tier(t, f"tiers[{i}]", unit) for i, t in enumerate(tiers_raw))
-    extra = tuple(_tier(t, f"extra_tiers[{i}]", unit) for i, t in enumerate(raw.get("extra_tiers", []) or []))
-    costs = tuple(_model_cost(m, f"model_costs[{i}]") for i, m in enumerate(raw.get("model_costs", []) or []))
+    extra_raw: list[Any] = list(raw.get("extra_tiers", []) or [])  # type: ignore[call-overload]
+    costs_raw: list[Any] = list(raw.get("model_costs", []) or [])  # type: ignore[call-overload]
+    extra = tuple(_tier(t, f"extra_tiers[{i}]", unit) for i, t in enumerate(extra_raw))
+    costs = tuple(_model_cost(m, f"model_costs[{i}]") for i, m in enumerate(costs_raw))
     return ObservedMenu(
         name=_str(menu, "name", "menu"),
         tiers=_sorted_tiers(tiers),
@@ -461,7 +463,8 @@ def load_api_prices(path: str | Path) -> pd.DataFrame:
     if head.get("unit") != "USD per million tokens":
         raise ProblemSpecError("prices.unit", head.get("unit"), "must be 'USD per million tokens'")
     rows = []
-    for i, m in enumerate(raw.get("models", []) or []):
+    models_raw: list[Any] = list(raw.get("models", []) or [])  # type: ignore[call-overload]
+    for i, m in enumerate(models_raw):
         where = f"models[{i}]"
         if not isinstance(m, Mapping):
             raise ProblemSpecError(where, m, "must be a table [[models]]")
@@ -1013,9 +1016,9 @@ def allowance_identified_set(
     if cost_exponent is None:
         b, source = 1.0 / DEFAULT_SIGMA_TOTAL, f"default sigma + sigma_hat = {DEFAULT_SIGMA_TOTAL}"
     else:
-        b = _exponent(cost_exponent, None, None)
-        assert b is not None
-        source = "given"
+        b_given = _exponent(cost_exponent, None, None)
+        assert b_given is not None
+        b, source = b_given, "given"
 
     def arrays(M: float) -> tuple[FloatArray, FloatArray] | None:
         try:
@@ -1457,7 +1460,7 @@ def calibrate(
     )
 
 
-def calibrate_fees(menu: ObservedMenu, fees: Sequence[float]) -> ObservedMenu:
+def calibrate_fees(menu: ObservedMenu, fees: Sequence[float] | np.ndarray) -> ObservedMenu:
     """The menu with new fees (same tiers and allowances), e.g. the nearest consistent menu."""
     fees = V.vector("fees", fees, length=menu.K)
     tiers = tuple(replace(t, fee=float(f)) for t, f in zip(_sorted_tiers(menu.tiers), fees, strict=True))
@@ -2123,7 +2126,7 @@ def counterfactuals(
         details["multimodel"] = {"skipped": str(exc)}
     else:
         details["multimodel"] = mm
-        tiers = mm["tiers"]
+        tiers: Any = mm["tiers"]
         add(
             "multi-model menu (Prop 6)",
             "calibrated",
@@ -2264,7 +2267,7 @@ def plot_identified_set(iset: IdentifiedSet, path: str | Path) -> None:
     _one_panel(_ax_ident, iset, path)
 
 
-def plot_report(res: CalibrationResult, path: str | Path) -> None:
+def plot_report(res: CalibrationResult, path: str | Path | Any) -> None:
     """All four panels in one PNG: menu, types, markups, identified set."""
     plt = _plt()
     fig, axes = plt.subplots(2, 2, figsize=(12, 9), constrained_layout=True)
@@ -2275,7 +2278,7 @@ def plot_report(res: CalibrationResult, path: str | Path) -> None:
     _save(fig, path)
 
 
-def plot_allowance_set(aset: AllowanceSet, path: str | Path, n_sigma: int = 120) -> None:
+def plot_allowance_set(aset: AllowanceSet, path: str | Path | Any, n_sigma: int = 120) -> None:
     """The feasible region in (M, sigma + sigma_hat): where the menu passes (C7), shaded; the fixed-b line."""
     plt = _plt()
     Ms = np.geomspace(aset.lo, aset.hi, 160)

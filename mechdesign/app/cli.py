@@ -206,7 +206,7 @@ def _plot(args: argparse.Namespace) -> int:
     from mechdesign.app.plotting import plot_leader_fringe, plot_result
     from mechdesign.problemfile import load_problem
 
-    loaded = load_problem(args.file)
+    loaded: Any = load_problem(args.file)
     check_output_paths(out=args.out)
     if loaded.kind == "leader_fringe":
         lf = loaded
@@ -303,7 +303,7 @@ def _plot_sweep(table: pd.DataFrame, params: list[tuple[str, list[float]]], y: s
 def _analytic(args: argparse.Namespace) -> int:
     from mechdesign.app.output import check_output_paths, write_outputs
     from mechdesign.problemfile import check_kind, check_n, load_problem
-    loaded = load_problem(args.file)
+    loaded: Any = load_problem(args.file)
     check_kind(loaded, tuple(_ANALYTIC), "analytic")
     if loaded.kind == "leader_fringe" and args.n is not None:
         raise ProblemSpecError("--n", args.n, "does not apply to leader-fringe problems: Prop 7's cutoffs are closed "

@@ -88,6 +88,11 @@ class RefinementMixin:
     _refine_work: float
     _stage: str
 
+    if TYPE_CHECKING:  # provided by the host class (the user's time limit; the types at the null item)
+        def _check_time(self) -> None: ...
+
+        def _null_types(self, sol: ProgramSolution) -> FloatArray: ...
+
     def _refine(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
         """:meth:`_refine_once` with dense linear algebra on one thread: the refinement's LAPACK calls are small,
         and on a loaded 2-core machine BLAS threads made them 20-60x slower (the result is the same)."""

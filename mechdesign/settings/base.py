@@ -144,7 +144,7 @@ class Problem(Protocol):
     options: ClassVar[tuple[str, ...]]
     name: str
 
-    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> Any: ...
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> Any: ...
 
 
 def decide_status(audit_passed: bool, certified: bool) -> str:

@@ -69,7 +69,7 @@ class MultiModelProblem:
     kind: ClassVar[str] = "multimodel"
     options: ClassVar[tuple[str, ...]] = ("n", "ic")
 
-    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> MultiModelResult:
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> MultiModelResult:
         """The certified numerical menu (convex-envelope relaxation + branch and bound).
 
         Options: ``n`` (cells of a continuous distribution), ``ic`` ('local', the default, 'all' or
@@ -113,7 +113,7 @@ class LeaderFringeProblem:
     kind: ClassVar[str] = "leader_fringe"
     options: ClassVar[tuple[str, ...]] = ("n",)
 
-    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> LeaderResult:
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> LeaderResult:
         """The certified numeric leader menu on ``n`` cells (:mod:`mechdesign.settings.leader_fringe`).
 
         Options: ``n`` (default: the file's ``types.n``, else 200); any other is refused.

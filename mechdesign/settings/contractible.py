@@ -491,7 +491,7 @@ class ContractibleProblem:
     kind: ClassVar[str] = "contractible"
     options: ClassVar[tuple[str, ...]] = ("ic", "solver", "formulation", "time_limit")
 
-    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> ContractibleResult:
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> ContractibleResult:
         """Solve, certify, audit and (for two types) compare with Prop 9.
 
         Options (a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords): ``ic`` ('all', the

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,9 +83,9 @@ class ResultBase(SummaryMixin):
         self.to_frame().to_csv(path, index_label="type")
 
 
-def contract(problem: dict[str, object], status: str, profit: float, surplus: float | None,
-             consumer_surplus: float | None, menu: list[dict[str, object]], binding: dict[str, object] | None,
-             audit: dict[str, object] | None, certificate: dict[str, object] | None, solver: dict[str, object],
+def contract(problem: Mapping[str, Any], status: str, profit: float, surplus: float | None,
+             consumer_surplus: float | None, menu: list[dict[str, Any]], binding: Mapping[str, Any] | None,
+             audit: Mapping[str, Any] | None, certificate: Mapping[str, Any] | None, solver: Mapping[str, Any],
              analytic: object = None, comparison: object = None, **extra: object) -> dict[str, object]:
     """The JSON output contract (DESIGN.md) as one dict, JSON-ready; ``extra`` keys are added after."""
     out: dict[str, object] = {

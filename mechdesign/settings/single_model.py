@@ -139,7 +139,7 @@ class SingleModelProblem:
                 "source": self.source}
 
     # ------------------------------------------------------------------ solve
-    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> MenuResult:
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> MenuResult:
         r"""Solve the discretised screening program, certify, audit, compare and report the menu.
 
         Options come as a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords (all optional):

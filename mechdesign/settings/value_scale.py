@@ -196,7 +196,7 @@ class ValueScaleProblem:
     kind: ClassVar[str] = "value_scale"
     options: ClassVar[tuple[str, ...]] = ("ic", "solver", "time_limit")
 
-    def solve(self, options: SolveOptions | None = None, **kwargs: Any) -> ValueScaleResult:
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> ValueScaleResult:
         """Solve, certify, audit and compare with the observable-scale benchmark (Prop 10).
 
         Options: ``ic`` ('all' or 'adaptive'), ``solver``, ``time_limit``; any other is refused.
