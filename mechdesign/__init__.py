@@ -53,8 +53,9 @@ from mechdesign.exceptions import (
 )
 from mechdesign.problemfile import load_problem, problem_from_dict
 from mechdesign.settings.base import SolveOptions
-from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
 from mechdesign.settings.contractible import ContractibleProblem, ContractibleResult, solve_contractible
+from mechdesign.settings.leader_fringe import LeaderFringeProblem
+from mechdesign.settings.multimodel import MultiModelProblem
 from mechdesign.settings.results import MenuResult
 from mechdesign.settings.single_model import SingleModelProblem
 from mechdesign.settings.value_scale import ValueScaleProblem, ValueScaleResult, solve_value_scale

@@ -20,8 +20,9 @@ from mechdesign.analytic.multimodel import ModelSpec, MultiModel
 from mechdesign.analytic.value_scale import ValueScaleTypes, flat_virtual_value_types
 from mechdesign.engine.program import IC_STRATEGIES
 from mechdesign.exceptions import ProblemFileError, ProblemSpecError
-from mechdesign.settings.competition import LeaderFringeProblem, MultiModelProblem
 from mechdesign.settings.contractible import ContractibleProblem
+from mechdesign.settings.leader_fringe import LeaderFringeProblem
+from mechdesign.settings.multimodel import MultiModelProblem
 from mechdesign.settings.single_model import SingleModelProblem
 from mechdesign.settings.value_scale import ValueScaleProblem
 from mechdesign.shipped import resolve
@@ -271,7 +272,7 @@ def _solve_defaults(data: Mapping[str, object], src: dict[str, object], n: int, 
     return n
 
 
-def _competition_problem(data: Mapping[str, object], kind: str, name: str,
+def _section5_problem(data: Mapping[str, object], kind: str, name: str,
                          source: str) -> MultiModelProblem | LeaderFringeProblem:
     """§5 files: ``[technology] sigma``; ``[[models]]`` (multimodel) or ``[leader]``/``[fringe]``."""
     meta = _table(data, "problem", "", required=False)
@@ -561,6 +562,6 @@ REGISTRY: dict[str, ProblemKind] = {
     "single_model": ProblemKind(SingleModelProblem, _technology_problem),
     "contractible": ProblemKind(ContractibleProblem, _technology_problem),
     "value_scale": ProblemKind(ValueScaleProblem, _technology_problem),
-    "multimodel": ProblemKind(MultiModelProblem, _competition_problem),
-    "leader_fringe": ProblemKind(LeaderFringeProblem, _competition_problem),
+    "multimodel": ProblemKind(MultiModelProblem, _section5_problem),
+    "leader_fringe": ProblemKind(LeaderFringeProblem, _section5_problem),
 }

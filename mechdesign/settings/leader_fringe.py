@@ -36,7 +36,10 @@ step wide around the continuum's :math:`\hat q(\theta_n)`); allocations converge
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -45,8 +48,8 @@ from mechdesign.analytic.leader_fringe import LeaderFringe, topup_payoff, topup_
 from mechdesign.engine.audit import AUDIT_RTOL, TIGHT_RTOL
 from mechdesign.engine.lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
 from mechdesign.exceptions import ProblemSpecError
-from mechdesign.settings.base import BOUND_GAP_RTOL, decide_status
-from mechdesign.settings.results import ResultBase, contract
+from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_N, SolveOptions, decide_status
+from mechdesign.settings.results import ResultBase, _jsonable, contract
 from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
@@ -327,3 +330,57 @@ def solve_leader(lf: LeaderFringe, types: DiscreteTypes, dist: Distribution | No
                           "monopoly_cells_apart": cells(nc["monopoly"], c["monopoly"]),
                           "quantity_rel_error": float(np.max(np.abs(q - qa)) / max(float(qa.max()), 1e-300))}
     return res
+
+
+@dataclass
+class LeaderFringeProblem:
+    """A leader against a competitive fringe (§5.3) with a continuous type distribution."""
+
+    market: LeaderFringe
+    dist: Distribution
+    name: str = "leader-fringe problem"
+    source: dict[str, object] = field(default_factory=dict)
+    n: int = DEFAULT_N
+
+    #: the problem-file kind and the solve options this setting honours
+    kind: ClassVar[str] = "leader_fringe"
+    options: ClassVar[tuple[str, ...]] = ("n",)
+
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> LeaderResult:
+        """The certified numeric leader menu on ``n`` cells (:mod:`mechdesign.settings.leader_fringe`).
+
+        Options: ``n`` (default: the file's ``types.n``, else 200); any other is refused.
+        """
+        o = SolveOptions.make(options, **kwargs)
+        o.check(self.kind, self.options)
+        return solve_leader(self.market, self.dist.discretize(o.n or self.n), self.dist, name=self.name)
+
+    def analytic(self) -> dict[str, object]:
+        """Prop 7's cutoffs (and those of its proof and App. A), with the regions they imply."""
+        if self.market.sigma_hat_F != 0.0:
+            return {"kind": "none: sigma_hat_F > 0, eq. (29) has no closed form (numerical only)"}
+        c = self.market.cutoffs(self.dist)
+        lo = self.dist.lo
+        entry, mono = c["entry"], c["monopoly"]
+        regions = {"fringe_only": [lo, entry],
+                   "deterrence": [entry, mono if mono is not None else self.dist.hi] if mono != entry else None,
+                   "monopoly": [mono, self.dist.hi] if mono is not None else None}
+        return {"kind": "Prop 7 and App. A (closed form)", **c, "regions": regions}
+
+    def report(self) -> str:
+        an = self.analytic()
+        if self.market.sigma_hat_F != 0.0:
+            return f"mechdesign leader-fringe problem: {self.name}: {an['kind']}; use `mechdesign solve`"
+        lines = [f"mechdesign leader-fringe problem (closed forms, §5.3): {self.name}", "=" * 78]
+        for key, label in (("theta_hat", "efficient switch (eq. 34)"), ("theta_1", "entry cutoff (eq. 46)"),
+                           ("theta_m", "integrated monopoly switch (phi = theta_hat)"),
+                           ("theta_2", "monopoly region starts (eq. 49)"),
+                           ("theta_3", "entry when theta_2 < theta_1")):
+            val = an[key]
+            lines.append(f"{key:10s} {'-' if val is None else f'{val:.10g}':>16s}   {label}")
+        lines.append(f"regions: {an['regions']}")
+        return "\n".join(lines)
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(_jsonable({"problem": {"name": self.name, "kind": "leader_fringe"},
+                                                    "analytic": self.analytic()}), indent=1))

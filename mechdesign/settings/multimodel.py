@@ -24,6 +24,7 @@ import heapq
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import cvxpy as cp
 import numpy as np
@@ -32,10 +33,10 @@ import pandas as pd
 from mechdesign.analytic.multimodel import MultiModel
 from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
 from mechdesign.engine.program import ScreeningProgram
-from mechdesign.exceptions import AuditError, SolverError, SolverInaccurateWarning
-from mechdesign.settings.base import BOUND_GAP_RTOL, decide_status
+from mechdesign.exceptions import AuditError, ProblemSpecError, SolverError, SolverInaccurateWarning
+from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_IC, SolveOptions, decide_status
 from mechdesign.settings.results import ResultBase, contract, scalar_binding
-from mechdesign.types import DiscreteTypes
+from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
 
@@ -265,3 +266,72 @@ def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = "local", na
             res.switch_types) and a_switch else (0 if not a_switch and not res.switch_types else None)),
     }
     return res
+
+
+def _check_n(n: int | None, types: DiscreteTypes | Distribution) -> None:
+    if n is not None and isinstance(types, DiscreteTypes):
+        raise ProblemSpecError("n", n, "sets the cells of a continuous type distribution; these types are "
+                               f"discrete ({types.n} types given)", "Drop n.")
+
+
+def _discrete(types: DiscreteTypes | Distribution, n: int) -> DiscreteTypes:
+    return types if isinstance(types, DiscreteTypes) else types.discretize(n)
+
+
+@dataclass
+class MultiModelProblem:
+    """Several models sharing sigma (§5.1-5.2) and scalar types."""
+
+    models: MultiModel
+    types: DiscreteTypes | Distribution
+    n: int = 200
+    name: str = "multi-model problem"
+    source: dict[str, object] = field(default_factory=dict)
+
+    def analytic(self, n: int | None = None) -> dict[str, object]:
+        """Prop 5's switch types and jump ratios, Prop 6's exact discrete menu (model per type)."""
+        dt = _discrete(self.types, n or self.n)
+        model, Q, t, margin = self.models.discrete_monopoly(dt)
+        switches = self.models.switch_types()
+        names = [m.name or f"model{i}" for i, m in enumerate(self.models.models)]
+        return {
+            "kind": "Props 5-6 (closed form)",
+            "switch_types": [s[0] for s in switches],
+            "switches": [{"theta": s[0], "from": names[s[1]], "to": names[s[2]],
+                          "jump_ratio": self.models.jump_ratio(s[1], s[2])} for s in switches],
+            "menu": [{"theta": float(th), "prob": float(p), "model": names[m] if m >= 0 else None,
+                      "quality": float(q), "transfer": float(tt)}
+                     for th, p, m, q, tt in zip(dt.theta, dt.prob, model, Q, t)],
+            "profit": float(dt.prob @ margin),
+        }
+
+    #: the problem-file kind and the solve options this setting honours
+    kind: ClassVar[str] = "multimodel"
+    options: ClassVar[tuple[str, ...]] = ("n", "ic")
+
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> MultiModelResult:
+        """The certified numerical menu (convex-envelope relaxation + branch and bound).
+
+        Options: ``n`` (cells of a continuous distribution), ``ic`` ('local', the default, 'all' or
+        'adaptive'); any other is refused.
+        """
+        o = SolveOptions.make(options, **kwargs)
+        o.check(self.kind, self.options)
+        _check_n(o.n, self.types)
+        return solve_multimodel(self.models, _discrete(self.types, o.n or self.n), ic=o.ic or DEFAULT_IC[self.kind], name=self.name)
+
+    def report(self, n: int | None = None) -> str:
+        an = self.analytic(n)
+        table = pd.DataFrame(an["menu"])  # type: ignore[arg-type]
+        monopoly_switch = [r["theta"] for r, nxt in zip(an["menu"], an["menu"][1:])  # type: ignore[call-overload, index]
+                           if r["model"] is not None and nxt["model"] != r["model"]]
+        lines = [f"mechdesign multi-model problem (closed forms, §5.1-5.2): {self.name}", "=" * 78,
+                 f"monopoly model switch (Prop 6, last type on the lower model): {monopoly_switch}",
+                 "efficient model switches (Prop 5): " + ", ".join(
+                     f"{s['from']} -> {s['to']} at theta = {s['theta']:.6g} (quality jumps x{s['jump_ratio']:.4g})"
+                     for s in an["switches"]),  # type: ignore[attr-defined]
+                 f"monopoly profit (Prop 6, exact discrete menu): {an['profit']:.10g}", "",
+                 "Menu (Prop 6):"]
+        with pd.option_context("display.width", 140, "display.float_format", "{:.6g}".format):
+            lines.append(table.to_string(max_rows=30))
+        return "\n".join(lines)
