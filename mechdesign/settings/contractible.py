@@ -383,7 +383,10 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
         search = "profile" if ic == "adaptive" and formulation == "tokens" and tech.is_homogeneous else None
     if th_max <= 0.0:
         return _null_menu(tech, types, name, ic, formulation, search)
-    q_ref, money = program_units(tech, th_max)  # refuses magnitudes double precision cannot represent
+    program_units(tech, th_max)  # refuses magnitudes double precision cannot represent
+    # the units themselves as before (the last digits of q_ref move every solver iterate: keep them fixed)
+    q_ref = float(tech.efficient_quality(np.array([th_max]))[0])
+    money = th_max * q_ref
     model = ContractibleCostModel(tech, mu, q_ref, money, formulation)
     search_model = None if search is None else ContractibleCostModel(tech, mu, q_ref, money, search)
     prog = ScreeningProgram(values / th_max, f, model, search_model=search_model)
