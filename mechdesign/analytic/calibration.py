@@ -820,6 +820,23 @@ def _binding_name(T: FloatArray, A: FloatArray, b: float, names: list[str], lam:
     return label
 
 
+def _intervals(grid: FloatArray, inside: FloatArray, root: Callable[[float, float], float]) -> list[tuple[float, float]]:
+    """The maximal runs of ``inside`` on a scan ``grid`` as intervals, each end refined by ``root`` (a bisection
+    between the two grid points where membership changes)."""
+    out: list[tuple[float, float]] = []
+    start = float(grid[0]) if inside[0] else None
+    for i in range(1, grid.size):
+        if inside[i] and not inside[i - 1]:
+            start = root(float(grid[i - 1]), float(grid[i]))
+        elif not inside[i] and inside[i - 1]:
+            assert start is not None
+            out.append((start, root(float(grid[i - 1]), float(grid[i]))))
+            start = None
+    if start is not None:
+        out.append((start, float(grid[-1])))
+    return out
+
+
 def identified_set(menu: ObservedMenu, cost_scale: float | None = None, n: int = SCAN_N) -> IdentifiedSet:
     r"""The range of :math:`\sigma+\hat\sigma` (hence :math:`b`) for which the menu passes (C7).
 
@@ -843,19 +860,7 @@ def identified_set(menu: ObservedMenu, cost_scale: float | None = None, n: int =
                 hi = mid
         return 0.5 * (lo + hi)
 
-    inside = margin > 0
-    intervals: list[tuple[float, float]] = []
-    start = float(grid[0]) if inside[0] else None
-    for i in range(1, grid.size):
-        if inside[i] and not inside[i - 1]:
-            start = root(float(grid[i - 1]), float(grid[i]))
-        elif not inside[i] and inside[i - 1]:
-            assert start is not None
-            intervals.append((start, root(float(grid[i - 1]), float(grid[i]))))
-            start = None
-    if start is not None:
-        intervals.append((start, float(grid[-1])))
-    return IdentifiedSet(intervals, grid, margin, binding)
+    return IdentifiedSet(_intervals(grid, margin > 0, root), grid, margin, binding)
 
 
 # ------------------------------------------------------------------- identified set over an allowance
@@ -1052,18 +1057,7 @@ def allowance_identified_set(
                     lz = mid
             return math.exp(0.5 * (la + lz))
 
-        ivs: list[tuple[float, float]] = []
-        start = float(grid[0]) if inside[0] else None
-        for i in range(1, grid.size):
-            if inside[i] and not inside[i - 1]:
-                start = root(float(grid[i - 1]), float(grid[i]))
-            elif not inside[i] and inside[i - 1]:
-                assert start is not None
-                ivs.append((start, root(float(grid[i - 1]), float(grid[i]))))
-                start = None
-        if start is not None:
-            ivs.append((start, float(grid[-1])))
-        return vals, ivs
+        return vals, _intervals(grid, inside, root)
 
     sup, ivs = scan(some_b)
     mb, ivs_b = scan(at_b)

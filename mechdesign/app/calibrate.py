@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -215,8 +216,7 @@ def run(args: argparse.Namespace) -> int:
         buf = io.BytesIO()
         cal.plot_report(res, buf)
         outputs.append((args.plot, buf.getvalue()))
-    for path, data in outputs:
-        Path(path).write_bytes(data)
+    _write(outputs)
     return code
 
 
@@ -246,6 +246,15 @@ def _run_allowance_set(args: argparse.Namespace, menu: cal.ObservedMenu, tier: s
         buf = io.BytesIO()
         cal.plot_allowance_set(aset, buf)
         outputs.append((args.plot, buf.getvalue()))
-    for path, data in outputs:
-        Path(path).write_bytes(data)
+    _write(outputs)
     return 1 if aset.empty else 0
+
+
+def _write(outputs: list[tuple[str, bytes]]) -> None:
+    """Write the rendered outputs all together or not at all (:func:`mechdesign.app.output.write_outputs`)."""
+    from mechdesign.app.output import write_outputs
+
+    def writer(data: bytes) -> Callable[[Path], object]:
+        return lambda target: target.write_bytes(data)
+
+    write_outputs({path: writer(data) for path, data in outputs})
