@@ -22,9 +22,11 @@ from mechdesign.engine.program import IC_STRATEGIES
 from mechdesign.exceptions import ProblemFileError, ProblemSpecError
 from mechdesign.settings.contractible import ContractibleProblem
 from mechdesign.settings.leader_fringe import LeaderFringeProblem
+from mechdesign.settings.multidim import MultiDimProblem, VectorTypes
 from mechdesign.settings.multimodel import MultiModelProblem
 from mechdesign.settings.single_model import SingleModelProblem
 from mechdesign.settings.value_scale import ValueScaleProblem
+from mechdesign.settings.vector_costs import QuadraticCost, SeparablePowerCost, TokenTechnologyCost
 from mechdesign.shipped import resolve
 from mechdesign.technology import CES, BaselineFineTuning, CESFineTuning, FineTuning, NoFineTuning, Technology
 from mechdesign.types import (
@@ -38,22 +40,25 @@ from mechdesign.types import (
     Uniform,
 )
 
-KINDS = ("single_model", "contractible", "value_scale", "multimodel", "leader_fringe")
+KINDS = ("single_model", "contractible", "value_scale", "multimodel", "leader_fringe", "multidim")
 #: types.kind values each problem kind accepts
 TYPE_KINDS = {"single_model": ("distribution", "discrete", "task_profiles", "separable", "joint"),
               "contractible": ("task_profiles", "separable", "joint"),
               "value_scale": ("value_scale",),
               "multimodel": ("distribution", "discrete"),
-              "leader_fringe": ("distribution",)}
-Problem = SingleModelProblem | ContractibleProblem | ValueScaleProblem | MultiModelProblem | LeaderFringeProblem
+              "leader_fringe": ("distribution",),
+              "multidim": ("points", "grid")}
+Problem = (SingleModelProblem | ContractibleProblem | ValueScaleProblem | MultiModelProblem | LeaderFringeProblem
+           | MultiDimProblem)
 #: the ``mechdesign`` commands that serve each problem kind
 KIND_VERBS = {"single_model": ("solve", "analytic", "price", "audit", "plot", "sweep"),
               "contractible": ("solve", "plot", "sweep"),
               "value_scale": ("solve", "plot", "sweep"),
               "multimodel": ("solve", "analytic", "plot", "sweep"),
-              "leader_fringe": ("solve", "analytic", "plot", "sweep")}
+              "leader_fringe": ("solve", "analytic", "plot", "sweep"),
+              "multidim": ("solve", "plot", "sweep")}
 KIND_WORDS = {"single_model": "single-model", "contractible": "contractible", "value_scale": "value-scale",
-              "multimodel": "multi-model", "leader_fringe": "leader-fringe"}
+              "multimodel": "multi-model", "leader_fringe": "leader-fringe", "multidim": "multidimensional"}
 #: the most type cells a problem may ask for (``types.n``, ``solve.n``, ``--n``)
 MAX_TYPES = 2_000_000
 #: rough memory of the single-model solve per type (bytes), for the message that refuses larger sizes
@@ -327,6 +332,48 @@ def _section5_problem(data: Mapping[str, object], kind: str, name: str,
     return LeaderFringeProblem(market, types, name=name, source=src, n=n)
 
 
+def _multidim_problem(data: Mapping[str, object], kind: str, name: str, source: str) -> MultiDimProblem:
+    """Multidimensional files: ``[types]`` (``points`` and ``prob``, or a ``grid`` on a box with optional
+    cell ``weights``), ``[cost]`` (``quadratic`` A, ``power`` c and p, or ``tokens`` measures with a
+    ``[technology]`` table) and ``[solve]``."""
+    meta = _table(data, "problem", "", required=False)
+    src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
+    _only(data, ("problem", "types", "cost", "technology", "solve"), "")
+    types_t = _table(data, "types", "")
+    if "grid" in types_t:
+        _only(types_t, ("grid", "weights"), "types.")
+        g = _table(types_t, "grid", "types.")
+        _only(g, ("lo", "hi", "n"), "types.grid.")
+        counts = V.vector("types.grid.n", _need(g, "n", "types.grid."))
+        types = VectorTypes.grid(V.vector("types.grid.lo", _need(g, "lo", "types.grid.")),
+                                 V.vector("types.grid.hi", _need(g, "hi", "types.grid.")),
+                                 [V.integer("types.grid.n", k, 1) for k in counts.tolist()], types_t.get("weights"))
+    else:
+        _only(types_t, ("points", "prob"), "types.")
+        types = VectorTypes(_matrix(types_t, "points", "types."), V.vector("types.prob", _need(types_t, "prob", "types.")))
+    cost_t = _table(data, "cost", "")
+    ckind = V.one_of("cost.kind", cost_t.get("kind", "quadratic"), ("quadratic", "power", "tokens"))
+    if "technology" in data and ckind != "tokens":
+        raise ProblemSpecError("technology", "[technology]", "applies to cost.kind = \"tokens\" only")
+    cost: QuadraticCost | SeparablePowerCost | TokenTechnologyCost
+    if ckind == "quadratic":
+        _only(cost_t, ("kind", "A"), "cost.")
+        cost = QuadraticCost(_matrix(cost_t, "A", "cost.") if "A" in cost_t else np.eye(types.dim))
+    elif ckind == "power":
+        _only(cost_t, ("kind", "c", "p"), "cost.")
+        cost = SeparablePowerCost(V.vector("cost.c", _need(cost_t, "c", "cost.")),
+                                  V.vector("cost.p", _need(cost_t, "p", "cost.")))
+    else:
+        _only(cost_t, ("kind", "measures"), "cost.")
+        tech, _, _ = technology_from_table(_table(data, "technology", ""))
+        mu = V.vector("cost.measures", cost_t.get("measures", [1.0 / types.dim] * types.dim), length=types.dim)
+        cost = TokenTechnologyCost(tech, mu)
+    solve_t = _table(data, "solve", "", required=False)
+    _only(solve_t, ("ic", "solver"), "solve.")
+    _solve_defaults(data, src, types.n, kind, types)
+    return MultiDimProblem(types, cost, name=name, source=src)
+
+
 def _lengths_agree(where: str, given: Mapping[str, object]) -> None:
     """Check that the lists ``given`` (key -> list), one entry per token class, have the same length.
 
@@ -564,4 +611,5 @@ REGISTRY: dict[str, ProblemKind] = {
     "value_scale": ProblemKind(ValueScaleProblem, _technology_problem),
     "multimodel": ProblemKind(MultiModelProblem, _section5_problem),
     "leader_fringe": ProblemKind(LeaderFringeProblem, _section5_problem),
+    "multidim": ProblemKind(MultiDimProblem, _multidim_problem),
 }

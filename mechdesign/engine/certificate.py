@@ -339,3 +339,67 @@ def kkt_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray, tra
     lam = np.zeros(len(pairs))
     lam[np.flatnonzero(keep)] = res.x[:P]
     return lam, float(res.fun) / max(float(np.max(np.abs(target), initial=0.0)), float(f.max()))
+
+
+#: candidate pairs towards the null item added to the KKT LP (:func:`null_item_pairs`) at most
+NULL_PAIRS_MAX = 500_000
+
+
+def null_item_pairs(values: FloatArray, alloc: FloatArray, transfer: FloatArray, scale: float,
+                    outside: FloatArray | None = None, cap: int = NULL_PAIRS_MAX) -> FloatArray:
+    r"""IC rows :math:`(m, n)` towards types :math:`n` at the null item from types :math:`m` whose IR is tight.
+
+    When a final program holds the excluded types at the null item, its multipliers leave those types'
+    stationarity unbalanced: a null type's virtual value :math:`s_n` must be :math:`\le 0` in every
+    component, which needs inflow on rows :math:`(m, n)`, and such rows are often absent from an adaptive
+    pair set. Each is tight at the menu (type :math:`m` gets nothing from its own item or from the null
+    item), so adding them as candidates of :func:`kkt_multipliers` lets the LP move a tight IR row's
+    multiplier onto them (which leaves :math:`s_m` unchanged). At most ``cap`` pairs (types with the
+    smallest rents first)."""
+    v = np.asarray(values, dtype=float)
+    v = v[:, None] if v.ndim == 1 else v
+    N, D = v.shape
+    a = np.asarray(alloc, dtype=float).reshape(N, D)
+    t = np.asarray(transfer, dtype=float)
+    u0 = np.zeros(N) if outside is None else np.asarray(outside, dtype=float)
+    tol = KKT_SLACK_RTOL * scale
+    null = np.flatnonzero((np.max(np.abs(a), axis=1) <= tol) & (np.abs(t) <= tol) & (u0 <= 0))
+    rent = np.sum(v * a, axis=1) - t - u0
+    tight = np.flatnonzero(rent <= tol)
+    if null.size == 0 or tight.size == 0:
+        return np.zeros((0, 2), dtype=int)
+    tight = tight[np.argsort(rent[tight], kind="stable")][: max(1, cap // null.size)]
+    m, n = np.meshgrid(tight, null, indexing="ij")
+    pairs = np.column_stack([m.reshape(-1), n.reshape(-1)])
+    return pairs[pairs[:, 0] != pairs[:, 1]]
+
+
+def certify_menu(values: FloatArray, prob: FloatArray, alloc: FloatArray, transfer: FloatArray, cost: FloatArray,
+                 pairs: FloatArray, duals: FloatArray, ir_duals: FloatArray, conjugate: Conjugate,
+                 gradient: FloatArray, audit: AuditReport, scale: float = 1.0) -> Certificate:
+    """The certificate of a solved program's menu (program units): the Lagrangian bound from the final
+    program's multipliers; when it does not certify, from the multipliers of the tight rows fitted by the
+    KKT LP (:func:`kkt_multipliers`), with the rows towards the null item (:func:`null_item_pairs`) as
+    extra candidates. The tighter bound is kept."""
+    scaled = (values, prob, alloc, transfer)
+    cert = lagrangian_certificate(*scaled, cost, pairs, duals, conjugate, audit, scale=scale,
+                                  method="the final program's IC multipliers (IR multipliers from the flow "
+                                         "balance), Lagrangian bound of the all-pairs program")
+    if cert.passed:
+        return cert
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    extra = null_item_pairs(values, alloc, transfer, scale)
+    if len(extra):
+        known = set(map(tuple, pairs.tolist()))
+        extra = np.array([p for p in extra.tolist() if tuple(p) not in known], dtype=int).reshape(-1, 2)
+    cand = np.concatenate([pairs, extra])
+    cand_duals = np.concatenate([np.asarray(duals, dtype=float), np.zeros(len(extra))])
+    kkt = kkt_multipliers(*scaled, gradient, cand, scale, duals=cand_duals, ir_duals=ir_duals)
+    if kkt is not None:
+        alt = lagrangian_certificate(
+            *scaled, cost, cand, kkt[0], conjugate, audit, scale=scale,
+            method="multipliers of the tight IC rows (and rows towards the null item) fitted to the KKT "
+                   f"conditions at the menu (LP; residual {kkt[1]:.1e}), Lagrangian bound of the all-pairs program")
+        if alt.bound < cert.bound:
+            cert = alt
+    return cert

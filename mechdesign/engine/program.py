@@ -94,6 +94,8 @@ POLISH_MAX_PASSES = 3
 #: entries (types x items) of one chunk of the dense payoff matrices built to pick IC pairs (as in
 #: :mod:`mechdesign.engine.audit`): memory stays O(N x chunk) however many types violate
 PAIR_CHUNK_ENTRIES = 4_000_000
+#: nearest neighbours per type in the adaptive strategy's first pair set when types are vectors (D > 1)
+KNN_PAIRS = 8
 
 
 class CostModel(Protocol):
@@ -158,6 +160,52 @@ def ic_matrix(values: FloatArray, pairs: FloatArray) -> tuple[sp.csr_matrix, sp.
     data_t = np.tile([-1.0, 1.0], P)
     A_t = sp.csr_matrix((data_t, (rows_t, cols_t)), shape=(P, N))
     return A_a, A_t
+
+
+def rent_ic_matrix(values: FloatArray, pairs: FloatArray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    r"""Sparse IC rows in rent variables :math:`u_n = v_n\cdot a_n - t_n` as ``(A_alloc, A_rent)``.
+
+    Row :math:`(n, m)`: :math:`(v_n - v_m)\cdot a_m - u_n + u_m \le 0` (type :math:`n`'s rent is at least
+    what it gets from item :math:`m`, :math:`u_m + (v_n - v_m)\cdot a_m`). The same inequality as
+    :func:`ic_matrix`'s row, with :math:`D + 2` nonzeros instead of :math:`2D + 2`: the KKT factor of
+    the interior-point method is much sparser when types are vectors (issue 14's measurements:
+    1.2M -> 0.53M nonzeros at N = 400, T = 10).
+    """
+    N, D = values.shape
+    P = len(pairs)
+    n, m = pairs[:, 0], pairs[:, 1]
+    rows = np.repeat(np.arange(P), D)
+    cols = (m[:, None] * D + np.arange(D)).reshape(-1)
+    data = (values[n] - values[m]).reshape(-1)
+    A_a = sp.csr_matrix((data, (rows, cols)), shape=(P, N * D))
+    A_a.eliminate_zeros()
+    rows_u = np.repeat(np.arange(P), 2)
+    cols_u = np.column_stack([n, m]).reshape(-1)
+    data_u = np.tile([-1.0, 1.0], P)
+    A_u = sp.csr_matrix((data_u, (rows_u, cols_u)), shape=(P, N))
+    return A_a, A_u
+
+
+def knn_pairs(values: FloatArray, k: int = KNN_PAIRS) -> FloatArray:
+    """Each type paired (both directions) with its ``k`` nearest neighbours in type space (Euclidean).
+
+    Binding IC constraints of multidimensional screening join nearby types, so these pairs are the
+    adaptive strategy's first candidate set when types are vectors (ties broken by index, so the set
+    is deterministic)."""
+    from scipy.spatial import cKDTree
+
+    N = values.shape[0]
+    k = min(int(k), N - 1)
+    if k <= 0:
+        return np.zeros((0, 2), dtype=int)
+    _, idx = cKDTree(values).query(values, k=k + 1)
+    idx = np.asarray(idx).reshape(N, k + 1)
+    n = np.repeat(np.arange(N), k + 1)
+    m = idx.reshape(-1)
+    keep = n != m
+    pairs = np.column_stack([n[keep], m[keep]])
+    pairs = np.concatenate([pairs, pairs[:, ::-1]])
+    return np.unique(pairs, axis=0)
 
 
 def _chunk_rows(n_cols: int, chunk_entries: int | None = None) -> int:
@@ -235,6 +283,15 @@ class ScreeningProgram(RefinementMixin):
     #: an optional cheaper formulation of the same technology for the adaptive strategy's search rounds
     #: (which only decide which IC pairs to add); the final rounds always use ``cost_model``
     search_model: CostModel | None = None
+    #: write the program in rent variables :math:`u_n = v_n\cdot a_n - t_n` (:func:`rent_ic_matrix`);
+    #: None: when types are vectors (D > 1), where it makes the interior point's KKT factor sparser
+    rent: bool | None = None
+    #: rent formulation: keep the types that the search's menu leaves at the null item there in the final
+    #: rounds (cone-formulated costs: the interior point's iterates near a cone's apex lose primal
+    #: feasibility when pushed to the final accuracy — measured on the contractible profile formulation,
+    #: N = 400, T = 10: NumericalError free, solved with them fixed). The setting's certificate checks
+    #: that the restriction costs nothing (:func:`mechdesign.engine.certificate.null_item_pairs`).
+    fix_null: bool = False
     _refine_budget: int = field(default=0, init=False, repr=False)
     _refine_work: float = field(default=0.0, init=False, repr=False)
     #: the user's time limit (seconds) and its deadline on time.perf_counter's clock (None: no limit,
@@ -249,6 +306,8 @@ class ScreeningProgram(RefinementMixin):
         self.prob = np.asarray(self.prob, dtype=float)
         if self.outside is None:
             self.outside = np.zeros(self.values.shape[0])
+        if self.rent is None:
+            self.rent = self.values.shape[1] > 1
 
     @property
     def n(self) -> int:
@@ -257,7 +316,7 @@ class ScreeningProgram(RefinementMixin):
     def solve(self, ic: str = "adaptive", solver: str = "CLARABEL",
               solver_options: dict[str, object] | None = None, verbose: bool = False,
               max_rounds: int = ADAPTIVE_MAX_ROUNDS, polish: bool = True,
-              time_limit: float | None = None) -> ProgramSolution:
+              time_limit: float | None = None, pairs: FloatArray | None = None) -> ProgramSolution:
         """Solve with the chosen IC strategy; raise :class:`SolverError` subclasses on failure.
 
         With ``polish=True`` (default) the IC strategy runs at first-pass accuracy, then the program is
@@ -287,23 +346,35 @@ class ScreeningProgram(RefinementMixin):
                 "solver", solver, "must be an installed cvxpy solver: " + ", ".join(cp.installed_solvers())
             )
         N, D = self.values.shape
+        given = None if pairs is None else np.asarray(pairs, dtype=int).reshape(-1, 2)
         if ic == "local" and D != 1:
             raise ProblemSpecError("ic", ic, "'local' needs scalar types (D = 1); use 'all' or 'adaptive'")
         if ic == "all":
             pairs = all_pairs(N)
         elif ic == "local":
             pairs = downward_pairs(N)
+        elif given is not None:  # the caller's first pair set (e.g. a previous solve's final pairs)
+            pairs = given
+        elif D > 1:  # vectors: binding pairs join nearby types
+            pairs = knn_pairs(self.values)
         else:
             pairs = adjacent_pairs(N)
         times = {"build": 0.0, "solve": 0.0, "audit": 0.0}
         final = _solver_options(solver, solver_options, final=True)
-        first = _solver_options(solver, solver_options, final=not polish)
+        # rent formulation (vector types): the final formulation's rounds run at the final accuracy
+        # with every type free, and no polish follows. Measured (contractible, N = 200 and 400, T = 10):
+        # fixing the excluded types at the null item left multipliers that do not certify (gap 3e-4 of
+        # the scale) and cost a re-solve; the free final rounds certify (gap < 1e-9) in less time.
+        direct = polish and bool(self.rent)
+        first = _solver_options(solver, solver_options, final=not polish or direct)
+        search_options = _solver_options(solver, solver_options, final=False)
         rounds = 0
         search_model = self.search_model if ic == "adaptive" else None
         searching = search_model is not None
         seen = set(map(tuple, pairs.tolist())) if ic == "adaptive" else set()
         active: FloatArray | None = None
         unrestricted: ProgramSolution | None = None
+        null_fixed = 0  # types held at the null item in the final rounds (fix_null)
         last_audit = ""  # for the time limit's message: how far the last round's menu was from IC
         while True:
             rounds += 1
@@ -318,8 +389,8 @@ class ScreeningProgram(RefinementMixin):
             else:
                 if searching:
                     try:
-                        sol = self._solve_once(pairs, False, solver, first, verbose, times, active=active,
-                                               model=search_model)
+                        sol = self._solve_once(pairs, False, solver, search_options, verbose, times,
+                                               active=active, model=search_model)
                     except TimeLimitError:
                         raise
                     except SolverError:  # the search formulation failed: search with the full one
@@ -328,7 +399,7 @@ class ScreeningProgram(RefinementMixin):
                     sol = self._solve_once(pairs, ic == "local", solver, first, verbose, times, active=active)
             if ic != "adaptive":
                 break
-            if polish and rounds == 1 and not searching:
+            if polish and not direct and rounds == 1 and not searching:
                 # later rounds keep the first round's null types at the null item, so that the
                 # first pass's noise near the apex (1e-8 violations among excluded types of tiny
                 # mass) does not drive the constraint generation; the polish re-checks the result
@@ -354,9 +425,14 @@ class ScreeningProgram(RefinementMixin):
                 pairs = pairs[keep]
                 near = self._near_pairs(sol, seen)   # and every type's tightest pairs at the search's menu
                 pairs = np.concatenate([pairs, near])
+                if direct and self.fix_null:
+                    null = self._null_types(sol)
+                    if 0 < null.sum() < N and not np.any(np.asarray(self.outside)[null] > 0):
+                        active = ~null
+                        null_fixed = int(null.sum())
                 continue
             if len(new) == 0:
-                if active is None:
+                if active is None or direct:  # direct: the setting's certificate checks the restriction
                     break
                 # the first round's null types were kept at the null item: check with every type free
                 # on the final pairs that this restriction costs nothing (else go on without it)
@@ -377,7 +453,12 @@ class ScreeningProgram(RefinementMixin):
                 )
             pairs = np.concatenate([pairs, new])
         sol.rounds = rounds
-        if polish:
+        if direct:
+            sol.solver_stats["polish"] = {"applied": False, "skipped": "rent formulation: the final rounds ran "
+                                          "at the final accuracy" + (f" with {null_fixed} null types fixed" if null_fixed
+                                                                     else " with every type free")}
+            sol.solver_stats["null_fixed"] = null_fixed
+        elif polish:
             times["refine"] = 0.0
             first_attempt: dict[str, object] | None = None
             if N >= REFINE_FIRST_MIN_N:
@@ -530,14 +611,15 @@ class ScreeningProgram(RefinementMixin):
         S = int(act.sum())
         vals, prob_w, u0 = self.values[act], self.prob[act], np.asarray(self.outside)[act]
         a = cp.Variable(S * D, name="allocation")
-        t = cp.Variable(S, name="transfer")
+        # the second block of variables: transfers, or rents u = v.a - t (rent formulation)
+        t = cp.Variable(S, name="rent" if self.rent else "transfer")
         alloc = a if D == 1 else cp.reshape(a, (S, D), order="C")
         model = self.cost_model if model is None else model
         subset = getattr(model, "subset", None)  # cost models with per-type data restrict themselves
         if active is not None and subset is not None:
             model = subset(act)
         cons, cost, tokens = model.build(alloc)
-        A_a, A_t = ic_matrix(self.values, pairs)
+        A_a, A_t = (rent_ic_matrix if self.rent else ic_matrix)(self.values, pairs)
         rows = np.ones(len(pairs), dtype=bool)
         if active is not None:
             cols_a = np.flatnonzero(np.repeat(act, D))
@@ -546,12 +628,13 @@ class ScreeningProgram(RefinementMixin):
             A_a, A_t = A_a[rows], A_t[rows]
         ic_con = A_a @ a + A_t @ t <= 0
         gross = cp.multiply(vals[:, 0], a) if D == 1 else cp.sum(cp.multiply(vals, alloc), axis=1)
-        ir_con = gross - t >= u0
+        ir_con = t >= u0 if self.rent else gross - t >= u0
         extra = [ic_con, ir_con]
         mono = cp.diff(a) >= 0 if monotone and S > 1 else None
         if mono is not None:
             extra.append(mono)
-        prob = cp.Problem(cp.Maximize(prob_w @ (t - cost)), cons + extra)
+        revenue = gross - t if self.rent else t
+        prob = cp.Problem(cp.Maximize(prob_w @ (revenue - cost)), cons + extra)
         times["build"] += time.perf_counter() - t0
         t1 = time.perf_counter()
         retried = False
@@ -604,6 +687,8 @@ class ScreeningProgram(RefinementMixin):
         alloc_val[act] = np.asarray(a.value, dtype=float).reshape(S, D)
         transfer = np.zeros(N)
         transfer[act] = np.asarray(t.value, dtype=float)
+        if self.rent:  # t = v.a - u
+            transfer[act] = np.sum(vals * alloc_val[act], axis=1) - transfer[act]
         tok: dict[str, FloatArray] = {}
         for k, var in tokens.items():
             # token variables have a whole number of rows per active type (one, or one per segment)

@@ -25,7 +25,8 @@ DEFAULT_N = 200
 #: model's conic program generates constraints from the audit, contractible and value-scale programs write
 #: every pair (random task profiles bind far-apart pairs), the multi-model program uses local ICs (its
 #: relaxation keeps single crossing)
-DEFAULT_IC = {"single_model": "adaptive", "contractible": "all", "value_scale": "all", "multimodel": "local"}
+DEFAULT_IC = {"single_model": "adaptive", "contractible": "adaptive", "value_scale": "all", "multimodel": "local",
+              "multidim": "adaptive"}
 #: the solver of every conic program when the user gives none
 DEFAULT_SOLVER = "CLARABEL"
 #: the JSON output contract: keys every result's ``to_dict()`` has

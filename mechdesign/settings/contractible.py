@@ -29,15 +29,10 @@ from mechdesign import _validate as V
 from mechdesign.analytic.contractible import BinaryMenu, binary_menu
 from mechdesign.analytic.cost_based import CostBasedTariff, cost_based_tariff, separability_gap
 from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
-from mechdesign.engine.certificate import (
-    Certificate,
-    kkt_multipliers,
-    lagrangian_certificate,
-    profile_conjugate,
-)
+from mechdesign.engine.certificate import Certificate, certify_menu, profile_conjugate
 from mechdesign.engine.program import ScreeningProgram, all_pairs
 from mechdesign.exceptions import AuditError, ProblemSpecError, SolverInaccurateWarning, UncertifiedWarning
-from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
 from mechdesign.settings.costs import (
     ces_hypograph,
     geo_mean_hypograph,
@@ -342,57 +337,116 @@ class ContractibleResult(ResultBase):
                         comparison, **extra)
 
 
-def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all",
+def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "adaptive",
                        solver: str = "CLARABEL", name: str = "contractible problem",
-                       formulation: str = "tokens", search: str | None = "auto",
+                       formulation: str = "auto", search: str | None = "auto",
                        time_limit: float | None = None) -> ContractibleResult:
-    r"""Solve the contractible program for task-profile types.
+    r"""Solve the contractible program for task-profile types, audit every IC pair and certify the menu.
 
     Parameters
     ----------
-    ic : {"all", "adaptive"}
-        Every IC pair, or constraint generation from the all-pairs audit.
-    formulation : {"tokens", "profile"}
+    ic : {"adaptive", "all"}
+        Constraint generation from the all-pairs audit (default; first pairs: each type's nearest
+        neighbours in :math:`\mu\circ w`), or every IC pair written out.
+    formulation : {"auto", "tokens", "profile"}
         ``tokens`` writes token variables per (type, segment) and the technology as cones; ``profile``
         writes each type's least cost :math:`K\lVert\mu^\sigma\circ q\rVert_{1/\sigma}^{1/(\sigma+\hat\sigma)}`
-        directly (much smaller; tokens recovered in closed form). Both give the same menu.
+        directly (much smaller; tokens recovered in closed form). Both give the same menu. ``auto``
+        (default): ``tokens``, every type free in the final rounds (in rent variables, whose multipliers
+        certify). ``profile`` holds the excluded types at the null item in the final rounds (free, the
+        interior point loses feasibility near the cones' apex) and, when that menu is not certified,
+        re-solves with ``tokens`` from its pairs (measured, N = 400 x T = 10: the profile menu earns as
+        much, but the KKT fit of its multipliers does not certify it, so ``tokens`` is the default).
     search : {"auto", "profile", "tokens", None}
-        Formulation of the adaptive strategy's *search* rounds, which only decide which IC pairs to add;
-        the final rounds always use ``formulation`` (at the final accuracy) and are audited. ``"auto"``
-        searches with the cheaper ``profile`` formulation when ``ic="adaptive"`` and the final one is
-        ``tokens`` (measured: N = 200 x T = 10 in 19.5 s instead of 36 s, the same menu); None searches
-        with ``formulation`` itself.
+        Formulation of the adaptive strategy's *search* rounds (first-pass accuracy), which only decide
+        which IC pairs to add; the final rounds use ``formulation`` at the final accuracy and are audited.
+        ``"auto"``: ``profile`` when ``ic="adaptive"``; None searches with the final formulation itself.
 
     Notes
     -----
     Types whose profile values no segment (:math:`w_n = 0`) are served the null item; when every type
     is such, the null menu is the (unique) optimum and is returned without a solve. Raises
     :class:`~mechdesign.exceptions.ProblemSpecError` for unsupported inputs (the baseline fine-tuning
-    form, unknown strategies or formulations).
+    form, unknown strategies or formulations). Timings: ``mechdesign bench contractible`` (benchmarks/RESULTS.md).
     """
     check_technology(tech)
     ic = V.one_of("ic", ic, IC_STRATEGIES)
-    formulation = V.one_of("formulation", formulation, FORMULATIONS)
+    formulation = V.one_of("formulation", formulation, ("auto",) + FORMULATIONS)
     if search is not None:
         search = V.one_of("search", search, SEARCHES)
-    w, f, mu = types.w, types.prob, types.measures
-    values = w * mu[None, :]
+    w, mu = types.w, types.measures
     theta = aggregate_type(w, mu, tech.sigma)
     th_max = float(theta.max())
+    final = "tokens" if formulation == "auto" else formulation
     if search == "auto":
-        search = "profile" if ic == "adaptive" and formulation == "tokens" and tech.is_homogeneous else None
+        search = "profile" if ic == "adaptive" else None
     if th_max <= 0.0:
-        return _null_menu(tech, types, name, ic, formulation, search)
+        return _null_menu(tech, types, name, ic, final, search)
     program_units(tech, th_max)  # refuses magnitudes double precision cannot represent
+    deadline = None if time_limit is None else time.perf_counter() + V.positive("time_limit", time_limit)
+
+    def left() -> float | None:
+        return None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+
+    # profile final rounds hold the search's null types at the null item (fix_null): the certificate
+    # (with the rows towards the null item among the KKT LP's candidates) checks that this costs nothing
+    run = _contractible_run(tech, types, th_max, ic, solver, final, search, fix_null=final == "profile",
+                            time_limit=left())
+    attempts = [run.summary()]
+    # fallbacks while the menu is not certified, each from the previous run's pairs: the token formulation
+    # with every type free (after a profile run), then the transfer formulation with its polish (the
+    # excluded types re-solved at the null item) and refinement, as before rent variables
+    fallbacks = ([("tokens", True)] if final == "profile" else []) + [("tokens", False)]
+    for form, rent in fallbacks:
+        if run.certificate.passed:
+            break
+        alt = _contractible_run(tech, types, th_max, ic, solver, form, None, fix_null=False,
+                                time_limit=left(), pairs=run.sol.ic_pairs if ic == "adaptive" else None, rent=rent)
+        attempts.append(alt.summary())
+        if alt.certificate.passed or alt.certificate.gap_rel < run.certificate.gap_rel:
+            run = alt
+    return _contractible_result(tech, types, name, ic, run, attempts)
+
+
+@dataclass
+class _Run:
+    """One solve of the contractible program, audited and certified (natural units)."""
+
+    formulation: str
+    search: str | None
+    sol: Any
+    quality: FloatArray
+    transfer: FloatArray
+    token_cost: FloatArray
+    profit: float
+    audit: AuditReport
+    certificate: Certificate
+    wall_s: float
+    rent: bool = True
+
+    def summary(self) -> dict[str, object]:
+        return {"formulation": self.formulation, "search": self.search, "rounds": self.sol.rounds,
+                "variables": "rents" if self.rent else "transfers",
+                "pairs": len(self.sol.ic_pairs), "null_fixed": self.sol.solver_stats.get("null_fixed", 0),
+                "certified": self.certificate.passed, "gap_rel": self.certificate.gap_rel, "wall_s": self.wall_s}
+
+
+def _contractible_run(tech: Technology, types: TaskProfileTypes, th_max: float, ic: str, solver: str,
+                      formulation: str, search: str | None, fix_null: bool, time_limit: float | None,
+                      pairs: FloatArray | None = None, rent: bool | None = None) -> _Run:
+    """Scale, solve (:class:`ScreeningProgram`), unscale, audit and certify one formulation."""
+    t0 = time.perf_counter()
+    w, f, mu = types.w, types.prob, types.measures
+    values = w * mu[None, :]
     # the units themselves as before (the last digits of q_ref move every solver iterate: keep them fixed)
     q_ref = float(tech.efficient_quality(np.array([th_max]))[0])
     money = th_max * q_ref
     model = ContractibleCostModel(tech, mu, q_ref, money, formulation)
     search_model = None if search is None else ContractibleCostModel(tech, mu, q_ref, money, search)
-    prog = ScreeningProgram(values / th_max, f, model, search_model=search_model)
+    prog = ScreeningProgram(values / th_max, f, model, search_model=search_model, fix_null=fix_null, rent=rent)
     with warnings.catch_warnings():  # the solver's own accuracy is not the verdict: the certificate is
         warnings.simplefilter("ignore", SolverInaccurateWarning)
-        sol = prog.solve(ic=ic, solver=solver, time_limit=time_limit)
+        sol = prog.solve(ic=ic, solver=solver, time_limit=time_limit, pairs=pairs)
     quality = sol.allocation * q_ref
     transfer = sol.transfer * money
     audit = audit_menu(values, quality, transfer, rtol=AUDIT_RTOL)
@@ -405,48 +459,42 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "all
     if "Z" in tokens:
         token_cost = token_cost + (tokens["Z"] * model.z_ref) @ tech.c_hat
     profit = float(f @ (transfer - token_cost))
-    t0 = time.perf_counter()
+    t1 = time.perf_counter()
     K, _, _, _ = tech._profile_constants()
     beta = 1.0 / (tech.sigma + tech.sigma_hat)
     conj = profile_conjugate(float(np.exp(np.log(K) + beta * np.log(q_ref) - np.log(money))), beta, mu, tech.sigma)
-    scaled = (values / th_max, f, quality / q_ref, transfer / money)
-    certificate = lagrangian_certificate(
-        *scaled, token_cost / money, sol.ic_pairs, sol.ic_duals, conj, audit, scale=1.0,
-        method="the final program's IC multipliers (IR multipliers from the flow balance), "
-               "Lagrangian bound of the all-pairs program")
-    if not certificate.passed:
-        # the final program fixes the excluded types at the null item, so its multipliers are not unique
-        # there: choose the tight rows' multipliers that satisfy the KKT conditions best (an LP)
-        kkt = kkt_multipliers(*scaled, model.smooth_cost(quality / q_ref)[1], sol.ic_pairs, 1.0,
-                              duals=sol.ic_duals, ir_duals=sol.ir_duals)
-        if kkt is not None:
-            alt = lagrangian_certificate(
-                *scaled, token_cost / money, sol.ic_pairs, kkt[0], conj, audit, scale=1.0,
-                method="multipliers of the tight IC rows fitted to the KKT conditions at the menu (LP; residual "
-                       f"{kkt[1]:.1e}), Lagrangian bound of the all-pairs program")
-            if alt.bound < certificate.bound:
-                certificate = alt
-    certificate = certificate.in_units(money)
-    sol.times["certificate"] = time.perf_counter() - t0
-    status = "optimal" if certificate.passed else "uncertified"
+    a = quality / q_ref
+    certificate = certify_menu(values / th_max, f, a, transfer / money, token_cost / money, sol.ic_pairs,
+                               sol.ic_duals, sol.ir_duals, conj, model.smooth_cost(a)[1], audit).in_units(money)
+    sol.times["certificate"] = time.perf_counter() - t1
+    return _Run(formulation, search, sol, quality, transfer, token_cost, profit, audit, certificate,
+                time.perf_counter() - t0, bool(prog.rent))
+
+
+def _contractible_result(tech: Technology, types: TaskProfileTypes, name: str, ic: str, run: _Run,
+                         attempts: list[dict[str, object]]) -> ContractibleResult:
+    """The result of the chosen run: status from its certificate, Prop 9 for two types, the cost-based tariff."""
+    w, f, mu = types.w, types.prob, types.measures
+    sol, certificate = run.sol, run.certificate
+    status = decide_status(run.audit.passed, certificate.passed)
     if status != "optimal":
         warnings.warn(f"the contractible menu is not certified optimal: {certificate.line()}", UncertifiedWarning,
-                      stacklevel=2)
-    result = ContractibleResult(name, w, f, mu, quality, transfer, profit, audit, sol.ic_pairs, sol.ic_duals,
-                                sol.ir_duals, status, certificate=certificate, cost=token_cost,
+                      stacklevel=3)
+    result = ContractibleResult(name, w, f, mu, run.quality, run.transfer, run.profit, run.audit, sol.ic_pairs,
+                                sol.ic_duals, sol.ir_duals, status, certificate=certificate, cost=run.token_cost,
                                 solver={"name": sol.solver, "status": sol.status, "ic": ic, "times": sol.times,
-                                        "formulation": formulation, "search": search, "rounds": sol.rounds,
+                                        "formulation": run.formulation, "search": run.search, "rounds": sol.rounds,
                                         "polish": sol.solver_stats.get("polish"),
-                                        "refine": sol.solver_stats.get("refine")},
+                                        "refine": sol.solver_stats.get("refine"), "attempts": attempts},
                                 cost_based=cost_based_tariff(tech, types),
                                 separability_gap=_separability_gap(types, tech.sigma))
     if len(f) == 2:
         an = binary_menu(tech, w, f, mu)
         result.analytic = an
         result.comparison = {
-            "profit_rel_error": abs(profit - an.profit) / max(abs(an.profit), 1e-300),
-            "quality_rel_error": float(np.abs(quality - an.quality).max() / max(an.quality.max(), 1e-300)),
-            "transfer_rel_error": float(np.abs(transfer - an.transfer).max() / max(np.abs(an.transfer).max(), 1e-300)),
+            "profit_rel_error": abs(run.profit - an.profit) / max(abs(an.profit), 1e-300),
+            "quality_rel_error": float(np.abs(run.quality - an.quality).max() / max(an.quality.max(), 1e-300)),
+            "transfer_rel_error": float(np.abs(run.transfer - an.transfer).max() / max(np.abs(an.transfer).max(), 1e-300)),
         }
     return result
 
@@ -498,10 +546,10 @@ class ContractibleProblem:
         """Solve, certify, audit and (for two types) compare with Prop 9.
 
         Options (a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords): ``ic`` ('all', the
-        default, or 'adaptive'), ``solver``, ``formulation`` ('tokens', the default, or 'profile'),
+        default, or 'all'), ``solver``, ``formulation`` ('auto', the default, 'tokens' or 'profile'),
         ``time_limit``; any other option is refused.
         """
         o = SolveOptions.make(options, **kwargs)
         o.check(self.kind, self.options)
         return solve_contractible(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind], solver=o.solver or DEFAULT_SOLVER,
-                                  name=self.name, formulation=o.formulation or "tokens", time_limit=o.time_limit)
+                                  name=self.name, formulation=o.formulation or "auto", time_limit=o.time_limit)

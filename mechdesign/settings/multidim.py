@@ -1,0 +1,338 @@
+r"""Generic multidimensional screening (issue 14): D-dimensional discrete types and a convex cost.
+
+Types :math:`v_n \in \mathbb R^D_+` with probabilities :math:`f_n` buy allocations
+:math:`q_n \in \mathbb R^D_+` at transfers :math:`t_n`; the seller's cost :math:`c(q)` comes from the cost
+library of :mod:`mechdesign.settings.vector_costs`. The program is the engine's linear screening program
+(:mod:`mechdesign.engine.program`, written in rent variables):
+
+.. math::
+    \max_{q \ge 0,\,t} \sum_n f_n (t_n - c(q_n))\quad\text{s.t.}\quad
+    v_n\cdot q_n - t_n \ge v_n\cdot q_m - t_m\ \ (n, m),\qquad v_n\cdot q_n - t_n \ge 0,
+
+the discrete form of Rochet and Choné (1998) — the paper's contractible program (BBS Appendix B) with
+arbitrary type points and costs. Every menu is audited against all :math:`N^2` IC pairs and certified by
+the Lagrangian bound of :mod:`mechdesign.engine.certificate` with the cost's exact conjugate. Results
+report the three regions of multidimensional screening: *exclusion* (the null item), *bunching* (an item
+shared with other types) and *separation* (an item of one's own).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import pandas as pd
+
+from mechdesign import _validate as V
+from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
+from mechdesign.engine.certificate import Certificate, certify_menu
+from mechdesign.engine.program import ScreeningProgram
+from mechdesign.exceptions import AuditError, ProblemSpecError, SolverInaccurateWarning, UncertifiedWarning
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
+from mechdesign.settings.results import ResultBase, contract
+from mechdesign.settings.vector_costs import units
+
+FloatArray = np.ndarray
+
+#: IC strategies of the multidimensional program (types are vectors: no 'local')
+IC_STRATEGIES = ("all", "adaptive")
+#: regions of multidimensional screening (Rochet and Choné 1998)
+REGIONS = ("exclusion", "bunching", "separation")
+#: two items are the same when they differ by at most this share of the largest allocation and the
+#: largest transfer (bunching); an item is the null item below it (exclusion)
+REGION_RTOL = 1e-6
+#: the most type points a multidimensional problem may have (its all-pairs audit is O(N^2 D))
+MAX_POINTS = 40_000
+
+
+class VectorCost(Protocol):
+    """The cost-model protocol of :mod:`mechdesign.settings.vector_costs` (written out there)."""
+
+    @property
+    def dim(self) -> int: ...
+
+    def describe(self) -> str: ...
+
+    def to_dict(self) -> dict[str, object]: ...
+
+    def build(self, a: Any) -> tuple[list[Any], Any, dict[str, Any]]: ...
+
+    def value(self, q: FloatArray) -> FloatArray: ...
+
+    def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]: ...
+
+    def scaled(self, q_ref: float, money: float) -> VectorCost: ...
+
+    def conjugate(self, s: FloatArray, f: FloatArray) -> FloatArray: ...
+
+
+@dataclass(frozen=True)
+class VectorTypes:
+    """D-dimensional discrete types: points ``(N, D)`` (non-negative) and probabilities ``(N,)``.
+
+    ``grid`` records the grid shape when the types were built by :meth:`grid` (for plots)."""
+
+    points: FloatArray
+    prob: FloatArray
+    grid_shape: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        pts = np.asarray(self.points, dtype=float)
+        pts = pts[:, None] if pts.ndim == 1 else pts
+        if pts.ndim != 2 or pts.shape[0] < 1 or pts.shape[1] < 1:
+            raise ProblemSpecError("types.points", pts.shape, "must be a list of N points with D >= 1 coordinates each")
+        if not np.all(np.isfinite(pts)) or np.any(pts < 0):
+            raise ProblemSpecError("types.points", float(pts.min()), "must be finite and non-negative (values of each good)")
+        if pts.shape[0] > MAX_POINTS:
+            raise ProblemSpecError("types.points", pts.shape[0], f"at most {MAX_POINTS:,} types (the all-pairs "
+                                   f"audit compares N^2 = {pts.shape[0] ** 2:.2g} pairs)")
+        prob = V.positive_vector("types.prob", self.prob, length=pts.shape[0])
+        prob = prob / prob.sum() if self.grid_shape is not None else V.weights("types.prob", prob)
+        object.__setattr__(self, "points", pts)
+        object.__setattr__(self, "prob", prob)
+
+    @classmethod
+    def grid(cls, lo: Any, hi: Any, n: Any, weights: Any = None) -> VectorTypes:
+        """Cell midpoints of a regular grid on the box ``[lo, hi]`` with ``n[d]`` cells per dimension.
+
+        ``weights`` (optional, one per cell in row-major order) is the density's mass of each cell,
+        normalised; uniform otherwise (Rochet and Choné's types uniform on :math:`[1, 2]^2`)."""
+        lo_a = np.atleast_1d(np.asarray(lo, dtype=float))
+        hi_a = np.atleast_1d(np.asarray(hi, dtype=float))
+        counts = [V.integer("types.grid.n", int(k), 1, MAX_POINTS) for k in np.atleast_1d(n)]
+        if not (lo_a.size == hi_a.size == len(counts)):
+            raise ProblemSpecError("types.grid", {"lo": lo_a.tolist(), "hi": hi_a.tolist(), "n": counts},
+                                   "lo, hi and n must have one entry per dimension")
+        if np.any(hi_a <= lo_a):
+            raise ProblemSpecError("types.grid.hi", hi_a.tolist(), f"must exceed lo = {lo_a.tolist()} in every dimension")
+        total = int(np.prod(counts))
+        if total > MAX_POINTS:
+            raise ProblemSpecError("types.grid.n", counts, f"gives {total:,} types; at most {MAX_POINTS:,}")
+        axes = [lo_a[d] + (np.arange(k) + 0.5) * (hi_a[d] - lo_a[d]) / k for d, k in enumerate(counts)]
+        pts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(counts))
+        prob = np.full(total, 1.0 / total) if weights is None else V.positive_vector(
+            "types.grid.weights", weights, length=total)
+        return cls(pts, prob, tuple(counts))
+
+    @property
+    def n(self) -> int:
+        return int(self.points.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.points.shape[1])
+
+
+def regions(quality: FloatArray, transfer: FloatArray, rtol: float = REGION_RTOL) -> FloatArray:
+    """Each type's region: ``exclusion`` (null item), ``bunching`` (item shared with another type) or
+    ``separation`` (its own item), items compared to ``rtol`` of the largest allocation and transfer."""
+    from scipy.spatial import cKDTree
+
+    q = np.asarray(quality, dtype=float)
+    t = np.asarray(transfer, dtype=float)
+    qs = max(float(np.abs(q).max(initial=0.0)), 1e-300)
+    ts = max(float(np.abs(t).max(initial=0.0)), 1e-300)
+    items = np.column_stack([q / qs, t / ts])
+    out = np.full(q.shape[0], "separation", dtype=object)
+    pairs = cKDTree(items).query_pairs(rtol, p=np.inf, output_type="ndarray")
+    out[np.unique(pairs.reshape(-1))] = "bunching"
+    out[np.max(np.abs(items), axis=1) <= rtol] = "exclusion"
+    return out
+
+
+@dataclass
+class MultiDimResult(ResultBase):
+    """A certified multidimensional menu: allocations ``(N, D)``, transfers, regions, audit, certificate."""
+
+    name: str
+    types: VectorTypes
+    cost_model: VectorCost
+    quality: FloatArray
+    transfer: FloatArray
+    profit: float
+    audit: AuditReport
+    ic_pairs: FloatArray
+    ic_duals: FloatArray
+    ir_duals: FloatArray
+    status: str
+    certificate: Certificate | None
+    solver: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def prob(self) -> FloatArray:
+        return self.types.prob
+
+    @property
+    def gross(self) -> FloatArray:
+        return np.sum(self.types.points * self.quality, axis=1)
+
+    @property
+    def rent(self) -> FloatArray:
+        return self.gross - self.transfer
+
+    @property
+    def cost(self) -> FloatArray:
+        return self.cost_model.value(self.quality)
+
+    @property
+    def surplus(self) -> float:
+        return float(self.prob @ (self.gross - self.cost))
+
+    @property
+    def consumer_surplus(self) -> float:
+        return float(self.prob @ self.rent)
+
+    @property
+    def regions(self) -> FloatArray:
+        return regions(self.quality, self.transfer)
+
+    def region_counts(self) -> dict[str, int]:
+        r = self.regions
+        return {k: int(np.sum(r == k)) for k in REGIONS}
+
+    @property
+    def binding_pairs(self) -> FloatArray:
+        """IC pairs of the final program with a multiplier above the audit's active tolerance."""
+        return self.ic_pairs[self.ic_duals > ACTIVE_TOL]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per type: probability, type coordinates, allocation, transfer, rent, cost, region."""
+        D = self.types.dim
+        cols: dict[str, Any] = {"prob": self.prob}
+        cols.update({f"v{d + 1}": self.types.points[:, d] for d in range(D)})
+        cols.update({f"q{d + 1}": self.quality[:, d] for d in range(D)})
+        cols.update(transfer=self.transfer, rent=self.rent, cost=self.cost, region=self.regions)
+        return pd.DataFrame(cols)
+
+    def summary(self) -> str:
+        counts = self.region_counts()
+        lines = [(f"{self.name}: {self.types.n:,} types in {self.types.dim} dimensions, cost "
+                 f"{self.cost_model.describe()}"),
+                 (f"status {self.status}; profit {self.profit:.10g}; surplus {self.surplus:.10g}; consumer surplus "
+                 f"{self.consumer_surplus:.10g}"),
+                 (f"regions: {counts['exclusion']:,} excluded, {counts['bunching']:,} bunched, "
+                 f"{counts['separation']:,} separated; {len(self.binding_pairs):,} binding IC pairs"),
+                 (f"audit: max IC violation {self.audit.max_ic_violation_rel:.1e}, max IR violation "
+                 f"{self.audit.max_ir_violation_rel:.1e} (relative; {'passed' if self.audit.passed else 'FAILED'})")]
+        if self.certificate is not None:
+            lines.append("certificate: " + self.certificate.line())
+        times = self.solver.get("times") or {}
+        if isinstance(times, dict) and times:
+            lines.append(f"solver {self.solver.get('name')} ic={self.solver.get('ic')}: {self.solver.get('rounds')} "
+                         f"rounds, {len(self.ic_pairs):,} IC pairs; times " +
+                         ", ".join(f"{k} {v:.2f} s" for k, v in times.items()))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        reg = self.regions
+        rows = [{"type": n, "prob": self.prob[n], "v": self.types.points[n], "quality": self.quality[n],
+                 "transfer": self.transfer[n], "rent": self.rent[n], "cost": self.cost[n], "region": reg[n]}
+                for n in range(self.types.n)]
+        act = self.ic_duals > ACTIVE_TOL
+        scale = max(float(np.max(np.abs(self.gross), initial=0.0)), 1e-300)
+        binding = {"ic_tight": None, "ic_active": self.ic_pairs[act], "ic_active_duals": self.ic_duals[act],
+                   "ir_tight": np.flatnonzero(self.rent <= 1e-7 * scale),
+                   "ir_active": np.flatnonzero(self.ir_duals > ACTIVE_TOL), "active_tol": ACTIVE_TOL,
+                   "note": "ic_active: pairs of the final program with a multiplier above active_tol"}
+        problem = {"name": self.name, "kind": "multidim", "dim": self.types.dim, "n": self.types.n,
+                   "grid": list(self.types.grid_shape) if self.types.grid_shape else None,
+                   "cost": self.cost_model.to_dict()}
+        return contract(problem, self.status, self.profit, self.surplus, self.consumer_surplus, rows, binding,
+                        self.audit.to_dict(), None if self.certificate is None else self.certificate.to_dict(),
+                        self.solver, None, None, regions=self.region_counts())
+
+    def sweep_row(self) -> dict[str, object]:
+        return {f"n_{k}": v for k, v in self.region_counts().items()}
+
+
+def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", solver: str = DEFAULT_SOLVER,
+                   name: str = "multidimensional problem", time_limit: float | None = None,
+                   solver_options: dict[str, object] | None = None, verbose: bool = False) -> MultiDimResult:
+    r"""Solve, audit and certify the multidimensional screening program.
+
+    Units: allocations in units of the top type's efficient allocation (largest entry), money in its
+    efficient gross payoff, so that payoffs are of order one (:meth:`VectorCost.scaled`).
+
+    Parameters
+    ----------
+    ic : {"adaptive", "all"}
+        Constraint generation from the all-pairs audit (default; first pairs: each type's nearest
+        neighbours) or every IC pair written out.
+    """
+    ic = V.one_of("ic", ic, IC_STRATEGIES)
+    if cost.dim != types.dim:
+        raise ProblemSpecError("cost", cost.describe(), f"is a cost of {cost.dim}-dimensional allocations but the "
+                               f"types have D = {types.dim} coordinates; give one entry per dimension")
+    v, f = types.points, types.prob
+    q_ref, money = units(cost, v)
+    if not (np.isfinite(q_ref) and q_ref > 0 and np.isfinite(money) and money > 0):
+        return _null_result(types, cost, name, ic)
+    model = cost.scaled(q_ref, money)
+    values = v * (q_ref / money)
+    prog = ScreeningProgram(values, f, model)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():  # the solver's own accuracy is not the verdict: the certificate is
+        warnings.simplefilter("ignore", SolverInaccurateWarning)
+        sol = prog.solve(ic=ic, solver=solver, solver_options=solver_options, verbose=verbose, time_limit=time_limit)
+    a = np.maximum(sol.allocation, 0.0)
+    quality = a * q_ref
+    transfer = sol.transfer * money
+    audit = audit_menu(v, quality, transfer, rtol=AUDIT_RTOL)
+    if not audit.passed:
+        raise AuditError(f"the multidimensional menu fails the all-pairs audit (max IC violation "
+                         f"{audit.max_ic_violation_rel:.2e} relative); try ic='all'")
+    t1 = time.perf_counter()
+    scaled_cost, grad, _ = model.smooth_cost(a)
+    cert = certify_menu(values, f, a, sol.transfer, scaled_cost, sol.ic_pairs, sol.ic_duals, sol.ir_duals,
+                        model.conjugate, grad, audit).in_units(money)
+    sol.times["certificate"] = time.perf_counter() - t1
+    status = decide_status(audit.passed, cert.passed)
+    if status != "optimal":
+        warnings.warn(f"the multidimensional menu is not certified optimal: {cert.line()}", UncertifiedWarning,
+                      stacklevel=2)
+    profit = float(f @ (transfer - cost.value(quality)))
+    return MultiDimResult(name, types, cost, quality, transfer, profit, audit, sol.ic_pairs, sol.ic_duals,
+                          sol.ir_duals, status, cert,
+                          solver={"name": sol.solver, "status": sol.status, "ic": ic, "rounds": sol.rounds,
+                                  "times": sol.times, "wall_s": time.perf_counter() - t0,
+                                  "formulation": "rent variables", "units": {"quality": q_ref, "money": money}})
+
+
+def _null_result(types: VectorTypes, cost: VectorCost, name: str, ic: str) -> MultiDimResult:
+    """No type values any good: the null menu is the (unique) optimum, without a solve."""
+    N, D = types.n, types.dim
+    q, t = np.zeros((N, D)), np.zeros(N)
+    audit = audit_menu(types.points, q, t, rtol=AUDIT_RTOL)
+    return MultiDimResult(name, types, cost, q, t, 0.0, audit, np.zeros((0, 2), dtype=int), np.zeros(0),
+                          np.zeros(N), "optimal", None,
+                          solver={"name": None, "status": "optimal", "ic": ic, "rounds": 0, "times": {},
+                                  "note": "no type values any good: the null menu is optimal (no solve)"})
+
+
+@dataclass
+class MultiDimProblem:
+    """A generic multidimensional screening problem: vector types and a cost from the library."""
+
+    types: VectorTypes
+    cost: VectorCost
+    name: str = "multidimensional problem"
+    source: dict[str, object] = field(default_factory=dict)
+
+    #: the problem-file kind and the solve options this setting honours
+    kind: ClassVar[str] = "multidim"
+    options: ClassVar[tuple[str, ...]] = ("ic", "solver", "solver_options", "time_limit", "verbose")
+
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> MultiDimResult:
+        """Solve, audit and certify (:func:`solve_multidim`).
+
+        Options (a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords): ``ic`` ('adaptive',
+        the default, or 'all'), ``solver``, ``solver_options``, ``time_limit``, ``verbose``; any other
+        option is refused."""
+        o = SolveOptions.make(options, **kwargs)
+        o.check(self.kind, self.options)
+        return solve_multidim(self.types, self.cost, ic=o.ic or DEFAULT_IC[self.kind], solver=o.solver or DEFAULT_SOLVER,
+                              name=self.name, time_limit=o.time_limit, solver_options=o.solver_options,
+                              verbose=o.verbose)

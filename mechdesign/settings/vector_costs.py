@@ -1,0 +1,298 @@
+r"""Cost library of the generic multidimensional screening setting (:mod:`mechdesign.settings.multidim`).
+
+A cost model of an allocation vector :math:`q \in \mathbb R^D_+` provides everything the engine and the
+certificate need, written out in full (the protocol every cost model of this library follows):
+
+``build(a) -> (constraints, cost, tokens)``
+    the cost of the scaled allocations ``a`` (cvxpy, shape ``(N, D)``) as exact convex constraints and
+    a per-type cost expression (no token variables: ``tokens`` is empty);
+``smooth_cost(a) -> (value, gradient, hessian)``
+    the same cost in numpy, for the engine's KKT multipliers and refinement;
+``conjugate(s, f) -> values``
+    :math:`\sup_{a \ge 0} s_n\cdot a - f_n c(a)` per type, exact (the Lagrangian certificate of
+    :mod:`mechdesign.engine.certificate`);
+``scaled(q_ref, money) -> model``
+    the cost in units ``a = q / q_ref`` and money ``money`` (:math:`c(q_\text{ref} a)/M`), again a
+    model of the same family;
+``efficient(v) -> q``
+    the efficient allocation :math:`\arg\max_{q\ge0} v\cdot q - c(q)` of each type (for the units).
+
+Two families: :class:`QuadraticCost` :math:`\tfrac12 q^\top A q` (Rochet and Choné 1998's monopolist
+with :math:`A = I`; goods that are substitutes in production with positive off-diagonal entries) and
+:class:`SeparablePowerCost` :math:`\sum_d c_d q_d^{p_d}/p_d`. The token technology of the paper
+(Appendix B's least cost of a quality profile) is the third member, provided by
+:class:`mechdesign.settings.contractible.ContractibleCostModel` with the conjugate of
+:func:`mechdesign.engine.certificate.profile_conjugate`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+
+from mechdesign.exceptions import ProblemSpecError
+from mechdesign.settings.costs import power_cone
+
+FloatArray = np.ndarray
+
+#: largest dimension for which the quadratic conjugate enumerates the 2^D active sets (vectorised);
+#: above it each type's non-negative quadratic program is solved by NNLS
+ENUMERATE_MAX_D = 8
+
+
+def _as_matrix(a: cp.Expression) -> cp.Expression:
+    return cp.reshape(a, (a.shape[0], 1), order="C") if a.ndim == 1 else a
+
+
+@dataclass(frozen=True)
+class QuadraticCost:
+    r""":math:`c(q) = \tfrac12 q^\top A q`, with :math:`A` symmetric positive definite.
+
+    Parameters
+    ----------
+    A : array (D, D)
+        The cost's Hessian. Rochet and Choné (1998): :math:`A = I`.
+    """
+
+    A: FloatArray
+
+    def __post_init__(self) -> None:
+        A = np.atleast_2d(np.asarray(self.A, dtype=float))
+        if A.ndim != 2 or A.shape[0] != A.shape[1] or not np.all(np.isfinite(A)):
+            raise ProblemSpecError("cost.A", A.tolist(), "must be a square matrix of finite numbers (D x D)")
+        if not np.allclose(A, A.T, rtol=0, atol=1e-12 * max(np.abs(A).max(), 1.0)):
+            raise ProblemSpecError("cost.A", A.tolist(), "must be symmetric")
+        eig = np.linalg.eigvalsh(A)
+        if eig.min() <= 1e-12 * max(eig.max(), 1e-300):
+            raise ProblemSpecError("cost.A", A.tolist(), f"must be positive definite (smallest eigenvalue "
+                                   f"{eig.min():.3g}); a cost with a flat direction makes profit unbounded")
+        object.__setattr__(self, "A", 0.5 * (A + A.T))
+
+    @property
+    def dim(self) -> int:
+        return int(self.A.shape[0])
+
+    def describe(self) -> str:
+        return "quadratic 1/2 q'Aq, A = " + np.array2string(self.A, separator=", ").replace("\n", "")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": "quadratic", "A": self.A.tolist()}
+
+    def build(self, a: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
+        a = _as_matrix(a)
+        L = np.linalg.cholesky(self.A)  # A = L L', so 1/2 a'Aa = 1/2 |L'a|^2
+        return [a >= 0], 0.5 * cp.sum(cp.square(a @ L), axis=1), {}
+
+    def value(self, q: FloatArray) -> FloatArray:
+        q = np.asarray(q, dtype=float).reshape(-1, self.dim)
+        return 0.5 * np.einsum("nd,de,ne->n", q, self.A, q)
+
+    def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        a = np.asarray(a, dtype=float).reshape(-1, self.dim)
+        return self.value(a), a @ self.A, np.broadcast_to(self.A, (a.shape[0],) + self.A.shape).copy()
+
+    def scaled(self, q_ref: float, money: float) -> QuadraticCost:
+        return QuadraticCost(self.A * (q_ref * q_ref / money))
+
+    def efficient(self, v: FloatArray) -> FloatArray:
+        return self._argmax(np.atleast_2d(v), np.ones(np.atleast_2d(v).shape[0]))[0]
+
+    def conjugate(self, s: FloatArray, f: FloatArray) -> FloatArray:
+        r""":math:`\sup_{a\ge0} s\cdot a - \tfrac f2 a^\top A a` per type, exact.
+
+        For positive definite :math:`A` the maximiser is the unconstrained maximiser on its support
+        :math:`S`, :math:`a_S = A_{SS}^{-1}s_S/f`, with value :math:`s_S^\top A_{SS}^{-1}s_S/(2f)`; every
+        support whose candidate is non-negative gives a feasible point, so the supremum is the largest
+        such value (enumerated over the :math:`2^D` supports, vectorised over types)."""
+        return self._argmax(s, f)[1]
+
+    def _argmax(self, s: FloatArray, f: FloatArray) -> tuple[FloatArray, FloatArray]:
+        s = np.asarray(s, dtype=float).reshape(-1, self.dim)
+        f = np.asarray(f, dtype=float)
+        N, D = s.shape
+        best_val = np.zeros(N)
+        best_arg = np.zeros((N, D))
+        if D > ENUMERATE_MAX_D:
+            from scipy.optimize import nnls
+
+            L = np.linalg.cholesky(self.A)
+            for n in range(N):  # min 1/2 |L'a - L^{-1}s/f|^2 over a >= 0
+                target = np.linalg.solve(L, s[n] / f[n])
+                a, _ = nnls(L.T, target)
+                best_arg[n] = a
+                best_val[n] = max(float(s[n] @ a - 0.5 * f[n] * a @ self.A @ a), 0.0)
+            return best_arg, best_val
+        for k in range(1, D + 1):
+            for S in itertools.combinations(range(D), k):
+                idx = list(S)
+                inv = np.linalg.inv(self.A[np.ix_(idx, idx)])
+                cand = (s[:, idx] @ inv.T) / f[:, None]
+                ok = np.all(cand >= 0, axis=1)
+                val = 0.5 * np.einsum("nd,nd->n", s[:, idx], cand)
+                better = ok & (val > best_val)
+                best_val = np.where(better, val, best_val)
+                best_arg[np.ix_(better, idx)] = cand[better]
+        return best_arg, best_val
+
+
+@dataclass(frozen=True)
+class SeparablePowerCost:
+    r""":math:`c(q) = \sum_d c_d\, q_d^{p_d}/p_d` with :math:`c_d > 0`, :math:`p_d > 1`.
+
+    Written with exact power cones (:func:`~mechdesign.settings.costs.power_cone`), never a rational
+    approximation of the exponent.
+    """
+
+    c: FloatArray
+    p: FloatArray
+
+    def __post_init__(self) -> None:
+        c = np.atleast_1d(np.asarray(self.c, dtype=float))
+        p = np.atleast_1d(np.asarray(self.p, dtype=float))
+        if p.size == 1 and c.size > 1:
+            p = np.full(c.size, float(p[0]))
+        if c.size != p.size:
+            raise ProblemSpecError("cost.p", p.tolist(), f"must have one exponent per dimension ({c.size}, like cost.c)")
+        if not np.all(np.isfinite(c)) or np.any(c <= 0):
+            raise ProblemSpecError("cost.c", c.tolist(), "must be positive finite numbers")
+        if not np.all(np.isfinite(p)) or np.any(p <= 1) or np.any(p > 20):
+            raise ProblemSpecError("cost.p", p.tolist(), "must lie in (1, 20]: the cost must be strictly convex")
+        object.__setattr__(self, "c", c)
+        object.__setattr__(self, "p", p)
+
+    @property
+    def dim(self) -> int:
+        return int(self.c.size)
+
+    def describe(self) -> str:
+        return f"separable power sum c_d q_d^p_d / p_d, c = {self.c.tolist()}, p = {self.p.tolist()}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": "power", "c": self.c.tolist(), "p": self.p.tolist()}
+
+    def build(self, a: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
+        a = _as_matrix(a)
+        N, D = a.shape
+        s = cp.Variable((N, D), nonneg=True, name="power")
+        cons: list[cp.Constraint] = [a >= 0]
+        ones = cp.Constant(np.ones(N))
+        for d in range(D):  # s >= a^p  <=>  a <= s^(1/p) 1^(1 - 1/p)
+            cons += power_cone(s[:, d], ones, a[:, d], 1.0 / float(self.p[d]))
+        return cons, s @ (self.c / self.p), {}
+
+    def value(self, q: FloatArray) -> FloatArray:
+        q = np.maximum(np.asarray(q, dtype=float).reshape(-1, self.dim), 0.0)
+        return (q**self.p) @ (self.c / self.p)
+
+    def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        a = np.maximum(np.asarray(a, dtype=float).reshape(-1, self.dim), 0.0)
+        grad = self.c * a ** (self.p - 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d2 = np.where(a > 0, self.c * (self.p - 1.0) * a ** (self.p - 2.0), 0.0)
+        hess = np.zeros((a.shape[0], self.dim, self.dim))
+        idx = np.arange(self.dim)
+        hess[:, idx, idx] = d2
+        return self.value(a), grad, hess
+
+    def scaled(self, q_ref: float, money: float) -> SeparablePowerCost:
+        return SeparablePowerCost(self.c * q_ref**self.p / money, self.p)
+
+    def efficient(self, v: FloatArray) -> FloatArray:
+        v = np.maximum(np.atleast_2d(np.asarray(v, dtype=float)), 0.0)
+        return (v / self.c) ** (1.0 / (self.p - 1.0))
+
+    def conjugate(self, s: FloatArray, f: FloatArray) -> FloatArray:
+        r""":math:`\sum_d (s_d^+)^{p'_d} / (p'_d (f c_d)^{p'_d-1})`, :math:`p' = p/(p-1)` (exact)."""
+        s = np.maximum(np.asarray(s, dtype=float).reshape(-1, self.dim), 0.0)
+        f = np.asarray(f, dtype=float)[:, None]
+        q = self.p / (self.p - 1.0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            terms = np.where(s > 0, s**q / (q * (f * self.c) ** (q - 1.0)), 0.0)
+        return np.sum(terms, axis=1)
+
+
+@dataclass(frozen=True)
+class TokenTechnologyCost:
+    r"""The paper's token technology as a cost of a quality vector (one entry per task segment):
+    Appendix B's least cost :math:`K(\sum_t \mu_t q_t^{1/\sigma})^p` of a quality profile with shared
+    fine-tuning (:meth:`mechdesign.technology.Technology.profile_cost`), written with its exact cones
+    and certified with its closed-form conjugate (:func:`mechdesign.engine.certificate.profile_conjugate`).
+
+    ``q_ref`` and ``money`` are the units of a scaled copy (:meth:`scaled`); 1 for the natural cost.
+    """
+
+    technology: Any
+    measures: FloatArray
+    q_ref: float = 1.0
+    money: float = 1.0
+
+    def __post_init__(self) -> None:
+        from mechdesign.settings.contractible import check_technology
+
+        check_technology(self.technology)
+        mu = np.atleast_1d(np.asarray(self.measures, dtype=float))
+        if not np.all(np.isfinite(mu)) or np.any(mu <= 0):
+            raise ProblemSpecError("cost.measures", mu.tolist(), "must be positive finite segment measures")
+        object.__setattr__(self, "measures", mu)
+
+    @property
+    def dim(self) -> int:
+        return int(self.measures.size)
+
+    def describe(self) -> str:
+        t = self.technology
+        return f"token technology (sigma {t.sigma:g}, sigma_hat {t.sigma_hat:g}), segment measures {self.measures.tolist()}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": "tokens", "measures": self.measures.tolist(), "sigma": self.technology.sigma,
+                "sigma_hat": self.technology.sigma_hat}
+
+    def _model(self) -> Any:
+        from mechdesign.settings.contractible import ContractibleCostModel
+
+        return ContractibleCostModel(self.technology, self.measures, self.q_ref, self.money, "tokens")
+
+    def build(self, a: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
+        return self._model().build(a)  # type: ignore[no-any-return]
+
+    def value(self, q: FloatArray) -> FloatArray:
+        return self.smooth_cost(q)[0]
+
+    def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return self._model().smooth_cost(np.asarray(a, dtype=float).reshape(-1, self.dim))  # type: ignore[no-any-return]
+
+    def scaled(self, q_ref: float, money: float) -> TokenTechnologyCost:
+        return TokenTechnologyCost(self.technology, self.measures, self.q_ref * q_ref, self.money * money)
+
+    def units(self, v: FloatArray) -> tuple[float, float]:
+        """Quality and money units of the top aggregate type (as the contractible setting chooses them)."""
+        from mechdesign.types import aggregate_type
+
+        theta = aggregate_type(np.atleast_2d(v) / self.measures, self.measures, self.technology.sigma)
+        th = float(theta.max())
+        q = float(self.technology.efficient_quality(np.array([th]))[0])
+        return q, th * q
+
+    def conjugate(self, s: FloatArray, f: FloatArray) -> FloatArray:
+        from mechdesign.engine.certificate import profile_conjugate
+
+        tech = self.technology
+        K, _, _, _ = tech._profile_constants()
+        beta = 1.0 / (tech.sigma + tech.sigma_hat)
+        kappa = float(np.exp(np.log(K) + beta * np.log(self.q_ref) - np.log(self.money)))
+        return profile_conjugate(kappa, beta, self.measures, tech.sigma)(s, f)
+
+
+def units(cost: Any, v: FloatArray) -> tuple[float, float]:
+    """Program units of a cost model for types ``v``: the top type's efficient allocation (largest entry)
+    and its efficient gross payoff, so that the scaled program's payoffs are of order one."""
+    if hasattr(cost, "units"):
+        return cost.units(v)  # type: ignore[no-any-return]
+    v = np.atleast_2d(np.asarray(v, dtype=float))
+    top = int(np.argmax(np.sum(v, axis=1)))
+    q_eff = cost.efficient(v[top:top + 1])[0]
+    return float(np.max(q_eff)), float(v[top] @ q_eff)
