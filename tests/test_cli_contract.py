@@ -439,7 +439,7 @@ def test_every_option_is_used_by_its_verb(verb: str) -> None:
 
     parser = cli._parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[verb]
-    source = inspect.getsource(getattr(cli, f"_{verb}"))
+    source = inspect.getsource(cli.COMMANDS[verb])
     for action in sub._actions:
         if action.dest in ("help",):
             continue

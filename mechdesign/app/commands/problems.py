@@ -1,0 +1,42 @@
+"""``mechdesign problems``: list the shipped problems, or the problem files of a folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mechdesign.exceptions import ProblemFileError
+
+
+def run(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from mechdesign.shipped import problem_names, shipped_dir
+
+    if args.dir is None:
+        folder = shipped_dir()
+        rows = [(name, folder / f"{name}.toml") for name in problem_names(folder)]
+    else:
+        folder = Path(args.dir)
+        if folder.exists() and not folder.is_dir():
+            raise ProblemFileError(f"--dir {args.dir!r} is a file; give the folder of problem files")
+        if not folder.is_dir():
+            raise ProblemFileError(f"folder {args.dir!r} does not exist (omit --dir to list the shipped problems)")
+        rows = [(str(folder / f"{name}.toml"), folder / f"{name}.toml") for name in problem_names(folder)]
+    table = []
+    for label, path in rows:
+        try:
+            meta = tomllib.loads(path.read_text()).get("problem", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ProblemFileError(f"problem file {str(path)!r} is not valid TOML: {exc}") from None
+        meta = meta if isinstance(meta, dict) else {}
+        table.append((label, str(meta.get("kind", "single_model")), str(meta.get("description", ""))))
+    width = max([len("name")] + [len(r[0]) for r in table])
+    kwidth = max([len("kind")] + [len(r[1]) for r in table])
+    print(f"{'name':{width}s}  {'kind':{kwidth}s}  description")
+    for label, kind, desc in table:
+        print(f"{label:{width}s}  {kind:{kwidth}s}  {desc}")
+    where = "shipped problems" if args.dir is None else "problem files"
+    print(f"\n{len(table)} {where} in {folder}" + ("; solve one with `mechdesign solve NAME`" if args.dir is None
+                                                  else ""))
+    return 0
