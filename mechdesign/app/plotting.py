@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from mechdesign.analytic.leader_fringe import LeaderFringe
+from mechdesign.app.plot2d import plot_types_2d
+from mechdesign.settings.multidim import MultiDimResult
 from mechdesign.settings.results import MenuResult
 from mechdesign.types import Distribution
 
@@ -115,6 +117,10 @@ def plot_result(result: object, path: str | Path) -> None:
     else the allocation(s) and the transfer against the type (``theta`` where the types are scalar)."""
     if isinstance(result, MenuResult):
         plot_menu(result, path)
+        return
+    if isinstance(result, MultiDimResult):  # vector types: allocation field, regions, binding IC graph
+        plot_types_2d(result.types.points, result.quality, result.regions, result.ic_pairs, result.ic_duals, path,
+                      title=f"{result.name}: status {result.status}")
         return
     frame = result.to_frame()  # type: ignore[attr-defined]
     x = frame["theta"].to_numpy() if "theta" in frame else np.arange(len(frame))
