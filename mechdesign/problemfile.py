@@ -22,6 +22,7 @@ from mechdesign.engine.program import IC_STRATEGIES
 from mechdesign.exceptions import ProblemFileError, ProblemSpecError
 from mechdesign.settings.contractible import ContractibleProblem
 from mechdesign.settings.leader_fringe import LeaderFringeProblem
+from mechdesign.settings.multidim import IC_STRATEGIES as MULTIDIM_IC
 from mechdesign.settings.multidim import MultiDimProblem, VectorTypes
 from mechdesign.settings.multimodel import MultiModelProblem
 from mechdesign.settings.single_model import SingleModelProblem
@@ -345,7 +346,10 @@ def _multidim_problem(data: Mapping[str, object], kind: str, name: str, source: 
         g = _table(types_t, "grid", "types.")
         _only(g, ("lo", "hi", "n"), "types.grid.")
         counts = V.vector("types.grid.n", _need(g, "n", "types.grid."))
-        types = VectorTypes.grid(V.vector("types.grid.lo", _need(g, "lo", "types.grid.")),
+        lo = V.vector("types.grid.lo", _need(g, "lo", "types.grid."))
+        if np.any(lo < 0):
+            raise ProblemSpecError("types.grid.lo", g["lo"], "every entry must be >= 0 (types value the goods)")
+        types = VectorTypes.grid(lo,
                                  V.vector("types.grid.hi", _need(g, "hi", "types.grid.")),
                                  [V.integer("types.grid.n", k, 1) for k in counts.tolist()], types_t.get("weights"))
     else:
@@ -370,6 +374,8 @@ def _multidim_problem(data: Mapping[str, object], kind: str, name: str, source: 
         cost = TokenTechnologyCost(tech, mu)
     solve_t = _table(data, "solve", "", required=False)
     _only(solve_t, ("ic", "solver"), "solve.")
+    if "ic" in solve_t:  # vector types: no 'local' strategy
+        V.one_of("solve.ic", solve_t["ic"], MULTIDIM_IC)
     _solve_defaults(data, src, types.n, kind, types)
     return MultiDimProblem(types, cost, name=name, source=src)
 

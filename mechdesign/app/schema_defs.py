@@ -9,6 +9,8 @@ from typing import Any
 
 from mechdesign.engine.program import IC_STRATEGIES
 from mechdesign.problemfile import KINDS, MAX_TYPES, TYPE_KINDS
+from mechdesign.settings.multidim import IC_STRATEGIES as MULTIDIM_IC
+from mechdesign.settings.multidim import MAX_POINTS
 
 SCHEMA_ID = "https://mechdesign.invalid/schema/problem-file.json"  # an identifier, not a location
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -143,7 +145,8 @@ def _defs() -> dict[str, Schema]:
     d["technology"] = table(
         "[technology]",
         "The token technology g(x, z) = Ψ(x)Φ(z) of eq. (1) (single-model, contractible and value-scale "
-        "problems). Multi-model and leader-fringe files have only `sigma` here.",
+        "problems, and multidimensional problems with `cost.kind = \"tokens\"`, whose fine-tuning is `none` or "
+        "`ces`). Multi-model and leader-fringe files have only `sigma` here.",
         {"sigma": number("Returns to inference tokens: Ψ is homogeneous of degree σ. Required unless "
                          "`inference.exponents` gives σ as their sum.", paper="σ", gt=0.0, lt=1.0),
          "inference": ref("inference", "Inference tokens: the CES aggregator Ψ."),
@@ -200,7 +203,8 @@ def _defs() -> dict[str, Schema]:
         "profiles w_n reduced to θ(w) by eq. (7) (equal θ(w) merged, Prop 1); `separable`/`joint`: profiles "
         "w = θ_k d_r with sizes and directions (Def 6), independent or with a joint law (non-separable unless the "
         "matrix has rank one); `value_scale`: types (w, s) of eq. (54). Which kinds a problem accepts: "
-        + "; ".join(f"{k}: {', '.join(v)}" for k, v in TYPE_KINDS.items()) + ".",
+        + "; ".join(f"{k}: {', '.join(v)}" for k, v in TYPE_KINDS.items() if k != "multidim")
+        + ". Multidimensional problems have their own `[types]` (a grid or points, no `kind`).",
         {"kind": enum("Kind of types.", ("distribution", "discrete", "task_profiles", "separable", "joint",
                                          "value_scale"), default="distribution"),
          "n": integer("Number of equal cells of the distribution.", ge=2, le=MAX_TYPES, default=200, paper="N",
@@ -296,10 +300,12 @@ def _defs() -> dict[str, Schema]:
         "Defaults for `mechdesign solve` (its command-line options override them); an option the problem "
         "cannot use is an error. (`--formulation` and `--no-polish` are command-line only.)",
         {"ic": enum("IC strategy of the conic program: `all` every pair, `local` each type against the next one "
-                    "down plus monotonicity, `adaptive` constraint generation.", tuple(IC_STRATEGIES),
-                    default="adaptive (all for contractible and value-scale problems)"),
+                    "down plus monotonicity, `adaptive` constraint generation. Multidimensional problems: "
+                    f"{' or '.join(f'`{k}`' for k in MULTIDIM_IC)} (vector types have no `local`).",
+                    tuple(IC_STRATEGIES), default="adaptive (all for contractible and value-scale problems)"),
          "solver": string("Any installed cvxpy solver.", default="CLARABEL", minLength=1),
-         "n": integer("Number of type cells; overrides `types.n` (continuous distributions only).", ge=2,
+         "n": integer("Number of type cells; overrides `types.n` (continuous distributions only; not "
+                      "multidimensional problems).", ge=2,
                       le=MAX_TYPES),
          "method": enum("Single-model problems: the exact structured solver or the cvxpy program.",
                         ("auto", "structured", "conic"), default="auto")},
@@ -345,6 +351,63 @@ def _defs() -> dict[str, Schema]:
                              constraints=("σ̂_F < σ̂_L",)),
          "cost": number("The fringe's marginal cost.", paper="c_F", gt=0.0, constraints=("c_F < c_L",))},
         required=("cost",), toml="[fringe]\nsigma_hat = 0.0\ncost = 0.1")
+    d["multidim_types"] = {
+        "type": "object", "title": "[types] (multidim)",
+        "description": "D-dimensional discrete types v_n ≥ 0 (values of the D goods or task segments; the buyer's "
+                       "utility is v·q − t) with probabilities f_n: either the cell midpoints of a regular `grid` on "
+                       "a box (uniform, or with cell `weights`), or `points` with `prob`. No `kind` key. At most "
+                       f"{MAX_POINTS:,} types (the all-pairs audit compares N² pairs).",
+        "properties": {
+            "grid": ref("grid", "A regular grid on the box [lo, hi]: its cells' midpoints are the types."),
+            "weights": numbers("Mass of each grid cell in row-major order (the last dimension fastest), "
+                               "normalised to sum to one.", paper="f_n", gt=0.0, default="equal (uniform)",
+                               constraints=("one per cell: the product of `grid.n` entries",
+                                            "only with `grid`")),
+            "points": matrix("Type points v_n, one row of D non-negative numbers per type.", paper="v_n", ge=0.0,
+                             constraints=("rows of equal length D", "not with `grid`")),
+            "prob": numbers("Probabilities of the points.", paper="f_n", gt=0.0, total=1.0,
+                            constraints=("one per row of `points`",))},
+        "additionalProperties": False,
+        "oneOf": [{"required": ["grid"], "propertyNames": {"enum": ["grid", "weights"]}},
+                  {"required": ["points", "prob"], "propertyNames": {"enum": ["points", "prob"]}}],
+        "x-constraints": ["either `grid` (with optional `weights`) or `points` and `prob`",
+                          f"at most {MAX_POINTS:,} types"],
+        "x-toml": "[types]\ngrid = { lo = [1.0, 1.0], hi = [2.0, 2.0], n = [20, 20] }\n\n"
+                  "# or: points = [[0.5, 1.0], [1.0, 0.5], [1.0, 1.0]]\n#     prob = [0.3, 0.3, 0.4]",
+    }
+    d["grid"] = table(
+        "[types.grid]",
+        "A regular grid on the box [lo, hi] ⊂ R^D_+ with n_d cells in dimension d; the types are the cells' "
+        "midpoints (Rochet and Choné's types uniform on [1, 2]² as a 20 × 20 grid: `lo = [1, 1]`, `hi = [2, 2]`, "
+        "`n = [20, 20]`).",
+        {"lo": numbers("Lower corner of the box.", ge=0.0, constraints=("one entry per dimension",)),
+         "hi": numbers("Upper corner of the box.", gt=0.0, constraints=("hi_d > lo_d in every dimension",)),
+         "n": _leaf("array", "Cells per dimension.", items={"type": "integer", "minimum": 1, "maximum": MAX_POINTS},
+                    minItems=1, constraints=(f"their product is at most {MAX_POINTS:,}",))},
+        required=("lo", "hi", "n"), constraints=("`lo`, `hi` and `n` have one entry per dimension D",),
+        toml="[types.grid]\nlo = [0.0, 0.0]\nhi = [1.0, 1.0]\nn = [40, 40]")
+    d["cost"] = table(
+        "[cost]",
+        "The seller's convex cost c(q) of an allocation q ∈ R^D_+ (multidimensional problems); each comes with its "
+        "exact conjugate for the certificate. `quadratic`: ½ q'Aq (Rochet and Choné: A = I); `power`: "
+        "Σ_d c_d q_d^{p_d}/p_d; `tokens`: Appendix B's least cost of a quality profile with shared fine-tuning, "
+        "K(Σ_t μ_t q_t^{1/σ})^{σ/(σ+σ̂)}, from the file's `[technology]`.",
+        {"kind": enum("Cost family.", ("quadratic", "power", "tokens"), default="quadratic"),
+         "A": matrix("The D × D Hessian of ½ q'Aq; positive off-diagonal entries make the goods substitutes in "
+                     "production.", paper="A", default="identity", kinds=("quadratic",),
+                     constraints=("symmetric positive definite",)),
+         "c": numbers("Cost coefficients, one per dimension.", paper="c_d", gt=0.0, kinds=("power",)),
+         "p": {"description": "Exponents, one per dimension or one for all.", "x-paper": "p_d",
+               "x-kinds": ["power"],
+               "oneOf": [number("One exponent for every dimension.", gt=1.0, le=20.0),
+                         numbers("One exponent per dimension.", gt=1.0, le=20.0)]},
+         "measures": numbers("Measures of the task segments, one per dimension.", paper="μ_t", gt=0.0,
+                             default="equal (1/D each)", kinds=("tokens",))},
+        kinds=("quadratic", "power", "tokens"), default_kind="quadratic",
+        required={"power": ("c", "p")},
+        constraints=("one entry (row) per dimension D of the types",
+                     "`tokens` needs a `[technology]` table (fine-tuning `none` or `ces`); the others refuse one"),
+        toml='[cost]\nkind = "quadratic"\nA = [[1.0, 0.5], [0.5, 1.0]]')
     return d
 
 
@@ -389,6 +452,17 @@ EXAMPLES: list[dict[str, Any]] = [
     {"problem": {"kind": "leader_fringe"}, "technology": {"sigma": 0.0001},
      "leader": {"sigma_hat": 0.9995, "cost": 0.125}, "fringe": {"sigma_hat": 0.0, "cost": 1e-9},
      "types": {"kind": "distribution", "n": 20, "distribution": {"kind": "uniform"}}},
+    # multidimensional: listed points with a power cost, a weighted grid with the token cost, a 1-D grid
+    {"problem": {"kind": "multidim"},
+     "types": {"points": [[0.5, 1.0], [1.0, 0.5], [1.0, 1.0]], "prob": [0.3, 0.3, 0.4]},
+     "cost": {"kind": "power", "c": [1.0, 2.0], "p": [2.0, 1.5]}, "solve": {"ic": "all"}},
+    {"problem": {"kind": "multidim"},
+     "technology": {"sigma": 0.5, "inference": {"alpha": [1.0], "cost": [1.0]},
+                    "finetuning": {"kind": "ces", "sigma_hat": 0.25, "cost": [1.0]}},
+     "types": {"grid": {"lo": [0.0, 0.0], "hi": [1.0, 2.0], "n": [2, 3]}, "weights": [1.0, 2.0, 3.0, 3.0, 2.0, 1.0]},
+     "cost": {"kind": "tokens", "measures": [0.25, 0.75]}},
+    {"problem": {"kind": "multidim"}, "types": {"grid": {"lo": [0.5], "hi": [1.5], "n": [10]}},
+     "cost": {"kind": "power", "c": [1.0], "p": 3.0}},
 ]
 
 
@@ -396,6 +470,10 @@ def problem_schema() -> Schema:
     """The JSON Schema (draft 2020-12) of a problem file, as a dict (``json.dumps`` it to publish it)."""
     defs = _defs()
     single = ("single_model", "contractible", "value_scale")
+    full_technology: Schema = {"allOf": [
+        {"$ref": "#/$defs/technology"},
+        {"if": {"properties": {"inference": {"required": ["exponents"]}}},
+         "then": {"not": {"required": ["sigma"]}}, "else": {"required": ["sigma"]}}]}
     root: Schema = {
         "$schema": DRAFT, "$id": SCHEMA_ID, "title": "mechdesign problem file",
         "description": "A TOML problem file of mechdesign (Bergemann, Bonatti and Smolin 2026, Menu Pricing of "
@@ -405,23 +483,36 @@ def problem_schema() -> Schema:
             "problem": ref("problem", "What the file describes (optional)."),
             "technology": {"type": "object", "description": "The token technology (`[technology]`; only `sigma` "
                                                             "for multi-model and leader-fringe problems)."},
-            "types": ref("types", "The buyers' types."),
+            "types": {"type": "object", "description": "The buyers' types (`[types]`; a grid or points for "
+                                                       "multidimensional problems)."},
+            "cost": ref("cost", "The seller's cost (multidimensional problems).", kinds=("multidim",)),
             "solve": ref("solve", "Defaults for `mechdesign solve` (optional)."),
             "models": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/model"},
                        "description": "The models (multimodel problems).", "x-kinds": ["multimodel"]},
             "leader": ref("leader", "The leader (leader-fringe problems).", kinds=("leader_fringe",)),
             "fringe": ref("fringe", "The fringe (leader-fringe problems).", kinds=("leader_fringe",)),
         },
-        "required": ["technology", "types"],
+        "required": ["types"],
         "additionalProperties": False,
         "allOf": [
             {"if": _kind_is("multimodel", "leader_fringe"),
              "then": {"properties": {"technology": {"$ref": "#/$defs/technology_sigma"}}},
-             "else": {"propertyNames": {"enum": ["problem", "technology", "types", "solve"]},
-                      "properties": {"technology": {"allOf": [
-                          {"$ref": "#/$defs/technology"},
-                          {"if": {"properties": {"inference": {"required": ["exponents"]}}},
-                           "then": {"not": {"required": ["sigma"]}}, "else": {"required": ["sigma"]}}]}}}},
+             "else": {"properties": {"technology": full_technology}}},
+            {"if": _kind_is("multidim"),
+             "then": {"required": ["types", "cost"],
+                      "propertyNames": {"enum": ["problem", "types", "cost", "technology", "solve"]},
+                      "properties": {"types": {"$ref": "#/$defs/multidim_types"},
+                                     "solve": {"propertyNames": {"enum": ["ic", "solver"]},
+                                               "properties": {"ic": {"enum": list(MULTIDIM_IC)}}}},
+                      "if": {"properties": {"cost": {"properties": {"kind": {"const": "tokens"}},
+                                                     "required": ["kind"]}}},
+                      "then": {"required": ["technology"],
+                               "properties": {"technology": {"properties": {"finetuning": {"properties": {
+                                   "kind": {"enum": ["none", "ces"]}}}}}}},
+                      "else": {"not": {"required": ["technology"]}}},
+             "else": {"required": ["technology"], "properties": {"types": {"$ref": "#/$defs/types"}}}},
+            {"if": {"not": _kind_is("multimodel", "leader_fringe", "multidim")},
+             "then": {"propertyNames": {"enum": ["problem", "technology", "types", "solve"]}}},
             {"if": _kind_is("multimodel"),
              "then": {"required": ["models"], "propertyNames": {"enum": ["problem", "technology", "types", "models",
                                                                          "solve"]}}},
@@ -433,6 +524,8 @@ def problem_schema() -> Schema:
         "examples": copy.deepcopy(EXAMPLES),
     }
     for kind in KINDS:  # types.kind each problem kind accepts (absent: distribution)
+        if kind == "multidim":  # no types.kind: its own table (above)
+            continue
         allowed = list(TYPE_KINDS[kind])
         cond = _kind_is(kind) if kind != "single_model" else {"not": _kind_is(*[k for k in KINDS if k != kind])}
         root["allOf"].append({"if": cond, "then": {"properties": {"types": {

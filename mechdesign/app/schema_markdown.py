@@ -12,10 +12,10 @@ from mechdesign.problemfile import KINDS, TYPE_KINDS
 #: the order of the reference's sections: (``$defs`` name, where it appears in a file, problem kinds)
 SECTIONS: list[tuple[str, str, str]] = [
     ("problem", "problem", "every kind"),
-    ("technology", "technology", "single_model, contractible, value_scale"),
+    ("technology", "technology", "single_model, contractible, value_scale; multidim with cost.kind = tokens"),
     ("inference", "technology.inference", "single_model, contractible, value_scale; models[i].technology"),
     ("finetuning", "technology.finetuning", "single_model, contractible, value_scale; models[i].technology"),
-    ("types", "types", "every kind"),
+    ("types", "types", "every kind but multidim"),
     ("distribution", "types.distribution", ("types.kind = distribution; also types.w.distribution and "
                                            "mixture components")),
     ("values", "types.w", "value_scale"),
@@ -25,6 +25,9 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("model", "models", "multimodel"),
     ("leader", "leader", "leader_fringe"),
     ("fringe", "fringe", "leader_fringe"),
+    ("multidim_types", "types", "multidim"),
+    ("grid", "types.grid", "multidim"),
+    ("cost", "cost", "multidim"),
 ]
 
 
@@ -66,7 +69,9 @@ def _type_and_range(s: Schema) -> tuple[str, str]:
         return "string", " | ".join(f"`{v}`" for v in s["enum"])
     if t == "array":
         item = s.get("items", {})
-        if item.get("type") == "array":
+        if item.get("type") == "integer":
+            t, r = "list of integers", _range(item)
+        elif item.get("type") == "array":
             t = "list of lists of numbers"
             r = _range(item.get("items", {}))
         elif item.get("type") == "string":
@@ -132,10 +137,13 @@ def reference_markdown() -> str:
              "contractible": ("App. B.1-B.2", "technology, types, solve"),
              "value_scale": ("App. B.3", "technology, types (value_scale), solve"),
              "multimodel": ("§5.1-5.2", "technology (sigma), [[models]], types, solve"),
-             "leader_fringe": ("§5.3", "technology (sigma), leader, fringe, types, solve")}
+             "leader_fringe": ("§5.3", "technology (sigma), leader, fringe, types, solve"),
+             "multidim": ("App. B, generic (Rochet-Choné)",
+                          "types (grid or points), cost, technology (cost.kind = tokens only), solve")}
     for kind in KINDS:
         paper, tables = where[kind]
-        out.append(f"| `{kind}` | {paper} | {tables} | {', '.join(TYPE_KINDS[kind])} |")
+        tkinds = ("no `kind`: `grid` or `points`" if kind == "multidim" else ", ".join(TYPE_KINDS[kind]))
+        out.append(f"| `{kind}` | {paper} | {tables} | {tkinds} |")
     out += ["", ("Columns of the field tables: **type** (a TOML number may be written as an integer or a float; "
             "strings and booleans are refused where a number is expected), **default** (blank: required, or "
             "optional with no default), **range**, **paper** symbol, and **kinds**: the values of the table's "
