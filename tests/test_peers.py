@@ -18,7 +18,8 @@ from mechdesign.app.peers import (
     quadratic_conjugate,
     rochet_chone_instance,
 )
-from mechdesign.app.plot2d import classify_regions, plot_types_2d
+from mechdesign.app.plot2d import plot_types_2d
+from mechdesign.settings.multidim import regions as classify_regions
 
 #: PDHG tolerance (gap and IC violation) in these tests, and the profit agreement it buys
 PDHG_TOL = 1e-5
@@ -185,7 +186,7 @@ def test_rejects_bad_input() -> None:
 
 def test_plot_types_2d_writes_a_png(solved: dict, tmp_path: Path) -> None:
     res, _, v, _, _ = solved["rochet_chone_5x5"]
-    regions = classify_regions(res.allocation, rtol=1e-3)
+    regions = classify_regions(res.allocation, res.transfer, rtol=1e-3)
     assert set(regions) <= {"exclusion", "bunching", "separation"}
     assert "exclusion" in set(regions)  # the low types are excluded in Rochet-Choné
     path = tmp_path / "types.png"
@@ -210,8 +211,3 @@ def test_plot_types_2d_rejects_an_unknown_region(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="pooling"):
         plot_types_2d(v, np.ones_like(v), regions, np.zeros((0, 2)), np.zeros(0), tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
-
-
-def test_classify_regions() -> None:
-    q = np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0], [2.0, 0.5]])
-    assert classify_regions(q).tolist() == ["exclusion", "bunching", "bunching", "separation"]

@@ -43,7 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-SUITES = ("default", "scaling", "contractible", "accuracy", "peers", "solvers")
+from mechdesign.app.bench_multidim import multidim_cases, peer_ratios
+
+SUITES = ("default", "scaling", "contractible", "accuracy", "peers", "solvers", "multidim")
 #: seed of every random instance in the suites
 SEED = 0
 
@@ -487,7 +489,7 @@ def solvers_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, Any]]
 # ---------------------------------------------------------------------------------------------- runner
 CASES: dict[str, Callable[[bool], list[tuple[Callable[..., Row], dict[str, Any]]]]] = {
     "default": default_cases, "scaling": scaling_cases, "contractible": contractible_cases, "accuracy": accuracy_cases,
-    "peers": peers_cases, "solvers": solvers_cases,
+    "peers": peers_cases, "solvers": solvers_cases, "multidim": multidim_cases,
 }
 
 
@@ -524,6 +526,8 @@ def run_suite(name: str, out: str | Path, quick: bool = False, timeout: float = 
         df = _with_ratio(df, {"speedup_vs_mechaudit": "mechaudit LP over lotteries"})
     if name == "contractible":
         df = _search_speedup(df)
+    if name == "multidim":
+        df = peer_ratios(df)
     header = [f"# mechdesign bench: {name}", "",
               f"- command: `{command or f'mechdesign bench {name} --out {out}'}`",
               f"- machine: {machine()}", f"- date: {time.strftime('%Y-%m-%d %H:%M')}",

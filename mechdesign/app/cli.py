@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--solver", default=None, help="cvxpy solver of the conic program (default CLARABEL)")
     s.add_argument("--json", metavar="PATH", help="write the result as JSON (output contract)")
     s.add_argument("--csv", metavar="PATH", help="write the menu table as CSV")
-    s.add_argument("--plot", metavar="PATH", help="write a PNG of numeric vs analytic Q and t")
+    s.add_argument("--plot", metavar="PATH", help="write a PNG of the menu (single model: numeric vs analytic Q "
+                   "and t; multidim: allocation field, regions, binding IC graph)")
     s.add_argument("--no-polish", action="store_true",
                    help="one interior-point solve at the final accuracy, no polish or refinement (fastest)")
     s.add_argument("--formulation", choices=("auto", "quality", "tokens", "profile"), default=None,
@@ -58,10 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--csv", metavar="PATH", help="write the analytic menu as CSV (single-model problems)")
     a.add_argument("--json", metavar="PATH", help="write the closed forms (and the menu) as JSON")
 
-    pl = sub.add_parser("plot", help="plot a problem: Figure 1 for leader_fringe files, Q and t otherwise",
+    pl = sub.add_parser("plot", help="plot a problem: Figure 1 for leader_fringe files, the menu otherwise",
                         description="leader_fringe: the paper's Figure 1 (leader and fringe quantities under the "
                                     "efficient allocation, competition and integrated monopoly, cutoffs marked); "
-                                    "single_model: numeric vs analytic Q and t.")
+                                    "single_model: numeric vs analytic Q and t; multidim: the allocation field, "
+                                    "the exclusion/bunching/separation regions and the binding IC graph over "
+                                    "the first two type coordinates; other kinds: allocations and transfers "
+                                    "by type.")
     pl.add_argument("file", help="problem file (TOML)")
     pl.add_argument("--out", required=True, metavar="PATH", help="PNG to write")
 

@@ -45,10 +45,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sps
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
-from scipy.spatial import cKDTree
 
 from mechdesign.engine.audit import AuditReport
 from mechdesign.engine.certificate import Conjugate, lagrangian_certificate
+from mechdesign.engine.program import knn_pairs
+from mechdesign.settings.multidim import VectorTypes
+from mechdesign.settings.vector_costs import QuadraticCost
 
 FloatArray = np.ndarray
 
@@ -178,40 +180,14 @@ def nonneg_qp(A: FloatArray, a: FloatArray, d: FloatArray, b: FloatArray) -> tup
 
 
 def quadratic_conjugate(A: FloatArray) -> Conjugate:
-    r"""Conjugate of :math:`c(q) = \tfrac12 q^\top A q` on :math:`q \ge 0`: :math:`(s, f) \mapsto \sup_{q\ge0} s\cdot q - f\,c(q)`.
-
-    Exact by active-set enumeration (see :func:`nonneg_qp`); the form
-    :func:`~mechdesign.engine.certificate.lagrangian_certificate` takes.
-    """
-    A = np.asarray(A, dtype=float)
-
-    def conj(s: FloatArray, f: FloatArray) -> FloatArray:
-        s = np.asarray(s, dtype=float).reshape(-1, A.shape[0])
-        f = np.asarray(f, dtype=float)
-        _, val = nonneg_qp(A, f, np.zeros_like(f), s)
-        return -val
-
-    return conj
+    r"""Conjugate of :math:`c(q) = \tfrac12 q^\top A q` on :math:`q \ge 0` (the package's exact one,
+    :meth:`mechdesign.settings.vector_costs.QuadraticCost.conjugate`), the form
+    :func:`~mechdesign.engine.certificate.lagrangian_certificate` takes."""
+    return QuadraticCost(np.asarray(A, dtype=float)).conjugate
 
 
 # ---------------------------------------------------------------------------------------------------
 # pair sets and the all-pairs scan
-
-
-def knn_pairs(values: FloatArray, k: int) -> FloatArray:
-    """IC pairs between each type and its ``k`` nearest neighbours in type space, both directions, sorted."""
-    v = np.asarray(values, dtype=float)
-    N = v.shape[0]
-    k = min(k, N - 1)
-    if k <= 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    _, nb = cKDTree(v).query(v, k=k + 1)
-    n = np.repeat(np.arange(N), k + 1)
-    m = np.asarray(nb).reshape(-1)
-    keep = n != m
-    p = np.column_stack([n[keep], m[keep]])
-    p = np.concatenate([p, p[:, ::-1]])
-    return np.unique(p, axis=0).astype(np.int64)
 
 
 def _scan_violations(v: FloatArray, q: FloatArray, u: FloatArray, per_type: int, atol: float,
@@ -408,15 +384,13 @@ def pdhg_screening(values: FloatArray, prob: FloatArray, A: FloatArray, *, knn: 
 
 
 def rochet_chone_instance(grid: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """The Rochet-Choné instance: types uniform on a ``grid x grid`` grid of [1, 2]^2, cost (1/2)|q|^2.
+    """The Rochet-Choné instance of the shipped problems (``problems/multidim/rochet_chone_*``): types
+    uniform on [1, 2]^2 at the cell midpoints of a ``grid x grid`` grid, cost (1/2)|q|^2.
 
     Returns ``(values (N, 2), prob (N,), A = I)``.
     """
-    g = np.linspace(1.0, 2.0, grid)
-    X, Y = np.meshgrid(g, g, indexing="ij")
-    values = np.column_stack([X.ravel(), Y.ravel()])
-    N = values.shape[0]
-    return values, np.full(N, 1.0 / N), np.eye(2)
+    types = VectorTypes.grid([1.0, 1.0], [2.0, 2.0], [grid, grid])
+    return types.points, types.prob, np.eye(2)
 
 
 def peer_case(grid: int, tol: float, **kwargs: Any) -> dict[str, Any]:

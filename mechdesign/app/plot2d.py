@@ -22,38 +22,6 @@ FloatArray = np.ndarray
 REGIONS = {"exclusion": "0.6", "bunching": "C1", "separation": "C0"}
 
 
-def classify_regions(allocation: FloatArray, rtol: float = 1e-4) -> FloatArray:
-    """Label each type ``"exclusion"`` (allocation zero), ``"bunching"`` (shares its allocation with another
-    served type) or ``"separation"``, all within ``rtol`` of the largest allocation norm.
-
-    Parameters
-    ----------
-    allocation : ndarray, shape (N, D) or (N,)
-        Allocations per type.
-    rtol : float
-        Relative tolerance for "zero" and "equal" allocations.
-
-    Returns
-    -------
-    ndarray of str, shape (N,)
-    """
-    q = np.asarray(allocation, dtype=float)
-    q = q[:, None] if q.ndim == 1 else q
-    norms = np.linalg.norm(q, axis=1)
-    atol = rtol * max(float(norms.max(initial=0.0)), 1e-300)
-    labels = np.full(q.shape[0], "separation", dtype=object)
-    excluded = norms <= atol
-    labels[excluded] = "exclusion"
-    served = np.nonzero(~excluded)[0]
-    if served.size > 1:
-        from scipy.spatial import cKDTree
-
-        tree = cKDTree(q[served])
-        for i, j in tree.query_pairs(atol):
-            labels[served[i]] = labels[served[j]] = "bunching"
-    return labels.astype(str)
-
-
 def plot_types_2d(values: FloatArray, allocation: FloatArray, regions: FloatArray, pairs: FloatArray,
                   duals: FloatArray, path: str | Path, *, title: str = "", dual_tol: float = 1e-9) -> None:
     """Three panels over the 2-D type space, written as a PNG.

@@ -31,7 +31,14 @@ from mechdesign.analytic.cost_based import CostBasedTariff, cost_based_tariff, s
 from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
 from mechdesign.engine.certificate import Certificate, certify_menu, profile_conjugate
 from mechdesign.engine.program import ScreeningProgram, all_pairs
-from mechdesign.exceptions import AuditError, ProblemSpecError, SolverInaccurateWarning, UncertifiedWarning
+from mechdesign.exceptions import (
+    AuditError,
+    ProblemSpecError,
+    SolverError,
+    SolverInaccurateWarning,
+    TimeLimitError,
+    UncertifiedWarning,
+)
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
 from mechdesign.settings.costs import (
     ces_hypograph,
@@ -49,6 +56,9 @@ FloatArray = np.ndarray
 #: how the contractible program writes the technology: ``tokens`` (token variables per type and
 #: segment, g(x, z) >= q as cone trees) or ``profile`` (the least cost of each quality profile)
 FORMULATIONS = ("tokens", "profile")
+#: Clarabel's settings in the final rounds of the profile formulation (see ScreeningProgram.final_options)
+PROFILE_FINAL_OPTIONS: dict[str, object] = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12,
+                                            "max_iter": 500}
 #: the adaptive strategy's search-round formulations (None: the final formulation itself)
 SEARCHES = ("auto", "profile", "tokens")
 #: IC strategies of the contractible program (types are vectors: no 'local')
@@ -377,7 +387,7 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "ada
     w, mu = types.w, types.measures
     theta = aggregate_type(w, mu, tech.sigma)
     th_max = float(theta.max())
-    final = "tokens" if formulation == "auto" else formulation
+    final = ("profile" if ic == "adaptive" else "tokens") if formulation == "auto" else formulation
     if search == "auto":
         search = "profile" if ic == "adaptive" else None
     if th_max <= 0.0:
@@ -390,21 +400,41 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "ada
 
     # profile final rounds hold the search's null types at the null item (fix_null): the certificate
     # (with the rows towards the null item among the KKT LP's candidates) checks that this costs nothing
-    run = _contractible_run(tech, types, th_max, ic, solver, final, search, fix_null=final == "profile",
-                            time_limit=left())
-    attempts = [run.summary()]
+    attempts: list[dict[str, object]] = []
+    run: _Run | None = None
+    failure: SolverError | None = None
+    try:
+        run = _contractible_run(tech, types, th_max, ic, solver, final, search, fix_null=False,
+                                time_limit=left())
+        attempts.append(run.summary())
+    except TimeLimitError:
+        raise
+    except SolverError as exc:  # numerical failure of the interior point: the fallbacks below
+        failure = exc
+        attempts.append({"formulation": final, "search": search, "variables": "rents", "error": str(exc)[:200]})
     # fallbacks while the menu is not certified, each from the previous run's pairs: the token formulation
     # with every type free (after a profile run), then the transfer formulation with its polish (the
     # excluded types re-solved at the null item) and refinement, as before rent variables
     fallbacks = ([("tokens", True)] if final == "profile" else []) + [("tokens", False)]
     for form, rent in fallbacks:
-        if run.certificate.passed:
+        if run is not None and run.certificate.passed:
             break
-        alt = _contractible_run(tech, types, th_max, ic, solver, form, None, fix_null=False,
-                                time_limit=left(), pairs=run.sol.ic_pairs if ic == "adaptive" else None, rent=rent)
+        try:
+            alt = _contractible_run(tech, types, th_max, ic, solver, form, None if run is not None else search,
+                                    fix_null=False, time_limit=left(), rent=rent,
+                                    pairs=run.sol.ic_pairs if ic == "adaptive" and run is not None else None)
+        except TimeLimitError:
+            raise
+        except SolverError as exc:
+            failure = exc
+            attempts.append({"formulation": form, "variables": "rents" if rent else "transfers", "error": str(exc)[:200]})
+            continue
         attempts.append(alt.summary())
-        if alt.certificate.passed or alt.certificate.gap_rel < run.certificate.gap_rel:
+        if run is None or alt.certificate.passed or alt.certificate.gap_rel < run.certificate.gap_rel:
             run = alt
+    if run is None:
+        assert failure is not None
+        raise failure
     return _contractible_result(tech, types, name, ic, run, attempts)
 
 
@@ -443,7 +473,8 @@ def _contractible_run(tech: Technology, types: TaskProfileTypes, th_max: float, 
     money = th_max * q_ref
     model = ContractibleCostModel(tech, mu, q_ref, money, formulation)
     search_model = None if search is None else ContractibleCostModel(tech, mu, q_ref, money, search)
-    prog = ScreeningProgram(values / th_max, f, model, search_model=search_model, fix_null=fix_null, rent=rent)
+    prog = ScreeningProgram(values / th_max, f, model, search_model=search_model, fix_null=fix_null, rent=rent,
+                            final_options=PROFILE_FINAL_OPTIONS if formulation == "profile" else None)
     with warnings.catch_warnings():  # the solver's own accuracy is not the verdict: the certificate is
         warnings.simplefilter("ignore", SolverInaccurateWarning)
         sol = prog.solve(ic=ic, solver=solver, time_limit=time_limit, pairs=pairs)

@@ -114,7 +114,7 @@ class VectorTypes:
         axes = [lo_a[d] + (np.arange(k) + 0.5) * (hi_a[d] - lo_a[d]) / k for d, k in enumerate(counts)]
         pts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(counts))
         prob = np.full(total, 1.0 / total) if weights is None else V.positive_vector(
-            "types.grid.weights", weights, length=total)
+            "types.weights", weights, length=total)
         return cls(pts, prob, tuple(counts))
 
     @property
@@ -248,6 +248,12 @@ class MultiDimResult(ResultBase):
         return {f"n_{k}": v for k, v in self.region_counts().items()}
 
 
+def _check_dims(cost: VectorCost, types: VectorTypes) -> None:
+    if cost.dim != types.dim:
+        raise ProblemSpecError("cost", cost.describe(), f"is a cost of {cost.dim}-dimensional allocations but the "
+                               f"types have D = {types.dim} coordinates; give one entry per dimension")
+
+
 def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", solver: str = DEFAULT_SOLVER,
                    name: str = "multidimensional problem", time_limit: float | None = None,
                    solver_options: dict[str, object] | None = None, verbose: bool = False) -> MultiDimResult:
@@ -263,9 +269,7 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", s
         neighbours) or every IC pair written out.
     """
     ic = V.one_of("ic", ic, IC_STRATEGIES)
-    if cost.dim != types.dim:
-        raise ProblemSpecError("cost", cost.describe(), f"is a cost of {cost.dim}-dimensional allocations but the "
-                               f"types have D = {types.dim} coordinates; give one entry per dimension")
+    _check_dims(cost, types)
     v, f = types.points, types.prob
     q_ref, money = units(cost, v)
     if not (np.isfinite(q_ref) and q_ref > 0 and np.isfinite(money) and money > 0):
@@ -324,6 +328,9 @@ class MultiDimProblem:
     #: the problem-file kind and the solve options this setting honours
     kind: ClassVar[str] = "multidim"
     options: ClassVar[tuple[str, ...]] = ("ic", "solver", "solver_options", "time_limit", "verbose")
+
+    def __post_init__(self) -> None:
+        _check_dims(self.cost, self.types)
 
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> MultiDimResult:
         """Solve, audit and certify (:func:`solve_multidim`).
