@@ -35,10 +35,12 @@ def reference_profit(points: np.ndarray, prob: np.ndarray, cost: str, params: di
     t = cp.Variable(N)
     own = cp.sum(cp.multiply(points, q), axis=1) - t
     cons = [own >= 0]
-    for n in range(N):  # type n does not prefer any item m: v_n . q_m - t_m <= own_n
-        cons.append(q @ points[n] - t <= own[n])
-    if cost == "quadratic":
-        c = 0.5 * cp.hstack([cp.quad_form(q[n], params["A"]) for n in range(N)])
+    for n in range(N):  # type n does not prefer any other item m: v_n . q_m - t_m <= own_n
+        others = [m for m in range(N) if m != n]
+        cons.append((q @ points[n] - t)[others] <= own[n])
+    if cost == "quadratic":  # 1/2 |L'q|^2 with A = L L'
+        L = np.linalg.cholesky(params["A"])
+        c = 0.5 * cp.hstack([cp.sum_squares(L.T @ q[n]) for n in range(N)])
     else:
         c = cp.hstack([cp.sum(cp.multiply(params["c"] / params["p"], cp.power(q[n], params["p"][0])))
                        for n in range(N)])
@@ -70,6 +72,13 @@ def test_quadratic_menus_equal_the_independent_all_pairs_program(seed: int) -> N
         assert r.audit.passed
         assert r.profit == pytest.approx(ref, rel=1e-7, abs=1e-9)
         assert r.certificate.bound >= r.profit - 1e-12
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(8, 208))
+def test_quadratic_harness_many_seeds(seed: int) -> None:
+    """The default-suite check above over 200 more seeds (slow step)."""
+    test_quadratic_menus_equal_the_independent_all_pairs_program(seed)
 
 
 @pytest.mark.parametrize("seed", range(4))
