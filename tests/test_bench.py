@@ -71,10 +71,10 @@ def test_problem_files_are_found_from_any_directory(tmp_path: object, monkeypatc
     assert not (Path(str(tmp_path)) / "problems").exists()
 
 
-def test_search_speedup_compares_the_two_search_formulations_at_the_same_size() -> None:
+def test_search_speedup_compares_the_two_final_formulations_at_the_same_size() -> None:
     df = pd.DataFrame({"N": [50, 50, 50, 100, 100], "T": [5, 5, 5, 5, 5],
                        "ic": ["all", "adaptive", "adaptive", "adaptive", "adaptive"],
-                       "search": ["None", "profile", "None", "profile", "None"],
+                       "formulation": ["tokens", "profile", "tokens", "profile", "tokens"],
                        "wall_s": [9.0, 2.0, 6.0, 5.0, 20.0]})
-    out = bench._search_speedup(df)["speedup_vs_token_search"].tolist()
+    out = bench._search_speedup(df)["speedup_vs_tokens_final"].tolist()
     assert np.isnan(out[0]) and out[1] == 3.0 and np.isnan(out[2]) and out[3] == 4.0 and np.isnan(out[4])

@@ -75,40 +75,50 @@ def test_prop9_kink_case_missing_from_the_paper() -> None:
     assert MU @ ((w[0] - w[1]) * q_paper) < 0
 
 
+def _bench_types(N: int, T: int) -> tuple[object, object]:
+    """The bench instance (random profiles w ~ U[0.05, 1.2]^T, seed 0, equal masses, the shipped technology)."""
+    from mechdesign.technology import cobb_douglas
+    from mechdesign.types import TaskProfileTypes
+
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0.05, 1.2, (N, T))
+    return cobb_douglas([0.3, 0.2], [1.0, 3.0], [0.25], [2.0]), TaskProfileTypes(w, np.full(N, 1 / N), np.full(T, 1 / T))
+
+
+def _agree_within_certificates(a: object, b: object) -> None:
+    """Two certified menus of the same program: each one's profit is within the other's Lagrangian bound,
+    so their profits differ by at most the larger certified gap (GAP_RTOL of the money unit)."""
+    ca, cb = a.certificate, b.certificate  # type: ignore[attr-defined]
+    assert a.status == b.status == "optimal"  # type: ignore[attr-defined]
+    assert a.profit <= cb.bound * (1 + 1e-12) and b.profit <= ca.bound * (1 + 1e-12)  # type: ignore[attr-defined]
+    assert abs(a.profit - b.profit) <= max(ca.gap, cb.gap) + 1e-12 * ca.scale  # type: ignore[attr-defined]
+
+
 def test_adaptive_equals_all_pairs_when_first_round_exclusions_are_wrong() -> None:
     """Regression (found by `mechdesign bench contractible`): on 100 random task profiles x 5 segments
     (seed 0) the first adaptive round excludes a type that the optimum serves; holding it at the null
-    item cost 1.6e-5 of profit. The adaptive strategy now re-solves with every type free before it
-    stops; its profit must equal the all-pairs program's (an independent formulation: every IC pair)."""
-    from mechdesign.app import bench
+    item cost 1.6e-5 of profit. The adaptive strategy's final rounds now leave every type free; its
+    menu must equal the all-pairs program's (an independent formulation: every IC pair) to the
+    certificates' precision, in both final formulations."""
+    from mechdesign.settings.contractible import solve_contractible
 
-    adaptive = bench.case_contractible(N=100, T=5, ic="adaptive", search=None)
-    every_pair = bench.case_contractible(N=100, T=5, ic="all")
-    assert adaptive["status"] == every_pair["status"] == "optimal"
-    assert abs(adaptive["profit"] - every_pair["profit"]) <= 1e-9 * every_pair["profit"]
+    tech, types = _bench_types(100, 5)
+    every_pair = solve_contractible(tech, types, ic="all")
+    for formulation in ("tokens", "auto"):
+        _agree_within_certificates(solve_contractible(tech, types, ic="adaptive", formulation=formulation), every_pair)
 
 
 def test_adaptive_search_with_the_profile_formulation_gives_the_all_pairs_menu() -> None:
     """The default adaptive strategy searches for IC pairs with the profile formulation and finishes in it
     at the final accuracy; its menu must be the all-pairs program's (every IC pair, token formulation:
-    an independent solve) and it must say what it did. Both are certified: each menu's profit is within
-    the other's Lagrangian bound, so they agree to the certificates' gaps (GAP_RTOL of the money unit;
-    measured 1.6e-9 of the profit apart, the profile menu earning more)."""
+    an independent solve) to the certificates' precision (measured 1.6e-9 of the profit apart, the
+    profile menu earning more), and it must say what it did."""
     from mechdesign.settings.contractible import solve_contractible
-    from mechdesign.technology import cobb_douglas
-    from mechdesign.types import TaskProfileTypes
 
-    rng = np.random.default_rng(0)
-    w = rng.uniform(0.05, 1.2, (60, 6))
-    types = TaskProfileTypes(w, np.full(60, 1 / 60), np.full(6, 1 / 6))
-    tech = cobb_douglas([0.3, 0.2], [1.0, 3.0], [0.25], [2.0])
+    tech, types = _bench_types(60, 6)
     searched = solve_contractible(tech, types, ic="adaptive")
     every_pair = solve_contractible(tech, types, ic="all")
     assert searched.solver["search"] == "profile" and searched.solver["formulation"] == "profile"
     assert every_pair.solver["search"] is None and every_pair.solver["formulation"] == "tokens"
-    assert searched.status == every_pair.status == "optimal"
     assert searched.audit.max_ic_violation_rel <= 1e-7
-    a, b = searched.certificate, every_pair.certificate
-    assert a is not None and b is not None
-    assert searched.profit <= b.bound * (1 + 1e-12) and every_pair.profit <= a.bound * (1 + 1e-12)
-    assert abs(searched.profit - every_pair.profit) <= max(a.gap, b.gap) + 1e-12 * a.scale
+    _agree_within_certificates(searched, every_pair)
