@@ -171,7 +171,9 @@ def test_top_pairs_in_chunks_equal_the_unchunked_search(D: int) -> None:
 
 def test_pair_chunks_bound_the_rows_per_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     """The module constant sets the chunk size (at least one row per chunk)."""
-    monkeypatch.setattr(program_module, "PAIR_CHUNK_ENTRIES", 1000)
-    assert program_module._chunk_rows(100) == 10
-    assert program_module._chunk_rows(5000) == 1
-    assert program_module._chunk_rows(100, chunk_entries=10**6) == 10**4
+    from mechdesign.engine import pairs as pairs_module
+
+    monkeypatch.setattr(pairs_module, "PAIR_CHUNK_ENTRIES", 1000)
+    assert pairs_module._chunk_rows(100) == 10
+    assert pairs_module._chunk_rows(5000) == 1
+    assert pairs_module._chunk_rows(100, chunk_entries=10**6) == 10**4

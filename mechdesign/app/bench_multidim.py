@@ -24,20 +24,20 @@ Row = dict[str, Any]
 def case_multidim(problem: str) -> Row:
     """mechdesign on a shipped multidimensional problem (default options: adaptive, Clarabel)."""
     from mechdesign.problemfile import load_problem
+    from mechdesign.settings.multidim import MultiDimResult
 
     p = load_problem(f"multidim/{problem}")
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = p.solve()  # type: ignore[call-arg]
+        r = p.solve()
     wall = time.perf_counter() - t0
-    counts = r.region_counts()  # type: ignore[union-attr]
-    cert = r.certificate  # type: ignore[union-attr]
-    return {"instance": problem, "solver": "mechdesign (certified)", "N": r.types.n, "tol": None,  # type: ignore[union-attr]
-            "status": r.status, "wall_s": wall, "rounds": r.solver.get("rounds"),  # type: ignore[union-attr]
-            "n_pairs": len(r.ic_pairs), "profit": r.profit,  # type: ignore[union-attr]
-            "gap_rel": None if cert is None else cert.gap_rel,
-            "ic_violation_rel": r.audit.max_ic_violation_rel, **{f"n_{k}": v for k, v in counts.items()}}  # type: ignore[union-attr]
+    assert isinstance(r, MultiDimResult)
+    cert = r.certificate
+    return {"instance": problem, "solver": "mechdesign (certified)", "N": r.types.n, "tol": None,
+            "status": r.status, "wall_s": wall, "rounds": r.solver.get("rounds"), "n_pairs": len(r.ic_pairs),
+            "profit": r.profit, "gap_rel": None if cert is None else cert.gap_rel,
+            "ic_violation_rel": r.audit.max_ic_violation_rel, **{f"n_{k}": v for k, v in r.region_counts().items()}}
 
 
 def case_pdhg(grid: int, tol: float) -> Row:

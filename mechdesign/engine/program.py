@@ -35,37 +35,43 @@ from typing import Protocol
 
 import cvxpy as cp
 import numpy as np
-import scipy.sparse as sp
 
 from mechdesign import _validate as Vd
 from mechdesign.engine.audit import audit_menu
+from mechdesign.engine.pairs import (  # noqa: F401 (re-exported: the engine's pair sets)
+    KNN_PAIRS,
+    _best_items,
+    _chunk_rows,
+    adjacent_pairs,
+    all_pairs,
+    downward_pairs,
+    ic_matrix,
+    knn_pairs,
+    rent_ic_matrix,
+    top_pairs,
+)
 from mechdesign.engine.refine import REFINE_FIRST_MIN_N, RefinementMixin
+from mechdesign.engine.solver_adapter import (  # noqa: F401 (re-exported: the solver settings)
+    CLARABEL_FIRST_PASS,
+    CLARABEL_OPTIONS,
+    CLARABEL_RETRY,
+    REQUIRED_TOL,
+    SCS_OPTIONS,
+    _check_status,
+    _solver_options,
+    solve_quietly,
+)
 from mechdesign.exceptions import (
-    InfeasibleProgramError,
     ProblemSpecError,
     SolverError,
     SolverInaccurateWarning,
     TimeLimitError,
-    UnboundedProgramError,
 )
 
 FloatArray = np.ndarray
 
 IC_STRATEGIES = ("all", "local", "adaptive")
 
-#: Accuracy a solution must reach to be called optimal (gap and feasibility, scaled units): Clarabel's own default.
-REQUIRED_TOL = 1e-8
-#: Clarabel settings: aim at 1e-14 (allocations are accurate to about the square root of the gap when the objective is flat near the optimum), require REQUIRED_TOL. Clarabel reports "AlmostSolved" (cvxpy:
-#: optimal_inaccurate) when it stops short of the aim but meets its *reduced* tolerances, which are set
-#: to REQUIRED_TOL here; such a solution is therefore reported as optimal (``solver_status`` keeps the
-#: raw status). The program is scaled so that payoffs are of order one.
-CLARABEL_OPTIONS: dict[str, object] = {
-    "tol_gap_abs": 1e-14, "tol_gap_rel": 1e-14, "tol_feas": 1e-14, "tol_ktratio": 1e-10,
-    "reduced_tol_gap_abs": REQUIRED_TOL, "reduced_tol_gap_rel": REQUIRED_TOL, "reduced_tol_feas": REQUIRED_TOL,
-    "max_iter": 500,
-}
-#: Clarabel settings of the first pass when a polish follows (its solution is provisional)
-CLARABEL_FIRST_PASS: dict[str, object] = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 500}
 #: after the adaptive strategy's search rounds, the IC pairs whose slack at the search's menu exceeds
 #: this (scaled payoff units, the largest gross payoff being about one) are dropped
 SEARCH_KEEP_SLACK = 1e-3
@@ -74,11 +80,6 @@ SEARCH_KEEP_SLACK = 1e-3
 SEARCH_NEAR_PER_TYPE = 3
 #: the search stops when a round adds at most this share of the pairs it has
 SEARCH_STOP_SHARE = 0.01
-#: when Clarabel stops with InsufficientProgress (badly scaled instances: a nearly linear cost, types
-#: whose qualities differ by orders of magnitude), the solve is retried once with shorter steps
-CLARABEL_RETRY: dict[str, object] = {"max_step_fraction": 0.9}
-SCS_OPTIONS: dict[str, object] = {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000}
-
 #: a pair is added by the adaptive strategy when its violation exceeds this (scaled payoff units, where
 #: the largest gross payoff is about one). It sits above the first pass's numerical noise near the
 #: exclusion cutoff (1e-10 to 1e-8) and ten times below the audit tolerance (1e-7).
@@ -91,11 +92,6 @@ NULL_TOL = 1e-6
 POLISH_RTOL = 1e-8
 #: the polish is repeated while the set of null types changes, at most this many times
 POLISH_MAX_PASSES = 3
-#: entries (types x items) of one chunk of the dense payoff matrices built to pick IC pairs (as in
-#: :mod:`mechdesign.engine.audit`): memory stays O(N x chunk) however many types violate
-PAIR_CHUNK_ENTRIES = 4_000_000
-#: nearest neighbours per type in the adaptive strategy's first pair set when types are vectors (D > 1)
-KNN_PAIRS = 8
 #: vector types: the adaptive strategy adds, for each violating type, its nearest tempting items (see _top_pairs)
 NEAREST_PAIRS = True
 
@@ -125,149 +121,6 @@ class ProgramSolution:
     solver_stats: dict[str, object] = field(default_factory=dict)
     #: multipliers of the monotonicity rows a_k <= a_{k+1} (local strategy only)
     mono_duals: FloatArray = field(default_factory=lambda: np.zeros(0))
-
-
-def adjacent_pairs(n: int) -> FloatArray:
-    """Pairs (k, k+1) and (k+1, k) for k = 0..n-2."""
-    k = np.arange(n - 1)
-    return np.concatenate([np.column_stack([k + 1, k]), np.column_stack([k, k + 1])])
-
-
-def downward_pairs(n: int) -> FloatArray:
-    """Pairs (k+1, k) for k = 0..n-2: each type's IC against the next type down."""
-    k = np.arange(n - 1)
-    return np.column_stack([k + 1, k])
-
-
-def all_pairs(n: int) -> FloatArray:
-    """Every ordered pair (i, j), i != j."""
-    i, j = np.nonzero(~np.eye(n, dtype=bool))
-    return np.column_stack([i, j])
-
-
-def ic_matrix(values: FloatArray, pairs: FloatArray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    r"""Sparse rows :math:`v_n\cdot(a_m - a_n) - (t_m - t_n) \le 0` as ``(A_alloc, A_transfer)``.
-
-    ``values`` is ``(N, D)``; the allocation is flattened row-major (index ``n*D + d``).
-    """
-    N, D = values.shape
-    P = len(pairs)
-    n, m = pairs[:, 0], pairs[:, 1]
-    rows = np.repeat(np.arange(P), 2 * D)
-    cols = np.column_stack([m[:, None] * D + np.arange(D), n[:, None] * D + np.arange(D)]).reshape(-1)
-    data = np.column_stack([values[n], -values[n]]).reshape(-1)
-    A_a = sp.csr_matrix((data, (rows, cols)), shape=(P, N * D))
-    rows_t = np.repeat(np.arange(P), 2)
-    cols_t = np.column_stack([m, n]).reshape(-1)
-    data_t = np.tile([-1.0, 1.0], P)
-    A_t = sp.csr_matrix((data_t, (rows_t, cols_t)), shape=(P, N))
-    return A_a, A_t
-
-
-def rent_ic_matrix(values: FloatArray, pairs: FloatArray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    r"""Sparse IC rows in rent variables :math:`u_n = v_n\cdot a_n - t_n` as ``(A_alloc, A_rent)``.
-
-    Row :math:`(n, m)`: :math:`(v_n - v_m)\cdot a_m - u_n + u_m \le 0` (type :math:`n`'s rent is at least
-    what it gets from item :math:`m`, :math:`u_m + (v_n - v_m)\cdot a_m`). The same inequality as
-    :func:`ic_matrix`'s row, with :math:`D + 2` nonzeros instead of :math:`2D + 2`: the KKT factor of
-    the interior-point method is much sparser when types are vectors (issue 14's measurements:
-    1.2M -> 0.53M nonzeros at N = 400, T = 10).
-    """
-    N, D = values.shape
-    P = len(pairs)
-    n, m = pairs[:, 0], pairs[:, 1]
-    rows = np.repeat(np.arange(P), D)
-    cols = (m[:, None] * D + np.arange(D)).reshape(-1)
-    data = (values[n] - values[m]).reshape(-1)
-    A_a = sp.csr_matrix((data, (rows, cols)), shape=(P, N * D))
-    A_a.eliminate_zeros()
-    rows_u = np.repeat(np.arange(P), 2)
-    cols_u = np.column_stack([n, m]).reshape(-1)
-    data_u = np.tile([-1.0, 1.0], P)
-    A_u = sp.csr_matrix((data_u, (rows_u, cols_u)), shape=(P, N))
-    return A_a, A_u
-
-
-def knn_pairs(values: FloatArray, k: int = KNN_PAIRS) -> FloatArray:
-    """Each type paired (both directions) with its ``k`` nearest neighbours in type space (Euclidean).
-
-    Binding IC constraints of multidimensional screening join nearby types, so these pairs are the
-    adaptive strategy's first candidate set when types are vectors (ties broken by index, so the set
-    is deterministic)."""
-    from scipy.spatial import cKDTree
-
-    N = values.shape[0]
-    k = min(int(k), N - 1)
-    if k <= 0:
-        return np.zeros((0, 2), dtype=int)
-    _, idx = cKDTree(values).query(values, k=k + 1)
-    idx = np.asarray(idx).reshape(N, k + 1)
-    n = np.repeat(np.arange(N), k + 1)
-    m = idx.reshape(-1)
-    keep = n != m
-    pairs = np.column_stack([n[keep], m[keep]])
-    pairs = np.concatenate([pairs, pairs[:, ::-1]])
-    return np.unique(pairs, axis=0)
-
-
-def _chunk_rows(n_cols: int, chunk_entries: int | None = None) -> int:
-    """Rows of a chunk of a dense ``rows x n_cols`` matrix with at most ``chunk_entries`` entries (at least one row)."""
-    entries = PAIR_CHUNK_ENTRIES if chunk_entries is None else int(chunk_entries)
-    return max(1, entries // max(n_cols, 1))
-
-
-def _best_items(v: FloatArray, a: FloatArray, t: FloatArray, rows: FloatArray,
-                chunk_entries: int | None = None) -> FloatArray:
-    """For each type in ``rows``, the item it likes best (first on ties), computed in row chunks."""
-    rows = np.asarray(rows, dtype=int)
-    out = np.empty(rows.size, dtype=int)
-    step = _chunk_rows(a.shape[0], chunk_entries)
-    for s in range(0, rows.size, step):
-        out[s:s + step] = np.argmax(v[rows[s:s + step]] @ a.T - t[None, :], axis=1)
-    return out
-
-
-def _solver_options(solver: str, user: dict[str, object] | None, final: bool = True) -> dict[str, object]:
-    base: dict[str, object] = {}
-    if solver == "CLARABEL":
-        base = dict(CLARABEL_OPTIONS if final else CLARABEL_FIRST_PASS)
-    elif solver == "SCS":
-        base = dict(SCS_OPTIONS)
-    base.update(user or {})
-    return base
-
-
-def solve_quietly(prob: cp.Problem, solver: str, options: dict[str, object], verbose: bool = False) -> None:
-    """``prob.solve`` without cvxpy's generic "may be inaccurate" warning: mechdesign maps the status
-    itself and warns with :class:`SolverInaccurateWarning` when the final answer is inaccurate."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
-        prob.solve(solver=solver, verbose=verbose, **options)
-
-
-def _check_status(prob: cp.Problem, solver: str, options: dict[str, object]) -> str:
-    status = prob.status
-    if status == cp.OPTIMAL:
-        return "optimal"
-    if status == cp.OPTIMAL_INACCURATE:
-        reduced = [options.get(k, 1.0) for k in ("reduced_tol_gap_abs", "reduced_tol_gap_rel", "reduced_tol_feas")]
-        if solver == "CLARABEL" and max(float(r) for r in reduced) <= REQUIRED_TOL:  # type: ignore[arg-type]
-            return "optimal"
-        return "optimal_inaccurate"
-    if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-        raise InfeasibleProgramError(
-            f"{solver} reports the screening program infeasible (status {status}). With zero outside "
-            "options the null menu is feasible, so check the outside options and the technology."
-        )
-    if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
-        raise UnboundedProgramError(
-            f"{solver} reports the screening program unbounded (status {status}); check that the "
-            "technology has decreasing returns (sigma + sigma_hat < 1)."
-        )
-    raise SolverError(
-        f"{solver} returned status {status!r}. Try another solver (solver='SCS'), fewer types, or "
-        "verbose=True to see the solver log."
-    )
 
 
 @dataclass
@@ -586,43 +439,9 @@ class ScreeningProgram(RefinementMixin):
     def _top_pairs(self, sol: ProgramSolution, types: FloatArray, per_type: int, min_gain: float,
                    seen: set[tuple[int, int]], chunk_entries: int | None = None,
                    nearest: bool = False) -> FloatArray:
-        """For each of ``types``, the ``per_type`` items it gains most from taking instead of its own,
-        kept when that gain exceeds ``min_gain`` and the pair is not in ``seen`` (which is updated).
-
-        ``nearest``: among the items that gain more than ``min_gain``, the ``per_type`` whose types are
-        nearest in type space instead (vector types: an IC row between far-apart types fills in the
-        interior point's KKT factor — measured on the Rochet–Choné 70 x 70 grid, the second round's
-        2,000 most-violated pairs, a median 8 cells apart, made it 12x slower than the first — while
-        the binding pairs of the optimum join nearby types; the audit adds whatever is still missing).
-
-        The gains are computed for chunks of ``types`` (at most ``chunk_entries`` entries each, default
-        :data:`PAIR_CHUNK_ENTRIES`), so memory stays O(N x chunk); each row's result does not depend
-        on the chunking."""
-        k = min(per_type, self.n - 1)
-        types = np.asarray(types, dtype=int)
-        if types.size == 0 or k <= 0:
-            return np.zeros((0, 2), dtype=int)
-        v, a, t = self.values, sol.allocation, sol.transfer
-        out = []
-        step = _chunk_rows(self.n, chunk_entries)
-        for s in range(0, types.size, step):
-            chunk = types[s:s + step]
-            own = np.sum(v[chunk] * a[chunk], axis=1) - t[chunk]
-            gain = v[chunk] @ a.T - t[None, :] - own[:, None]
-            gain[np.arange(chunk.size), chunk] = -np.inf
-            if nearest:  # rank the gaining items by distance (squared), the others last
-                dist = (np.sum(v[chunk] ** 2, axis=1)[:, None] - 2.0 * v[chunk] @ v.T
-                        + np.sum(v**2, axis=1)[None, :])
-                score = np.where(gain > min_gain, -dist, -np.inf)
-                top = np.argpartition(-score, k - 1, axis=1)[:, :k]
-            else:
-                top = np.argpartition(-gain, k - 1, axis=1)[:, :k]
-            for row, n in enumerate(chunk):
-                for m in top[row]:
-                    if gain[row, m] > min_gain and (int(n), int(m)) not in seen:
-                        seen.add((int(n), int(m)))
-                        out.append((int(n), int(m)))
-        return np.array(out, dtype=int).reshape(-1, 2)
+        """:func:`mechdesign.engine.pairs.top_pairs` at the solution's menu."""
+        return top_pairs(self.values, sol.allocation, sol.transfer, types, per_type, min_gain, seen,
+                         chunk_entries=chunk_entries, nearest=nearest)
 
     def _solve_once(self, pairs: FloatArray, monotone: bool, solver: str,
                     options: dict[str, object], verbose: bool,

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from mechdesign.engine import program as _program
 from mechdesign.engine.audit import audit_menu
+from mechdesign.engine.pairs import _best_items
 
 if TYPE_CHECKING:
     from mechdesign.engine.program import ProgramSolution
@@ -348,7 +348,7 @@ class RefinementMixin:
             rep = audit_menu(v, a, t, self.outside)
             if not rep.passed:  # constraints outside the active set bind now: add them and go on
                 bad = np.flatnonzero(rep.ic_violation > 0)
-                best = _program._best_items(v, a, t, bad)
+                best = _best_items(v, a, t, bad)
                 new = np.column_stack([bad, best])
                 known = set(map(tuple, act_pairs.tolist()))
                 new = np.array([p for p in new.tolist() if tuple(p) not in known], dtype=int).reshape(-1, 2)
