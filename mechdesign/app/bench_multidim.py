@@ -36,7 +36,7 @@ def case_multidim(problem: str) -> Row:
     return {"instance": problem, "solver": "mechdesign (certified)", "N": r.types.n, "tol": None,  # type: ignore[union-attr]
             "status": r.status, "wall_s": wall, "rounds": r.solver.get("rounds"),  # type: ignore[union-attr]
             "n_pairs": len(r.ic_pairs), "profit": r.profit,  # type: ignore[union-attr]
-            "gap_rel": None if cert is None else cert.gap_rel,
+            "gap_rel": None if cert is None else cert.gap_rel,  # type: ignore[union-attr]
             "ic_violation_rel": r.audit.max_ic_violation_rel, **{f"n_{k}": v for k, v in counts.items()}}  # type: ignore[union-attr]
 
 
