@@ -25,6 +25,10 @@ Suites
 ``solvers``
     Clarabel vs SCS (and any other installed conic solver that handles the cones) on the same
     instances: time, status, accuracy, failures.
+
+The contractible and accuracy suites live in :mod:`mechdesign.app.bench_contractible` and
+:mod:`mechdesign.app.bench_accuracy` (their cases re-exported here: ``bench.case_contractible``,
+``bench.case_accuracy``, ``bench.fitted_rate``), the multidim suite in :mod:`mechdesign.app.bench_multidim`.
 """
 
 from __future__ import annotations
@@ -43,6 +47,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mechdesign.app.bench_accuracy import (  # case_accuracy, fitted_rate: re-exported
+    accuracy_cases,
+    accuracy_rates,
+    case_accuracy,  # noqa: F401
+    fitted_rate,  # noqa: F401
+)
+from mechdesign.app.bench_contractible import (
+    _search_speedup,
+    case_contractible,  # noqa: F401
+    contractible_cases,
+)
 from mechdesign.app.bench_multidim import multidim_cases, peer_ratios
 
 SUITES = ("default", "scaling", "contractible", "accuracy", "peers", "solvers", "multidim")
@@ -101,15 +116,6 @@ def markdown(df: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
-
-
-def fitted_rate(n: np.ndarray, err: np.ndarray) -> float:
-    """Least-squares slope of log(err) on log(n) (errors that are zero or not finite are left out)."""
-    n, err = np.asarray(n, dtype=float), np.asarray(err, dtype=float)
-    ok = np.isfinite(err) & (err > 0)
-    if ok.sum() < 2:
-        return float("nan")
-    return float(np.polyfit(np.log(n[ok]), np.log(err[ok]), 1)[0])
 
 
 def _child(fn: Callable[..., Row], kwargs: dict[str, Any]) -> Row:
@@ -314,121 +320,6 @@ def _with_ratio(df: pd.DataFrame, baselines: dict[str, str]) -> pd.DataFrame:
             df[col] = [base.get(n, np.nan) / w if isinstance(w, float) and w > 0 else np.nan
                        for n, w in zip(df["N"], df["wall_s"])]
     return df
-
-
-def _search_speedup(df: pd.DataFrame) -> pd.DataFrame:
-    """Adaptive default (profile final rounds) over the token formulation's final rounds, same N x T."""
-    if not {"formulation", "wall_s", "ic", "N", "T"} <= set(df.columns):
-        return df
-    base = df[(df["ic"] == "adaptive") & (df["formulation"] == "tokens")].set_index(["N", "T"])["wall_s"]
-    df["speedup_vs_tokens_final"] = [
-        base.get((n, t), np.nan) / w if ic == "adaptive" and fm == "profile" and isinstance(w, float) and w > 0
-        else np.nan for n, t, ic, fm, w in zip(df["N"], df["T"], df["ic"], df["formulation"], df["wall_s"])]
-    return df
-
-
-# ---------------------------------------------------------------------------------------------- contractible
-def case_contractible(N: int, T: int, ic: str, formulation: str = "auto") -> Row:
-    """Random task profiles w ~ U[0.05, 1.2]^T (seed SEED), equal masses, the shipped technology.
-
-    ``formulation``: of the final rounds (:func:`solve_contractible`; the search rounds use the profile one)."""
-    from mechdesign.settings.contractible import solve_contractible
-    from mechdesign.technology import cobb_douglas
-    from mechdesign.types import TaskProfileTypes
-
-    rng = np.random.default_rng(SEED)
-    w = rng.uniform(0.05, 1.2, (N, T))
-    types = TaskProfileTypes(w, np.full(N, 1.0 / N), np.full(T, 1.0 / T))
-    tech = cobb_douglas([0.3, 0.2], [1.0, 3.0], [0.25], [2.0])
-    t0 = time.perf_counter()
-    r = solve_contractible(tech, types, ic=ic, formulation=formulation)
-    times = r.solver["times"]
-    assert isinstance(times, dict)
-    refine = r.solver.get("refine") or {}
-    cert = r.certificate
-    return {"N": N, "T": T, "ic": ic, "formulation": r.solver.get("formulation"), "search": str(r.solver.get("search")),
-            "status": r.status, "wall_s": time.perf_counter() - t0,
-            "gap_rel": None if cert is None else cert.gap_rel, "attempts": len(r.solver.get("attempts") or []),
-            **{f"{k}_s": v for k, v in times.items()}, "rounds": r.solver.get("rounds"),
-            "ic_rows": len(r.ic_pairs), "max_ic_viol_rel": r.audit.max_ic_violation_rel,
-            "refined": bool(refine.get("applied")) if isinstance(refine, dict) else False, "profit": r.profit}
-
-
-def contractible_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, Any]]]:
-    sizes = [20, 50] if quick else [50, 100, 200, 400]
-    segs = [5, 10] if quick else [5, 10, 20]
-    cases: list[tuple[Callable[..., Row], dict[str, Any]]] = []
-    for N in sizes:
-        for T in segs:
-            if N <= (50 if quick else 100):
-                cases.append((case_contractible, {"N": N, "T": T, "ic": "all"}))
-            # side by side: the final rounds in the profile formulation (default) and in the token one
-            cases.append((case_contractible, {"N": N, "T": T, "ic": "adaptive"}))
-            cases.append((case_contractible, {"N": N, "T": T, "ic": "adaptive", "formulation": "tokens"}))
-    if not quick:  # the speed targets of issues 6 and 14
-        cases += [(case_contractible, {"N": 1000, "T": 10, "ic": "adaptive"}),
-                  (case_contractible, {"N": 800, "T": 20, "ic": "adaptive"}),
-                  (case_contractible, {"N": 10_000, "T": 2, "ic": "adaptive"}),
-                  (case_contractible, {"N": 10_000, "T": 10, "ic": "adaptive"})]
-    return cases
-
-
-# ---------------------------------------------------------------------------------------------- accuracy
-def case_accuracy(setting: str, N: int) -> Row:
-    """Numeric menu on N cells against the continuous closed form of the setting."""
-    from mechdesign.problemfile import load_problem
-
-    row: Row = {"setting": setting, "N": N}
-    t0 = time.perf_counter()
-    if setting == "single_model":
-        r = _single_problem().solve(n=N, ic="local", binding="local")
-        c = r.comparison.continuous
-        row.update(status=r.status, profit_err=c["profit_rel_error"], Q_err=c["quality_rel_error"],
-                   t_err=c["transfer_rel_error"])
-    elif setting == "multimodel":
-        p: Any = load_problem(problems_dir() / "multimodel_two_models.toml")
-        res = p.solve(n=N)
-        dist = p.types
-        # Prop 6 on the continuum: the efficient allocation (Prop 5) at the virtual type, by a fine
-        # midpoint rule (2e5 cells; independent of the N-cell program)
-        grid = dist.discretize(200_000)
-        phi = np.maximum(dist.virtual_value(grid.theta), 0.0)
-        _, Qc = p.models.efficient(phi)
-        profit_c = float(grid.prob @ (phi * Qc - p.models.cost(Qc)))
-        _, Qn = p.models.efficient(np.maximum(dist.virtual_value(res.types.theta), 0.0))
-        row.update(status=res.status,
-                   profit_err=abs(res.profit - profit_c) / abs(profit_c),
-                   Q_err=float(res.types.prob @ np.abs(res.quality - Qn)) / float(np.max(Qn)))
-    else:
-        p = load_problem(problems_dir() / "figure1_leader_fringe.toml")  # type: ignore[assignment]
-        res = p.solve(n=N)
-        cut = p.market.cutoffs(p.dist)
-        nc = res.numeric_cutoffs()
-        qa, _ = p.market.competition(res.types.theta, p.dist)
-        row.update(status=res.status,
-                   entry_err=abs(float(nc["entry"]) - float(cut["entry"])),
-                   monopoly_err=abs(float(nc["monopoly"]) - float(cut["monopoly"])),
-                   Q_err=float(res.types.prob @ np.abs(res.quantity - qa)) / float(np.max(qa)))
-    row["wall_s"] = time.perf_counter() - t0
-    return row
-
-
-def accuracy_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, Any]]]:
-    sizes = {"single_model": [50, 100, 200, 400] if quick else [50, 100, 200, 400, 800, 1600, 3200],
-             "multimodel": [25, 50, 100] if quick else [25, 50, 100, 200, 400],
-             "leader_fringe": [50, 100, 200] if quick else [50, 100, 200, 400, 800, 1600]}
-    return [(case_accuracy, {"setting": s, "N": n}) for s, ns in sizes.items() for n in ns]
-
-
-def accuracy_rates(df: pd.DataFrame) -> pd.DataFrame:
-    """Fitted rate (slope of log error on log N) per setting and error column."""
-    rows = []
-    for setting, g in df.groupby("setting", sort=False):
-        for col in ("profit_err", "Q_err", "t_err", "entry_err", "monopoly_err"):
-            if col in g and g[col].notna().any():
-                rows.append({"setting": setting, "error": col, "N": f"{int(g['N'].min())}-{int(g['N'].max())}",
-                             "rate": fitted_rate(g["N"].to_numpy(), g[col].to_numpy())})
-    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------- peers

@@ -1,0 +1,206 @@
+"""The readers of whole problem files, one per family of settings: technology files (single-model,
+contractible, value-scale), §5 files (multimodel, leader-fringe) and multidimensional files, with the
+``[solve]`` defaults they share.
+
+:data:`mechdesign.problemfile.REGISTRY` maps each ``problem.kind`` to its reader; the tables inside a file
+are read by :mod:`mechdesign.problemtables`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from mechdesign import _validate as V
+from mechdesign.analytic.leader_fringe import LeaderFringe
+from mechdesign.analytic.multimodel import ModelSpec, MultiModel
+from mechdesign.analytic.value_scale import ValueScaleTypes
+from mechdesign.engine.program import IC_STRATEGIES
+from mechdesign.exceptions import ProblemSpecError
+from mechdesign.problemtables import (
+    _matrix,
+    _need,
+    _only,
+    _table,
+    technology_from_table,
+    type_count,
+    types_from_table,
+)
+from mechdesign.settings.contractible import ContractibleProblem
+from mechdesign.settings.leader_fringe import LeaderFringeProblem
+from mechdesign.settings.multidim import IC_STRATEGIES as MULTIDIM_IC
+from mechdesign.settings.multidim import MultiDimProblem, VectorTypes
+from mechdesign.settings.multimodel import MultiModelProblem
+from mechdesign.settings.single_model import SingleModelProblem
+from mechdesign.settings.value_scale import ValueScaleProblem
+from mechdesign.settings.vector_costs import QuadraticCost, SeparablePowerCost, TokenTechnologyCost
+from mechdesign.types import DiscreteTypes, Distribution, TaskProfileTypes
+
+#: types.kind values each problem kind accepts
+TYPE_KINDS = {"single_model": ("distribution", "discrete", "task_profiles", "separable", "joint"),
+              "contractible": ("task_profiles", "separable", "joint"),
+              "value_scale": ("value_scale",),
+              "multimodel": ("distribution", "discrete"),
+              "leader_fringe": ("distribution",),
+              "multidim": ("points", "grid")}
+Problem = (SingleModelProblem | ContractibleProblem | ValueScaleProblem | MultiModelProblem | LeaderFringeProblem
+           | MultiDimProblem)
+
+
+def _technology_problem(data: Mapping[str, object], kind: str, name: str, source: str) -> Problem:
+    """Single-model, contractible and value-scale files: ``[technology]``, ``[types]``, ``[solve]``."""
+    meta = _table(data, "problem", "", required=False)
+    _only(data, ("problem", "technology", "types", "solve"), "")
+    tech_t = _table(data, "technology", "")
+    tech, inames, fnames = technology_from_table(tech_t)
+    types_t = _table(data, "types", "")
+    tkind = types_t.get("kind", "distribution")
+    if tkind not in TYPE_KINDS[kind]:
+        raise ProblemSpecError("types.kind", tkind, f"must be one of {', '.join(TYPE_KINDS[kind])} for "
+                               f"problem.kind = {kind!r} (see docs/problem-files.md)")
+    types, n = types_from_table(types_t, tech.sigma)
+    src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
+    n = _solve_defaults(data, src, n, kind, types)
+    if isinstance(types, ValueScaleTypes):
+        return ValueScaleProblem(tech, types, name=name, source=src)
+    if kind == "contractible":
+        assert isinstance(types, TaskProfileTypes)
+        return ContractibleProblem(tech, types, name=name, source=src)
+    return SingleModelProblem(tech, types, n=n, name=name, inference_names=inames, finetuning_names=fnames,
+                              source=src)
+
+
+def _solve_table(data: Mapping[str, object], kind: str, types: object) -> dict[str, object]:
+    """``[solve]``: defaults for ``mechdesign solve``; a key the problem cannot use is an error."""
+    solve_t = _table(data, "solve", "", required=False)
+    _only(solve_t, ("ic", "solver", "n", "method"), "solve.")
+    if "ic" in solve_t:
+        V.one_of("solve.ic", solve_t["ic"], IC_STRATEGIES)
+    if "solver" in solve_t and not (isinstance(solve_t["solver"], str) and solve_t["solver"].strip()):
+        raise ProblemSpecError("solve.solver", solve_t["solver"], "must be the name of a cvxpy solver, e.g. \"CLARABEL\"")
+    if "method" in solve_t:
+        V.one_of("solve.method", solve_t["method"], ("auto", "structured", "conic"))
+        if kind != "single_model":
+            raise ProblemSpecError("solve.method", solve_t["method"], "applies to single-model problems only")
+    if "n" in solve_t and not isinstance(types, Distribution):
+        raise ProblemSpecError("solve.n", solve_t["n"], "applies to continuous type distributions only "
+                               "(types.kind = \"distribution\"); these types are listed in the file")
+    return solve_t
+
+
+def _solve_defaults(data: Mapping[str, object], src: dict[str, object], n: int, kind: str, types: object) -> int:
+    """``[solve]``: defaults of the solve options (``ic``, ``solver``, ``n``, ``method``) for this file.
+
+    Checked by :func:`_solve_table` and stored in ``src["solve_defaults"]``; whether the setting honours
+    each one is checked again when it solves. Returns the number of cells (``solve.n`` overrides ``types.n``).
+    """
+    solve_t = _solve_table(data, kind, types)
+    if "n" in solve_t:
+        n = type_count("solve.n", solve_t["n"])
+    if solve_t:
+        src["solve_defaults"] = dict(solve_t)
+    return n
+
+
+def _section5_problem(data: Mapping[str, object], kind: str, name: str,
+                         source: str) -> MultiModelProblem | LeaderFringeProblem:
+    """§5 files: ``[technology] sigma``; ``[[models]]`` (multimodel) or ``[leader]``/``[fringe]``."""
+    meta = _table(data, "problem", "", required=False)
+    src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
+    tech_t = _table(data, "technology", "")
+    _only(tech_t, ("sigma",), "technology.")
+    sigma = V.in_open("technology.sigma", _need(tech_t, "sigma", "technology."), 0.0, 1.0)
+    types_t = _table(data, "types", "")
+    tkind = types_t.get("kind", "distribution")
+    if tkind not in TYPE_KINDS[kind]:
+        raise ProblemSpecError("types.kind", tkind, f"must be one of {', '.join(TYPE_KINDS[kind])} for "
+                               f"problem.kind = {kind!r}")
+    types, n = types_from_table(types_t, sigma)
+    n = _solve_defaults(data, src, n, kind, types)
+    if kind == "multimodel":
+        _only(data, ("problem", "technology", "types", "models", "solve"), "")
+        raw = _need(data, "models", "")
+        if not isinstance(raw, list) or not raw or not all(isinstance(m, Mapping) for m in raw):
+            raise ProblemSpecError("models", raw, "must be a non-empty array of tables [[models]]")
+        specs = []
+        for i, m in enumerate(raw):
+            where = f"models[{i}]."
+            mname = str(m.get("name", f"model{i}"))
+            if "technology" in m:  # a full technology: (sigma_hat, kappa = C0) by Lemma 3
+                _only(m, ("name", "technology"), where)
+                tt = dict(_table(m, "technology", where))
+                if "sigma" in tt and abs(V.as_float(where + "technology.sigma", tt["sigma"]) - sigma) > 1e-12:
+                    raise ProblemSpecError(where + "technology.sigma", tt["sigma"],
+                                           f"must equal technology.sigma = {sigma:g} (§5: models share sigma)")
+                tt["sigma"] = sigma
+                tech, _, _ = technology_from_table(tt)
+                if not tech.is_homogeneous:
+                    raise ProblemSpecError(where + "technology.finetuning.kind", "baseline",
+                                           "must be none or ces (Assumption 1: homogeneous fine-tuning)")
+                specs.append(ModelSpec.from_technology(tech, mname))
+                continue
+            _only(m, ("name", "sigma_hat", "kappa"), where)
+            specs.append(ModelSpec(V.as_float(where + "sigma_hat", _need(m, "sigma_hat", where)),
+                                   V.positive(where + "kappa", _need(m, "kappa", where)), mname))
+        assert isinstance(types, (DiscreteTypes, Distribution))
+        return MultiModelProblem(MultiModel(sigma, tuple(specs)), types, n=n, name=name, source=src)
+    _only(data, ("problem", "technology", "types", "leader", "fringe", "solve"), "")
+    lead = _table(data, "leader", "")
+    fr = _table(data, "fringe", "")
+    _only(lead, ("sigma_hat", "cost"), "leader.")
+    _only(fr, ("sigma_hat", "cost"), "fringe.")
+    market = LeaderFringe(sigma, V.as_float("leader.sigma_hat", _need(lead, "sigma_hat", "leader.")),
+                          V.positive("leader.cost", _need(lead, "cost", "leader.")),
+                          V.positive("fringe.cost", _need(fr, "cost", "fringe.")),
+                          V.as_float("fringe.sigma_hat", fr.get("sigma_hat", 0.0)))
+    assert isinstance(types, Distribution)
+    return LeaderFringeProblem(market, types, name=name, source=src, n=n)
+
+
+def _multidim_problem(data: Mapping[str, object], kind: str, name: str, source: str) -> MultiDimProblem:
+    """Multidimensional files: ``[types]`` (``points`` and ``prob``, or a ``grid`` on a box with optional
+    cell ``weights``), ``[cost]`` (``quadratic`` A, ``power`` c and p, or ``tokens`` measures with a
+    ``[technology]`` table) and ``[solve]``."""
+    meta = _table(data, "problem", "", required=False)
+    src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
+    _only(data, ("problem", "types", "cost", "technology", "solve"), "")
+    types_t = _table(data, "types", "")
+    if "grid" in types_t:
+        _only(types_t, ("grid", "weights"), "types.")
+        g = _table(types_t, "grid", "types.")
+        _only(g, ("lo", "hi", "n"), "types.grid.")
+        counts = V.vector("types.grid.n", _need(g, "n", "types.grid."))
+        lo = V.vector("types.grid.lo", _need(g, "lo", "types.grid."))
+        if np.any(lo < 0):
+            raise ProblemSpecError("types.grid.lo", g["lo"], "every entry must be >= 0 (types value the goods)")
+        types = VectorTypes.grid(lo,
+                                 V.vector("types.grid.hi", _need(g, "hi", "types.grid.")),
+                                 [V.integer("types.grid.n", k, 1) for k in counts.tolist()], types_t.get("weights"))
+    else:
+        _only(types_t, ("points", "prob"), "types.")
+        types = VectorTypes(_matrix(types_t, "points", "types."), V.vector("types.prob", _need(types_t, "prob", "types.")))
+    cost_t = _table(data, "cost", "")
+    ckind = V.one_of("cost.kind", cost_t.get("kind", "quadratic"), ("quadratic", "power", "tokens"))
+    if "technology" in data and ckind != "tokens":
+        raise ProblemSpecError("technology", "[technology]", "applies to cost.kind = \"tokens\" only")
+    cost: QuadraticCost | SeparablePowerCost | TokenTechnologyCost
+    if ckind == "quadratic":
+        _only(cost_t, ("kind", "A"), "cost.")
+        cost = QuadraticCost(_matrix(cost_t, "A", "cost.") if "A" in cost_t else np.eye(types.dim))
+    elif ckind == "power":
+        _only(cost_t, ("kind", "c", "p"), "cost.")
+        cost = SeparablePowerCost(V.vector("cost.c", _need(cost_t, "c", "cost.")),
+                                  V.vector("cost.p", _need(cost_t, "p", "cost.")))
+    else:
+        _only(cost_t, ("kind", "measures"), "cost.")
+        tech, _, _ = technology_from_table(_table(data, "technology", ""))
+        mu = V.vector("cost.measures", cost_t.get("measures", [1.0 / types.dim] * types.dim), length=types.dim)
+        cost = TokenTechnologyCost(tech, mu)
+    solve_t = _table(data, "solve", "", required=False)
+    _only(solve_t, ("ic", "solver"), "solve.")
+    if "ic" in solve_t:  # vector types: no 'local' strategy
+        V.one_of("solve.ic", solve_t["ic"], MULTIDIM_IC)
+    _solve_defaults(data, src, types.n, kind, types)
+    return MultiDimProblem(types, cost, name=name, source=src)
+
