@@ -173,7 +173,8 @@ def check_n(problem: object, n: object, field: str = "--n") -> int | None:
     if isinstance(types, Distribution):
         return out
     what = {"contractible": "task-profile types (types.w lists them)",
-            "value_scale": "value-scale types (types.w.n sets the cells of w)"}.get(
+            "value_scale": "value-scale types (types.w.n sets the cells of w)",
+            "multidim": "vector types (types.grid.n sets the grid, or types.points lists them)"}.get(
         kind, "discrete types (types.kind = \"discrete\")" if isinstance(types, DiscreteTypes)
         else "types listed in the file (task profiles)")
     raise ProblemSpecError(field, n, f"applies to continuous type distributions only; this problem has {what}")

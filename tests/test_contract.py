@@ -25,8 +25,10 @@ KINDS = {
     "value_scale": ("value_scale", []),
     "multimodel": ("multimodel_two_models", ["--n", "40"]),
     "leader_fringe": ("figure1_leader_fringe", ["--n", "40"]),
+    "multidim": ("multidim/rochet_chone_20x20", []),
 }
-SHIPPED = sorted(p.stem for p in PROBLEMS.glob("*.toml"))
+SHIPPED = sorted(p.stem for p in PROBLEMS.glob("*.toml")) + ["multidim/rochet_chone_20x20",
+                                                              "multidim/bundling_substitutes_20x20"]
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
