@@ -219,3 +219,31 @@ def test_larger_n_keeps_audit_and_binding_sets(shipped_tech: Technology, ic: str
     assert r.comparison.binding_agree
     assert r.comparison.quality_rel_error < 2e-6
     assert r.comparison.profit_rel_error < 1e-8
+
+
+def test_rent_rows_are_the_transfer_rows() -> None:
+    """rent_ic_matrix writes the same IC inequalities as ic_matrix in rents u = v.a - t (an identity,
+    checked on random menus), with D + 2 nonzeros per row instead of 2D + 2."""
+    from mechdesign.engine.pairs import all_pairs, ic_matrix, rent_ic_matrix
+
+    rng = np.random.default_rng(5)
+    N, D = 7, 3
+    v = rng.uniform(0, 2, (N, D))
+    a = rng.uniform(0, 1, (N, D))
+    t = rng.uniform(0, 1, N)
+    u = np.sum(v * a, axis=1) - t
+    pairs = all_pairs(N)
+    A_a, A_t = ic_matrix(v, pairs)
+    R_a, R_u = rent_ic_matrix(v, pairs)
+    assert np.allclose(A_a @ a.reshape(-1) + A_t @ t, R_a @ a.reshape(-1) + R_u @ u)
+    assert (R_a.getnnz(axis=1) + R_u.getnnz(axis=1)).max() <= D + 2 < 2 * D + 2
+
+
+def test_null_item_pairs_point_from_tight_types_to_null_types() -> None:
+    from mechdesign.engine.certificate import null_item_pairs
+
+    v = np.array([[0.1, 0.1], [0.5, 0.2], [1.0, 1.0]])
+    a = np.array([[0.0, 0.0], [0.2, 0.0], [1.0, 1.0]])
+    t = np.array([0.0, 0.1, 1.5])  # type 1 has zero rent, type 2 a positive one
+    pairs = null_item_pairs(v, a, t, scale=1.0)
+    assert pairs.tolist() == [[1, 0]]
