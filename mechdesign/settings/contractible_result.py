@@ -15,7 +15,7 @@ from mechdesign.analytic.contractible import BinaryMenu
 from mechdesign.analytic.cost_based import CostBasedTariff
 from mechdesign.engine.audit import ACTIVE_TOL, AuditReport
 from mechdesign.engine.certificate import Certificate
-from mechdesign.settings.results import ResultBase, contract
+from mechdesign.settings.results import ResultBase, contract, multiplier_binding
 
 FloatArray = np.ndarray
 
@@ -129,12 +129,7 @@ class ContractibleResult(ResultBase):
         cost = np.full(len(self.prob), np.nan) if self.cost is None else self.cost
         rows = [{"type": n, "prob": self.prob[n], "w": self.w[n], "quality": self.quality[n],
                  "transfer": self.transfer[n], "rent": self.rent[n], "cost": cost[n]} for n in range(len(self.prob))]
-        act = self.ic_duals > ACTIVE_TOL
-        binding = {"ic_tight": None, "ic_active": self.ic_pairs[act], "ic_active_duals": self.ic_duals[act],
-                   "ir_tight": np.flatnonzero(self.rent <= 1e-7 * max(float(np.max(np.abs(self.gross))), 1e-300)),
-                   "ir_active": np.flatnonzero(self.ir_duals > ACTIVE_TOL),
-                   "note": "ic_active: pairs of the final program with a multiplier above active_tol",
-                   "active_tol": ACTIVE_TOL}
+        binding = multiplier_binding(self.ic_pairs, self.ic_duals, self.ir_duals, self.rent, self.gross)
         analytic = comparison = None
         if self.analytic is not None:
             an = self.analytic

@@ -32,7 +32,7 @@ from mechdesign.engine.certificate import Certificate, certify_menu
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import AuditError, ProblemSpecError, SolverInaccurateWarning, UncertifiedWarning
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
-from mechdesign.settings.results import ResultBase, contract
+from mechdesign.settings.results import ResultBase, contract, multiplier_binding
 from mechdesign.settings.vector_costs import units
 
 FloatArray = np.ndarray
@@ -231,12 +231,7 @@ class MultiDimResult(ResultBase):
         rows = [{"type": n, "prob": self.prob[n], "v": self.types.points[n], "quality": self.quality[n],
                  "transfer": self.transfer[n], "rent": self.rent[n], "cost": self.cost[n], "region": reg[n]}
                 for n in range(self.types.n)]
-        act = self.ic_duals > ACTIVE_TOL
-        scale = max(float(np.max(np.abs(self.gross), initial=0.0)), 1e-300)
-        binding = {"ic_tight": None, "ic_active": self.ic_pairs[act], "ic_active_duals": self.ic_duals[act],
-                   "ir_tight": np.flatnonzero(self.rent <= 1e-7 * scale),
-                   "ir_active": np.flatnonzero(self.ir_duals > ACTIVE_TOL), "active_tol": ACTIVE_TOL,
-                   "note": "ic_active: pairs of the final program with a multiplier above active_tol"}
+        binding = multiplier_binding(self.ic_pairs, self.ic_duals, self.ir_duals, self.rent, self.gross)
         problem = {"name": self.name, "kind": "multidim", "dim": self.types.dim, "n": self.types.n,
                    "grid": list(self.types.grid_shape) if self.types.grid_shape else None,
                    "cost": self.cost_model.to_dict()}

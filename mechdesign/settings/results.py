@@ -96,6 +96,20 @@ def contract(problem: Mapping[str, Any], status: str, profit: float, surplus: fl
     return _jsonable(out)  # type: ignore[return-value]
 
 
+def multiplier_binding(ic_pairs: np.ndarray, ic_duals: np.ndarray, ir_duals: np.ndarray, rent: np.ndarray,
+                       gross: np.ndarray) -> dict[str, object]:
+    """Binding constraints of a vector-type menu from the final program's multipliers: IC pairs and IR
+    rows with a multiplier above the audit's active tolerance, and the IR rows tight at the menu."""
+    from mechdesign.engine.audit import ACTIVE_TOL
+
+    act = np.asarray(ic_duals) > ACTIVE_TOL
+    scale = max(float(np.max(np.abs(gross), initial=0.0)), 1e-300)
+    return {"ic_tight": None, "ic_active": np.asarray(ic_pairs)[act], "ic_active_duals": np.asarray(ic_duals)[act],
+            "ir_tight": np.flatnonzero(np.asarray(rent) <= 1e-7 * scale),
+            "ir_active": np.flatnonzero(np.asarray(ir_duals) > ACTIVE_TOL), "active_tol": ACTIVE_TOL,
+            "note": "ic_active: pairs of the final program with a multiplier above active_tol"}
+
+
 def scalar_binding(theta: np.ndarray, quality: np.ndarray, transfer: np.ndarray, audit: AuditReport,
                    max_n: int = 5000) -> dict[str, object]:
     """Tight IC pairs and IR rows of a scalar-type menu with linear payoffs (no multipliers)."""
