@@ -209,3 +209,18 @@ def test_regions_classify_identical_items_and_the_null_item() -> None:
 def test_null_menu_when_no_type_values_anything() -> None:
     r = MultiDimProblem(VectorTypes(np.zeros((3, 2)), np.full(3, 1 / 3)), QuadraticCost(np.eye(2))).solve()
     assert r.status == "optimal" and r.profit == 0.0 and set(r.regions) == {"exclusion"}
+
+
+def test_quadratic_argmax_replaces_the_whole_support() -> None:
+    """Regression (review): a later support that wins must replace the earlier one entirely. With
+    A = [[1, .9], [.9, 1]] and v = (1, 1.2) the efficient allocation is (0, 1.2) (support {1}: v_1 = 1 <
+    0.9 * 1.2, so the first good is not worth producing), not (1, 1.2)."""
+    q = QuadraticCost(np.array([[1.0, 0.9], [0.9, 1.0]])).efficient(np.array([[1.0, 1.2]]))
+    assert np.allclose(q, [[0.0, 1.2]])
+
+
+def test_grid_fields_are_checked_before_use() -> None:
+    with pytest.raises(ProblemSpecError, match="types.grid.lo"):
+        VectorTypes.grid([-1.0, 0.0], [1.0, 1.0], [3, 3])
+    with pytest.raises(ProblemSpecError, match="types.grid.n"):
+        VectorTypes.grid([0.0, 0.0], [1.0, 1.0], [2.5, 3])

@@ -141,11 +141,10 @@ class ScreeningProgram(RefinementMixin):
     #: write the program in rent variables :math:`u_n = v_n\cdot a_n - t_n` (:func:`rent_ic_matrix`);
     #: None: when types are vectors (D > 1), where it makes the interior point's KKT factor sparser
     rent: bool | None = None
-    #: rent formulation: keep the types that the search's menu leaves at the null item there in the final
-    #: rounds (cone-formulated costs: the interior point's iterates near a cone's apex lose primal
-    #: feasibility when pushed to the final accuracy — measured on the contractible profile formulation,
-    #: N = 400, T = 10: NumericalError free, solved with them fixed). The setting's certificate checks
-    #: that the restriction costs nothing (:func:`mechdesign.engine.certificate.null_item_pairs`).
+    #: rent formulation with a search formulation (adaptive): keep the types that the search's menu leaves
+    #: at the null item there in the final rounds. No effect without a search formulation; not used by the
+    #: settings (measured on the contractible profile formulation, N = 200-400 x T = 10: it earns as much
+    #: as the free final rounds, but its multipliers do not certify). Kept for experiments.
     fix_null: bool = False
     #: Clarabel's settings in the final rounds instead of CLARABEL_OPTIONS (None: those); the user's
     #: solver_options still win. Measured on the contractible profile formulation (N = 400, T = 10): aiming
@@ -189,6 +188,9 @@ class ScreeningProgram(RefinementMixin):
         restriction of the same program, so it is kept only when its all-pairs audit passes and its
         profit is not below the first solve's (less :data:`POLISH_RTOL`); it is repeated while the null
         set changes. ``solver_stats['polish']`` says what happened.
+
+        ``pairs`` (adaptive strategy only; the others write their own pair sets) is the first pair set
+        instead of the default one, e.g. a previous solve's final pairs.
 
         ``time_limit`` (seconds, optional) bounds the whole solve: each Clarabel solve gets the
         remaining time as its own ``time_limit`` setting, and the remaining time is checked between

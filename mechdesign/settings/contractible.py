@@ -228,12 +228,12 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "ada
     formulation : {"auto", "tokens", "profile"}
         ``tokens`` writes token variables per (type, segment) and the technology as cones; ``profile``
         writes each type's least cost :math:`K\lVert\mu^\sigma\circ q\rVert_{1/\sigma}^{1/(\sigma+\hat\sigma)}`
-        directly (much smaller; tokens recovered in closed form). Both give the same menu. ``auto``
-        (default): ``tokens``, every type free in the final rounds (in rent variables, whose multipliers
-        certify). ``profile`` holds the excluded types at the null item in the final rounds (free, the
-        interior point loses feasibility near the cones' apex) and, when that menu is not certified,
-        re-solves with ``tokens`` from its pairs (measured, N = 400 x T = 10: the profile menu earns as
-        much, but the KKT fit of its multipliers does not certify it, so ``tokens`` is the default).
+        directly (much smaller; tokens recovered in closed form). Both give the same menu. The runs, in
+        order, until one is certified (each from the previous run's pairs): with ``ic="adaptive"``, the
+        chosen formulation in rent variables with every type free in the final rounds (``auto``: ``profile``,
+        aiming at 1e-12), then ``tokens`` in rents, then ``tokens`` in transfers with the polish and the
+        refinement; with ``ic="all"``, the transfer path first (``auto``: ``tokens``), then rents.
+        ``solver["attempts"]`` lists the runs.
     search : {"auto", "profile", "tokens", None}
         Formulation of the adaptive strategy's *search* rounds (first-pass accuracy), which only decide
         which IC pairs to add; the final rounds use ``formulation`` at the final accuracy and are audited.
@@ -279,14 +279,18 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "ada
     run: _Run | None = None
     failure: MechDesignError | None = None
     for form, rent in plan:
-        if run is not None and run.certificate.passed:
+        if run is not None and (run.certificate.passed or (deadline is not None and time.perf_counter() >= deadline)):
             break
         try:
             alt = _contractible_run(tech, types, th_max, ic, solver, form, search if run is None else None,
                                     fix_null=False, time_limit=left(), rent=rent,
                                     pairs=run.sol.ic_pairs if ic == "adaptive" and run is not None else None)
-        except TimeLimitError:
-            raise
+        except TimeLimitError as exc:
+            if run is None:
+                raise
+            # a menu is at hand (audited, not certified): return it rather than lose it to the limit
+            attempts.append({"formulation": form, "variables": "rents" if rent else "transfers", "error": str(exc)[:200]})
+            break
         except (SolverError, AuditError) as exc:  # a numerical failure: the next run of the plan
             failure = exc
             attempts.append({"formulation": form, "variables": "rents" if rent else "transfers", "error": str(exc)[:200]})
@@ -438,8 +442,8 @@ class ContractibleProblem:
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> ContractibleResult:
         """Solve, certify, audit and (for two types) compare with Prop 9.
 
-        Options (a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords): ``ic`` ('all', the
-        default, or 'all'), ``solver``, ``formulation`` ('auto', the default, 'tokens' or 'profile'),
+        Options (a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords): ``ic`` ('adaptive',
+        the default, or 'all'), ``solver``, ``formulation`` ('auto', the default, 'tokens' or 'profile'),
         ``time_limit``; any other option is refused.
         """
         o = SolveOptions.make(options, **kwargs)

@@ -102,10 +102,12 @@ class VectorTypes:
         normalised; uniform otherwise (Rochet and Choné's types uniform on :math:`[1, 2]^2`)."""
         lo_a = np.atleast_1d(np.asarray(lo, dtype=float))
         hi_a = np.atleast_1d(np.asarray(hi, dtype=float))
-        counts = [V.integer("types.grid.n", int(k), 1, MAX_POINTS) for k in np.atleast_1d(n)]
+        counts = [V.integer("types.grid.n", k, 1, MAX_POINTS) for k in np.atleast_1d(n).tolist()]
         if not (lo_a.size == hi_a.size == len(counts)):
             raise ProblemSpecError("types.grid", {"lo": lo_a.tolist(), "hi": hi_a.tolist(), "n": counts},
                                    "lo, hi and n must have one entry per dimension")
+        if not (np.all(np.isfinite(lo_a)) and np.all(np.isfinite(hi_a))) or np.any(lo_a < 0):
+            raise ProblemSpecError("types.grid.lo", lo_a.tolist(), "must be finite and non-negative (values of each good)")
         if np.any(hi_a <= lo_a):
             raise ProblemSpecError("types.grid.hi", hi_a.tolist(), f"must exceed lo = {lo_a.tolist()} in every dimension")
         total = int(np.prod(counts))
@@ -297,7 +299,8 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", s
                           sol.ir_duals, status, cert,
                           solver={"name": sol.solver, "status": sol.status, "ic": ic, "rounds": sol.rounds,
                                   "times": sol.times, "wall_s": time.perf_counter() - t0,
-                                  "formulation": "rent variables", "units": {"quality": q_ref, "money": money}})
+                                  "formulation": "rent variables" if prog.rent else "transfers (polished)",
+                                  "units": {"quality": q_ref, "money": money}})
 
 
 def _null_result(types: VectorTypes, cost: VectorCost, name: str, ic: str) -> MultiDimResult:

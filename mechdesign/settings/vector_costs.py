@@ -135,6 +135,7 @@ class QuadraticCost:
                 val = 0.5 * np.einsum("nd,nd->n", s[:, idx], cand)
                 better = ok & (val > best_val)
                 best_val = np.where(better, val, best_val)
+                best_arg[better] = 0.0  # the new support replaces the old one entirely
                 best_arg[np.ix_(better, idx)] = cand[better]
         return best_arg, best_val
 
