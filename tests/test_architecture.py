@@ -70,3 +70,15 @@ def test_the_rule_can_fail() -> None:
     # the checker sees both absolute and relative imports
     found = imports_in("from ..engine import audit\nimport cvxpy as cp\n", ["mechdesign", "analytic"])
     assert "mechdesign.engine" in found and "cvxpy" in found
+
+
+def test_every_subpackage_ships_in_the_wheel() -> None:
+    """pyproject.toml lists packages explicitly: a new subpackage missing there installs without its
+    modules (found by CI's wheel check: mechdesign.app.commands was missing)."""
+    import tomllib
+
+    ROOT = PKG.parent
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    pkg_root = ROOT / "mechdesign"
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in pkg_root.rglob("__init__.py")}
+    assert found - listed == set(), f"add to [tool.setuptools] packages: {sorted(found - listed)}"
