@@ -29,14 +29,13 @@ from mechdesign import _validate as V
 from mechdesign.analytic.contractible import binary_menu
 from mechdesign.analytic.cost_based import cost_based_tariff, separability_gap
 from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
-from mechdesign.engine.certificate import Certificate, certify_menu, profile_conjugate
+from mechdesign.engine.certificate import Certificate, profile_conjugate
 from mechdesign.engine.program import ScreeningProgram, all_pairs
 from mechdesign.exceptions import (
     AuditError,
     MechDesignError,
     ProblemSpecError,
     SolverError,
-    SolverInaccurateWarning,
     TimeLimitError,
     UncertifiedWarning,
 )
@@ -49,6 +48,7 @@ from mechdesign.settings.costs import (
     program_units,
     scaled_profile_cost,
 )
+from mechdesign.settings.vector_pipeline import solve_audit_certify
 from mechdesign.technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
 from mechdesign.types import TaskProfileTypes, aggregate_type
 
@@ -341,29 +341,26 @@ def _contractible_run(tech: Technology, types: TaskProfileTypes, th_max: float, 
     search_model = None if search is None else ContractibleCostModel(tech, mu, q_ref, money, search)
     prog = ScreeningProgram(values / th_max, f, model, search_model=search_model, fix_null=fix_null, rent=rent,
                             final_options=PROFILE_FINAL_OPTIONS if formulation == "profile" else None)
-    with warnings.catch_warnings():  # the solver's own accuracy is not the verdict: the certificate is
-        warnings.simplefilter("ignore", SolverInaccurateWarning)
-        sol = prog.solve(ic=ic, solver=solver, time_limit=time_limit, pairs=pairs)
-    quality = sol.allocation * q_ref
-    transfer = sol.transfer * money
-    audit = audit_menu(values, quality, transfer, rtol=AUDIT_RTOL)
-    if not audit.passed:
-        raise AuditError(f"the contractible menu fails the all-pairs audit (max IC violation "
-                         f"{audit.max_ic_violation_rel:.2e} relative)")
-    tokens = sol.tokens  # token variables, or their closed form (profile formulation)
-    X = tokens["X"].reshape(len(f), -1, tech.J) * model.x_ref
-    token_cost = (X @ tech.c) @ mu
-    if "Z" in tokens:
-        token_cost = token_cost + (tokens["Z"] * model.z_ref) @ tech.c_hat
-    profit = float(f @ (transfer - token_cost))
-    t1 = time.perf_counter()
     K, _, _, _ = tech._profile_constants()
     beta = 1.0 / (tech.sigma + tech.sigma_hat)
     conj = profile_conjugate(float(np.exp(np.log(K) + beta * np.log(q_ref) - np.log(money))), beta, mu, tech.sigma)
-    a = quality / q_ref
-    certificate = certify_menu(values / th_max, f, a, transfer / money, token_cost / money, sol.ic_pairs,
-                               sol.ic_duals, sol.ir_duals, conj, model.smooth_cost(a)[1], audit).in_units(money)
-    sol.times["certificate"] = time.perf_counter() - t1
+
+    costs: dict[str, FloatArray] = {}
+
+    def menu_cost(_a: FloatArray, sol: Any) -> FloatArray:
+        """Each type's token cost (token variables, or their closed form) in money units; kept for the profit."""
+        X = sol.tokens["X"].reshape(len(f), -1, tech.J) * model.x_ref
+        cost = (X @ tech.c) @ mu
+        if "Z" in sol.tokens:
+            cost = cost + (sol.tokens["Z"] * model.z_ref) @ tech.c_hat
+        costs["natural"] = np.asarray(cost)
+        return costs["natural"] / money
+
+    done = solve_audit_certify(prog, values, q_ref, money, conj, menu_cost, lambda a: model.smooth_cost(a)[1],
+                               "contractible", ic=ic, solver=solver, time_limit=time_limit, pairs=pairs)
+    sol, quality, transfer, audit, certificate = done.sol, done.quality, done.transfer, done.audit, done.certificate
+    token_cost = costs["natural"]
+    profit = float(f @ (transfer - token_cost))
     return _Run(formulation, search, sol, quality, transfer, token_cost, profit, audit, certificate,
                 time.perf_counter() - t0, bool(prog.rent))
 

@@ -28,12 +28,13 @@ import pandas as pd
 
 from mechdesign import _validate as V
 from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
-from mechdesign.engine.certificate import Certificate, certify_menu
+from mechdesign.engine.certificate import Certificate
 from mechdesign.engine.program import ScreeningProgram
-from mechdesign.exceptions import AuditError, ProblemSpecError, SolverInaccurateWarning, UncertifiedWarning
+from mechdesign.exceptions import ProblemSpecError, UncertifiedWarning
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
 from mechdesign.settings.results import ResultBase, contract, multiplier_binding
 from mechdesign.settings.vector_costs import units
+from mechdesign.settings.vector_pipeline import solve_audit_certify
 
 FloatArray = np.ndarray
 
@@ -275,21 +276,11 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", s
     values = v * (q_ref / money)
     prog = ScreeningProgram(values, f, model)
     t0 = time.perf_counter()
-    with warnings.catch_warnings():  # the solver's own accuracy is not the verdict: the certificate is
-        warnings.simplefilter("ignore", SolverInaccurateWarning)
-        sol = prog.solve(ic=ic, solver=solver, solver_options=solver_options, verbose=verbose, time_limit=time_limit)
-    a = np.maximum(sol.allocation, 0.0)
-    quality = a * q_ref
-    transfer = sol.transfer * money
-    audit = audit_menu(v, quality, transfer, rtol=AUDIT_RTOL)
-    if not audit.passed:
-        raise AuditError(f"the multidimensional menu fails the all-pairs audit (max IC violation "
-                         f"{audit.max_ic_violation_rel:.2e} relative); try ic='all'")
-    t1 = time.perf_counter()
-    scaled_cost, grad, _ = model.smooth_cost(a)
-    cert = certify_menu(values, f, a, sol.transfer, scaled_cost, sol.ic_pairs, sol.ic_duals, sol.ir_duals,
-                        model.conjugate, grad, audit).in_units(money)
-    sol.times["certificate"] = time.perf_counter() - t1
+    done = solve_audit_certify(prog, v, q_ref, money, model.conjugate, lambda a, _sol: model.smooth_cost(a)[0],
+                               lambda a: model.smooth_cost(a)[1], "multidimensional", "; try ic='all'",
+                               ic=ic, solver=solver, solver_options=solver_options, verbose=verbose,
+                               time_limit=time_limit)
+    sol, quality, transfer, audit, cert = done.sol, done.quality, done.transfer, done.audit, done.certificate
     status = decide_status(audit.passed, cert.passed)
     if status != "optimal":
         warnings.warn(f"the multidimensional menu is not certified optimal: {cert.line()}", UncertifiedWarning,

@@ -1,0 +1,62 @@
+"""The pipeline every vector-type setting shares: solve the scaled program, unscale, audit, certify.
+
+Contractible tasks (BBS Appendix B) and generic multidimensional screening solve the engine's program in
+units ``q_ref`` (allocations) and ``money`` (payoffs), so that payoffs are of order one; this module turns
+the solution back into the file's units, audits every IC pair (:func:`mechdesign.engine.audit.audit_menu`,
+an :class:`~mechdesign.exceptions.AuditError` when it fails) and certifies it with the Lagrangian bound of
+the all-pairs program (:func:`mechdesign.engine.certificate.certify_menu`), in the file's units.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
+from mechdesign.engine.certificate import Certificate, Conjugate, certify_menu
+from mechdesign.engine.program import ProgramSolution, ScreeningProgram
+from mechdesign.exceptions import AuditError, SolverInaccurateWarning
+
+FloatArray = np.ndarray
+
+
+@dataclass
+class VectorSolve:
+    """A solved, audited and certified vector-type menu in the file's units."""
+
+    sol: ProgramSolution
+    quality: FloatArray
+    transfer: FloatArray
+    audit: AuditReport
+    certificate: Certificate
+
+
+def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float, money: float,
+                        conjugate: Conjugate, scaled_cost: Callable[[FloatArray, ProgramSolution], FloatArray],
+                        gradient: Callable[[FloatArray], FloatArray], what: str, hint: str = "",
+                        **solve_options: Any) -> VectorSolve:
+    """Solve ``prog`` (types ``values * q_ref / money``), unscale, audit against ``values`` and certify.
+
+    ``scaled_cost(a, sol)`` is each type's cost of the scaled allocations ``a`` in money units (the
+    menu's own costs: a setting with token variables prices its tokens), ``gradient(a)`` the cost's
+    gradient there (the KKT fit of the certificate). ``what`` names the menu in the audit's error.
+    """
+    with warnings.catch_warnings():  # the solver's own accuracy is not the verdict: the certificate is
+        warnings.simplefilter("ignore", SolverInaccurateWarning)
+        sol = prog.solve(**solve_options)
+    a = np.maximum(sol.allocation, 0.0)
+    quality, transfer = a * q_ref, sol.transfer * money
+    audit = audit_menu(values, quality, transfer, rtol=AUDIT_RTOL)
+    if not audit.passed:
+        raise AuditError(f"the {what} menu fails the all-pairs audit (max IC violation "
+                         f"{audit.max_ic_violation_rel:.2e} relative){hint}")
+    t0 = time.perf_counter()
+    cert = certify_menu(prog.values, prog.prob, a, sol.transfer, scaled_cost(a, sol), sol.ic_pairs, sol.ic_duals,
+                        sol.ir_duals, conjugate, gradient(a), audit).in_units(money)
+    sol.times["certificate"] = time.perf_counter() - t0
+    return VectorSolve(sol, quality, transfer, audit, cert)
