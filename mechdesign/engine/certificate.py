@@ -41,9 +41,17 @@ from mechdesign.engine.audit import AuditReport
 
 FloatArray = np.ndarray
 
-#: a menu is certified optimal when (bound - profit) <= GAP_RTOL * scale (scale: the largest gross
-#: payoff, or the data's money unit when no type is served)
+#: a menu is certified optimal when |bound - profit| <= GAP_RTOL * max(|profit|, PROFIT_FLOOR * scale)
+#: (scale: the largest gross payoff, or the data's money unit when no type is served): the gap is measured
+#: against the profit itself, and a menu above its own bound (one that violates IC beyond rounding) is
+#: not certified either
 GAP_RTOL = 1e-9
+#: the profit the gap is measured against is at least this share of the largest gross payoff (a menu that
+#: earns nothing, or almost nothing, is measured against the data's scale instead of zero)
+PROFIT_FLOOR = 1e-6
+#: a certified gap this small (relative to the profit) is at the rounding level: the margin the exact
+#: finish aims at, and the level below which no further multipliers are tried
+MARGIN_RTOL = 1e-12
 #: raw multipliers below -MULT_RTOL * (largest multiplier) count as negative (reported, then clipped)
 MULT_RTOL = 1e-7
 #: flow-balance defects below this multiple of (f_n + outflow + inflow) are floating-point rounding
@@ -68,7 +76,8 @@ class Certificate:
     bound : float
         Lagrangian upper bound on the optimal profit (``inf`` when the multipliers cannot be balanced).
     gap, gap_rel : float
-        ``bound - profit`` (>= 0 up to rounding), and relative to ``scale``.
+        ``bound - profit`` (>= 0 up to rounding), and relative to the profit (:func:`gap_reference`: at
+        least :data:`PROFIT_FLOOR` of ``scale``).
     min_multiplier_rel : float
         Most negative raw multiplier relative to the largest one (0 when all are non-negative).
     flow_residual_rel : float
@@ -97,7 +106,7 @@ class Certificate:
     @property
     def passed(self) -> bool:
         """True when the audit passes and the relative gap is within its tolerance."""
-        return bool(self.audit_passed and np.isfinite(self.gap_rel) and self.gap_rel <= self.tolerances["gap_rtol"])
+        return bool(self.audit_passed and np.isfinite(self.gap_rel) and abs(self.gap_rel) <= self.tolerances["gap_rtol"])
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -119,6 +128,11 @@ class Certificate:
         return (f"{verdict}: bound {self.bound:.10g}, gap {self.gap_rel:.1e} rel (tol "
                 f"{self.tolerances['gap_rtol']:g}); multipliers >= {self.min_multiplier_rel:.1e} rel; "
                 f"flow residual {self.flow_residual_rel:.1e}; complementarity {self.complementarity_rel:.1e}")
+
+
+def gap_reference(profit: float, scale: float) -> float:
+    """What the gap is measured against: the profit, at least :data:`PROFIT_FLOOR` of the scale."""
+    return max(abs(float(profit)), PROFIT_FLOOR * float(scale))
 
 
 def power_conjugate(kappa: float, beta: float) -> Conjugate:
@@ -249,7 +263,7 @@ def lagrangian_certificate(values: FloatArray, prob: FloatArray, alloc: FloatArr
         bound = float("inf")
     gap = bound - profit
     return Certificate(
-        method=method, profit=profit, bound=bound, gap=gap, gap_rel=gap / scale, scale=scale,
+        method=method, profit=profit, bound=bound, gap=gap, gap_rel=gap / gap_reference(profit, scale), scale=scale,
         min_multiplier_rel=min_mult, flow_residual_rel=defect / float(f.max()),
         complementarity_rel=comp / scale, audit_passed=audit.passed,
         tolerances={"gap_rtol": gap_rtol, "audit_rtol": audit.rtol, "multiplier_rtol": MULT_RTOL},
@@ -376,16 +390,29 @@ def null_item_pairs(values: FloatArray, alloc: FloatArray, transfer: FloatArray,
 
 def certify_menu(values: FloatArray, prob: FloatArray, alloc: FloatArray, transfer: FloatArray, cost: FloatArray,
                  pairs: FloatArray, duals: FloatArray, ir_duals: FloatArray, conjugate: Conjugate,
-                 gradient: FloatArray, audit: AuditReport, scale: float = 1.0) -> Certificate:
+                 gradient: FloatArray, audit: AuditReport, scale: float = 1.0,
+                 finish: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None) -> Certificate:
     """The certificate of a solved program's menu (program units): the Lagrangian bound from the final
     program's multipliers; when it does not certify, from the multipliers of the tight rows fitted by the
     KKT LP (:func:`kkt_multipliers`), with the rows towards the null item (:func:`null_item_pairs`) as
-    extra candidates. The tighter bound is kept."""
+    extra candidates. The tighter bound is kept. ``finish`` (IC pairs, multipliers, IR rows, multipliers) are
+    the exact finish's multipliers (:mod:`mechdesign.engine.refine`): tried first, and kept when their gap
+    is at the rounding level (:data:`MARGIN_RTOL`)."""
     scaled = (values, prob, alloc, transfer)
+    best: Certificate | None = None
+    if finish is not None:
+        best = lagrangian_certificate(*scaled, cost, finish[0], finish[1], conjugate, audit, scale=scale,
+                                      method="the exact finish's multipliers (Newton on the active set; IR "
+                                             "multipliers from the flow balance), Lagrangian bound of the "
+                                             "all-pairs program")
+        if best.passed and abs(best.gap_rel) <= MARGIN_RTOL:
+            return best
     cert = lagrangian_certificate(*scaled, cost, pairs, duals, conjugate, audit, scale=scale,
                                   method="the final program's IC multipliers (IR multipliers from the flow "
                                          "balance), Lagrangian bound of the all-pairs program")
-    if cert.passed:
+    if best is not None and best.bound < cert.bound:
+        cert = best
+    if cert.passed and abs(cert.gap_rel) <= MARGIN_RTOL:
         return cert
     pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
     extra = null_item_pairs(values, alloc, transfer, scale)

@@ -121,6 +121,8 @@ class ProgramSolution:
     solver_stats: dict[str, object] = field(default_factory=dict)
     #: multipliers of the monotonicity rows a_k <= a_{k+1} (local strategy only)
     mono_duals: FloatArray = field(default_factory=lambda: np.zeros(0))
+    #: the exact finish's multipliers (IC pairs, their multipliers, IR rows, theirs) when it was applied
+    finish_multipliers: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
 
 
 @dataclass
@@ -355,6 +357,17 @@ class ScreeningProgram(RefinementMixin):
                 "that status: check its audit, or try another solver.",
                 SolverInaccurateWarning, stacklevel=2,
             )
+        return sol
+
+    def finish(self, sol: ProgramSolution) -> ProgramSolution:
+        """The exact finish of a solved program: Newton's method on the KKT system of the active set read
+        from ``sol`` (:meth:`_refine`); the finished menu and its multipliers
+        (:attr:`ProgramSolution.finish_multipliers`) replace the solver's only when the all-pairs audit
+        passes and non-negative multipliers certify stationarity. ``solver_stats['refine']`` says what
+        happened. The caller certifies the result (:func:`mechdesign.engine.certificate.certify_menu`)."""
+        t0 = time.perf_counter()
+        sol = self._refine(sol, "the exact finish")
+        sol.times["finish"] = sol.times.get("finish", 0.0) + time.perf_counter() - t0
         return sol
 
     def _check_time(self) -> None:

@@ -214,7 +214,7 @@ class RefinementMixin:
                     if isinstance(out, str):
                         tried[key] = out
                         continue
-                    a, t, objective, stats = out
+                    a, t, objective, stats, mult = out
                     if objective < sol.objective - 1e-9 * max(abs(sol.objective), 1e-12):
                         tried[key] = (f"the refined point earns less than the solver's "
                                       f"({(objective - sol.objective) / max(abs(sol.objective), 1e-12):.1e} relative)")
@@ -229,6 +229,7 @@ class RefinementMixin:
                 sol.transfer = t
                 sol.objective = objective
                 sol.tokens = tokens
+                sol.finish_multipliers = mult
                 done = True
                 break
             if done:
@@ -247,7 +248,8 @@ class RefinementMixin:
 
     def _newton(self, sol: ProgramSolution, a0: FloatArray, free_a: FloatArray, free_t: FloatArray,
                 act_pairs: FloatArray, act_ir: FloatArray, smooth: object,
-                force_sparse: bool = False) -> tuple[FloatArray, FloatArray, float, dict[str, object]] | str:
+                force_sparse: bool = False) -> tuple[FloatArray, FloatArray, float, dict[str, object],
+                                                     tuple[FloatArray, FloatArray, FloatArray, FloatArray]] | str:
         r"""Newton on the KKT system with the given active set; the refined point or why it was rejected.
 
         Bounds :math:`a \ge 0`: steps stop short of the boundary (fraction 0.9); components driven to
@@ -363,7 +365,9 @@ class RefinementMixin:
             objective = float(f @ (t - val))
             if not np.isfinite(objective):
                 return "the refined point's profit is not finite"
-            return a, t, objective, stats
+            mult = (act_pairs.copy(), np.asarray(mu[:n_ic], dtype=float), np.asarray(act_ir, dtype=int).copy(),
+                    np.asarray(mu[n_ic:n_ic + n_ir], dtype=float))
+            return a, t, objective, stats, mult
         return f"the active-set iterations did not settle in REFINE_MAX_PASSES = {REFINE_MAX_PASSES} passes"
 
     def _active_rows(self, free_a: FloatArray, free_t: FloatArray, act_pairs: FloatArray,

@@ -35,6 +35,7 @@ from mechdesign.engine.audit import (
     tight_pairs,
 )
 from mechdesign.engine.certificate import Conjugate, lagrangian_certificate
+from mechdesign.engine.finish import FINISH_TOLS, finish_scalar
 from mechdesign.engine.chain import PowerCost, ScalarCost, chain_multipliers, solve_chain
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import (
@@ -257,6 +258,9 @@ class SingleModelProblem:
                 "rounds": sol.rounds, "ic_pairs": len(sol.ic_pairs), "objective_scaled": sol.objective,
                 **sol.solver_stats,
             }
+            t1 = time.perf_counter()
+            scaled, solver_info["finish"] = _exact_finish(theta / th_max, prob, scaled, _scalar_cost(tech, q_ref, money))
+            times["finish"] = time.perf_counter() - t1
         solver_info["scaling"] = {"quality_unit": q_ref, "money_unit": money}
         return self._report(types, scaled, times, solver_info, notes, q_ref, money, binding, compare, audit_rtol)
 
@@ -338,6 +342,37 @@ class SingleModelProblem:
             binding=binding_sets, solver=solver_info, analytic=analytic, continuous=cont,
             comparison=comparison, notes=notes, certificate=certificate,
         )
+
+
+def _exact_finish(theta: FloatArray, prob: FloatArray, scaled: ScaledMenu,
+                  cost: ScalarCost) -> tuple[ScaledMenu, dict[str, object]]:
+    """The conic program's menu finished exactly on its active set (:mod:`mechdesign.engine.finish`).
+
+    The readings of :data:`~mechdesign.engine.finish.FINISH_TOLS` are tried in turn; the first finished
+    menu that passes the all-pairs audit and whose Lagrangian bound certifies it (:data:`~mechdesign.engine.certificate.GAP_RTOL` of its profit) replaces
+    the solver's menu, with the multipliers that certify it. Otherwise the solver's menu is kept and its
+    own certificate decides its status.
+    """
+    solver_profit = float(prob @ (scaled.transfer - cost.value(scaled.allocation)))
+    tried: dict[str, str] = {}
+    for tol in FINISH_TOLS:
+        fin = finish_scalar(theta, prob, scaled.allocation, cost, tol)
+        x, t = fin.allocation, fin.transfer
+        audit = audit_menu(theta, x, t)
+        pairs, lam, raw_min = chain_multipliers(theta, prob, x, cost)
+        cert = lagrangian_certificate(theta, prob, x, t, cost.value(x), pairs, lam, cost.conjugate, audit,
+                                      scale=audit.scale, raw_min_multiplier=raw_min)
+        if not cert.passed:  # (the solver's menu may earn more: it may violate IC by its tolerance)
+            tried[f"pool_tol={tol:g}"] = cert.line()
+            continue
+        ir = np.zeros(theta.size)
+        ir[0] = 1.0
+        info: dict[str, object] = {"applied": True, **fin.info(), "gap_rel": cert.gap_rel,
+                                   "profit_change": cert.profit - solver_profit}
+        if tried:
+            info["rejected"] = tried
+        return ScaledMenu(x, t, pairs, lam, np.zeros(0), ir), info
+    return scaled, {"applied": False, "rejected": tried}
 
 
 @dataclass
