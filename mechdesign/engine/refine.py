@@ -219,7 +219,8 @@ class RefinementMixin:
                         tried[key] = (f"the refined point earns less than the solver's "
                                       f"({(objective - sol.objective) / max(abs(sol.objective), 1e-12):.1e} relative)")
                         continue
-                    tokens = model.smooth_tokens(a)  # type: ignore[attr-defined]
+                    smooth_tokens = getattr(model, "smooth_tokens", None)  # cost models with token variables
+                    tokens = smooth_tokens(a) if smooth_tokens is not None else {}
                 except _REFINE_NUMERICAL_ERRORS as exc:
                     tried[key] = f"numerical failure ({type(exc).__name__}: {exc})"
                     continue

@@ -169,7 +169,10 @@ class SingleModelProblem:
             Tolerance of the all-pairs audit, relative to the largest gross payoff.
         polish : bool, optional
             Conic program: re-solve at the final accuracy with the excluded types fixed, then refine
-            (default True; see :meth:`mechdesign.engine.program.ScreeningProgram.solve`).
+            (see :meth:`mechdesign.engine.program.ScreeningProgram.solve`), then the exact finish: the
+            active set read from the solver's menu (its excluded types and exact pools) solved exactly
+            and merged where out of order (:mod:`mechdesign.engine.finish`), kept when certified
+            (``solver['finish']`` says what happened). Default True; False returns the solver's own menu.
         formulation : {'auto', 'quality', 'tokens'}, optional
             How the conic program writes the technology: ``tokens`` (token variables per type and
             :math:`\Psi(X)\Phi(Z) \ge Q`, eq. 9; independent of Lemma 3), ``quality`` (Lemma 3's
@@ -258,9 +261,13 @@ class SingleModelProblem:
                 "rounds": sol.rounds, "ic_pairs": len(sol.ic_pairs), "objective_scaled": sol.objective,
                 **sol.solver_stats,
             }
-            t1 = time.perf_counter()
-            scaled, solver_info["finish"] = _exact_finish(theta / th_max, prob, scaled, _scalar_cost(tech, q_ref, money))
-            times["finish"] = time.perf_counter() - t1
+            if polish is not False:  # the exact finish (polish=False: the solver's own menu, unfinished)
+                t1 = time.perf_counter()
+                scaled, solver_info["finish"] = _exact_finish(theta / th_max, prob, scaled,
+                                                              _scalar_cost(tech, q_ref, money))
+                times["finish"] = time.perf_counter() - t1
+            else:
+                solver_info["finish"] = {"applied": False, "skipped": "polish=False: the solver's own menu"}
         solver_info["scaling"] = {"quality_unit": q_ref, "money_unit": money}
         return self._report(types, scaled, times, solver_info, notes, q_ref, money, binding, compare, audit_rtol)
 
