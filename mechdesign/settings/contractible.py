@@ -29,7 +29,7 @@ from mechdesign import _validate as V
 from mechdesign.analytic.contractible import binary_menu
 from mechdesign.analytic.cost_based import cost_based_tariff, separability_gap
 from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
-from mechdesign.engine.certificate import Certificate, profile_conjugate
+from mechdesign.engine.certificate import Certificate, null_menu_certificate, profile_conjugate
 from mechdesign.engine.program import ScreeningProgram, all_pairs
 from mechdesign.exceptions import (
     AuditError,
@@ -407,9 +407,10 @@ def _null_menu(tech: Technology, types: TaskProfileTypes, name: str, ic: str, fo
     quality, transfer = np.zeros(w.shape), np.zeros(N)
     pairs = all_pairs(N) if ic == "all" else np.zeros((0, 2), dtype=int)
     note = "every task profile is zero: the null menu is optimal (no solve)"
-    result = ContractibleResult(name, w, f, mu, quality, transfer, 0.0,
-                                audit_menu(w * mu[None, :], quality, transfer, rtol=AUDIT_RTOL), pairs,
+    audit = audit_menu(w * mu[None, :], quality, transfer, rtol=AUDIT_RTOL)
+    result = ContractibleResult(name, w, f, mu, quality, transfer, 0.0, audit, pairs,
                                 np.zeros(len(pairs)), np.zeros(N), "optimal", cost=np.zeros(N),
+                                certificate=null_menu_certificate(w * mu[None, :], f, audit),
                                 solver={"name": None, "status": "optimal", "ic": ic, "times": {},
                                         "formulation": formulation, "search": search, "rounds": 0,
                                         "polish": None, "refine": None, "note": note},

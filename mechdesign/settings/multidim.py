@@ -28,7 +28,7 @@ import pandas as pd
 
 from mechdesign import _validate as V
 from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_menu
-from mechdesign.engine.certificate import Certificate
+from mechdesign.engine.certificate import Certificate, null_menu_certificate
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import ProblemSpecError, UncertifiedWarning
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
@@ -300,7 +300,7 @@ def _null_result(types: VectorTypes, cost: VectorCost, name: str, ic: str) -> Mu
     q, t = np.zeros((N, D)), np.zeros(N)
     audit = audit_menu(types.points, q, t, rtol=AUDIT_RTOL)
     return MultiDimResult(name, types, cost, q, t, 0.0, audit, np.zeros((0, 2), dtype=int), np.zeros(0),
-                          np.zeros(N), "optimal", None,
+                          np.zeros(N), "optimal", null_menu_certificate(types.points, types.prob, audit),
                           solver={"name": None, "status": "optimal", "ic": ic, "rounds": 0, "times": {},
                                   "note": "no type values any good: the null menu is optimal (no solve)"})
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
-from mechdesign.engine.certificate import MARGIN_RTOL, Certificate, Conjugate, certify_menu
+from mechdesign.engine.certificate import Certificate, Conjugate, certify_menu
 from mechdesign.engine.program import ProgramSolution, ScreeningProgram
 from mechdesign.exceptions import AuditError, SolverInaccurateWarning
 
@@ -51,7 +51,7 @@ def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float
         warnings.simplefilter("ignore", SolverInaccurateWarning)
         sol = prog.solve(**solve_options)
     done = _audit_certify(prog, sol, values, q_ref, money, conjugate, scaled_cost, gradient)
-    if not (done.certificate.passed and abs(done.certificate.gap_rel) <= MARGIN_RTOL):
+    if not done.certificate.has_margin:
         # the exact finish (Newton on the active set), kept when it certifies with a smaller gap
         finished = prog.finish(copy.copy(sol))
         if finished.finish_multipliers is not None:
