@@ -341,20 +341,7 @@ def kkt_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray, tra
     cand = pairs[keep]
     ir_tight = np.flatnonzero(ir_keep)
     P, R = len(cand), len(ir_tight)
-    n_i, m_i = cand[:, 0], cand[:, 1]
-    # flow balance rows: out - in + nu = f
-    pc = np.arange(P)
-    B = sps.coo_matrix((np.concatenate([np.ones(P), -np.ones(P), np.ones(R)]),
-                        (np.concatenate([n_i, m_i, ir_tight]), np.concatenate([pc, pc, P + np.arange(R)]))),
-                       shape=(N, P + R))
-    # s_{nd} = sum_{p: n_p = n} lam_p v_{nd} + nu_n v_{nd} - sum_{p: m_p = n} lam_p v_{n_p d}
-    rows, cols, vals = [], [], []
-    for d in range(D):
-        rows += [n_i * D + d, m_i * D + d, ir_tight * D + d]
-        cols += [pc, pc, P + np.arange(R)]
-        vals += [v[n_i, d], -v[n_i, d], v[ir_tight, d]]
-    S = sps.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                       shape=(N * D, P + R)).tocsr()
+    B, S = _kkt_matrices(v, cand, ir_tight)
     target = (f[:, None] * g).reshape(-1)
     pos = (a > 0).reshape(-1)
     k_pos, k_zero = int(pos.sum()), int((~pos).sum())
@@ -376,9 +363,127 @@ def kkt_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray, tra
         return None
     if res.status != 0:
         return None
+    x = _crossover(sps.vstack([B, S[pos]]).tocsr(), np.concatenate([f, target[pos]]), res.x[:P + R])
     lam = np.zeros(len(pairs))
-    lam[np.flatnonzero(keep)] = res.x[:P]
+    lam[np.flatnonzero(keep)] = x[:P]
     return lam, float(res.fun) / max(float(np.max(np.abs(target), initial=0.0)), float(f.max()))
+
+
+def _kkt_matrices(v: FloatArray, cand: FloatArray, ir_rows: FloatArray) -> tuple[object, object]:
+    """The flow balance (N rows: out - in + nu = f) and the stationarity map (N*D rows:
+    :math:`s_{nd}`) over the multipliers of the IC rows ``cand`` and the IR rows ``ir_rows``."""
+    import scipy.sparse as sps
+
+    N, D = v.shape
+    P, R = len(cand), len(ir_rows)
+    n_i, m_i = cand[:, 0], cand[:, 1]
+    pc = np.arange(P)
+    B = sps.coo_matrix((np.concatenate([np.ones(P), -np.ones(P), np.ones(R)]),
+                        (np.concatenate([n_i, m_i, ir_rows]), np.concatenate([pc, pc, P + np.arange(R)]))),
+                       shape=(N, P + R)).tocsr()
+    # s_{nd} = sum_{p: n_p = n} lam_p v_{nd} + nu_n v_{nd} - sum_{p: m_p = n} lam_p v_{n_p d}
+    rows, cols, vals = [], [], []
+    for d in range(D):
+        rows += [n_i * D + d, m_i * D + d, ir_rows * D + d]
+        cols += [pc, pc, P + np.arange(R)]
+        vals += [v[n_i, d], -v[n_i, d], v[ir_rows, d]]
+    S = sps.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                       shape=(N * D, P + R)).tocsr()
+    return B, S
+
+
+#: :func:`support_multipliers` keeps the solver's multipliers above this share of the largest, and the rows
+#: whose slack at the menu is below TIGHT_FIT_RTOL of the scale (an exactly finished menu's active rows)
+SUPPORT_REL = 1e-6
+TIGHT_FIT_RTOL = 1e-12
+
+
+def support_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray, transfer: FloatArray,
+                        gradient: FloatArray, pairs: FloatArray, duals: FloatArray, scale: float,
+                        outside: FloatArray | None = None, rel: float = SUPPORT_REL) -> FloatArray | None:
+    r"""The solver's multipliers made exact on their support, at a (finished) menu.
+
+    An interior-point method's multipliers are accurate only to its tolerance, and the Lagrangian bound moves
+    with them to first order. Here the support is kept (IC rows whose multiplier exceeds ``rel`` of the
+    largest, IR rows with slack below :data:`KKT_SLACK_RTOL` ``* scale``) and the multipliers are re-solved
+    by least squares of the KKT equalities at the menu: the flow balance of every type and stationarity
+    :math:`s_{nd} = f_n \partial_d c(a_n)` of every positive component. At an exact menu with the right
+    support the fit is exact, and the bound meets the profit to rounding. Returns the multipliers on
+    ``pairs`` (None when the fit is not non-negative, or the support too large for the dense fit).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[:, None] if v.ndim == 1 else v
+    N, D = v.shape
+    a = np.asarray(alloc, dtype=float).reshape(N, D)
+    t = np.asarray(transfer, dtype=float)
+    f = np.asarray(prob, dtype=float)
+    g = np.asarray(gradient, dtype=float).reshape(N, D)
+    u0 = np.zeros(N) if outside is None else np.asarray(outside, dtype=float)
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    duals = np.asarray(duals, dtype=float).reshape(-1)
+    own = np.sum(v * a, axis=1) - t
+    slack = own[pairs[:, 0]] - (np.sum(v[pairs[:, 0]] * a[pairs[:, 1]], axis=1) - t[pairs[:, 1]])
+    keep = (duals > rel * max(float(np.max(duals, initial=0.0)), 1e-300)) | (slack <= TIGHT_FIT_RTOL * scale)
+    # one column per distinct row
+    _, first = np.unique(pairs, axis=0, return_index=True)
+    unique = np.zeros(len(pairs), dtype=bool)
+    unique[first] = True
+    keep &= unique
+    ir_rows = np.flatnonzero(own - u0 <= KKT_SLACK_RTOL * scale)
+    B, S = _kkt_matrices(v, pairs[keep], ir_rows)
+    pos = (a > 0).reshape(-1)
+    import scipy.sparse as sps
+
+    # zero components: s_nd <= f_n d_d c(a_n), written with a slack column >= 0 each
+    k_zero = int((~pos).sum())
+    cols = B.shape[1]  # type: ignore[attr-defined]
+    A = sps.vstack([sps.hstack([B, sps.csr_matrix((N, k_zero))]),
+                    sps.hstack([S[pos], sps.csr_matrix((int(pos.sum()), k_zero))]),  # type: ignore[index]
+                    sps.hstack([S[~pos], sps.identity(k_zero)])]).tocsr()  # type: ignore[index]
+    target = (f[:, None] * g).reshape(-1)
+    b = np.concatenate([f, target[pos], target[~pos]])
+    x0 = np.concatenate([duals[keep], np.zeros(len(ir_rows) + k_zero)])
+    x = _crossover(A, b, x0, support=np.arange(x0.size))  # every support column (and IR row) enters the fit
+    if x is x0 or not np.all(np.isfinite(x)):
+        return None
+    if float(np.linalg.norm(A @ x - b)) > 1e-9 * max(float(np.linalg.norm(b)), 1e-300) or cols < int(keep.sum()):
+        return None  # the support cannot satisfy the KKT conditions: not an exact fit
+    lam = np.zeros(len(pairs))
+    lam[np.flatnonzero(keep)] = x[:int(keep.sum())]
+    return lam
+
+
+#: the crossover of :func:`kkt_multipliers` solves the LP's support exactly up to this many unknowns
+CROSSOVER_MAX_COLS = 20_000
+
+
+def _crossover(A: object, b: FloatArray, x_lp: FloatArray, support: FloatArray | None = None) -> FloatArray:
+    """The LP's multipliers made exact on their support: least squares of the equality rows (flow balance
+    and stationarity of positive components) over the columns the LP uses. The LP solver meets its rows to
+    about 1e-7; the Lagrangian bound moves with the multipliers' error, so a vertex solved exactly certifies
+    to the rounding level. Kept only when non-negative (to rounding) and no worse a fit; else the LP's."""
+    import scipy.sparse.linalg as spl
+
+    supp = np.flatnonzero(x_lp > 1e-12 * max(float(np.max(x_lp, initial=0.0)), 1e-300)) if support is None else support
+    if supp.size == 0 or supp.size > CROSSOVER_MAX_COLS:
+        return x_lp
+    As = A[:, supp]  # type: ignore[index]
+    try:
+        if supp.size <= 3000:  # non-negative least squares (Lawson-Hanson active set: exact on its support)
+            from scipy.optimize import nnls
+
+            xs = nnls(As.toarray(), b, maxiter=50 * supp.size)[0]
+        else:
+            xs = spl.lsqr(As, b, atol=1e-15, btol=1e-15, iter_lim=20 * supp.size, x0=x_lp[supp])[0]
+    except (np.linalg.LinAlgError, ValueError):
+        return x_lp
+    if not np.all(np.isfinite(xs)) or float(np.min(xs)) < -1e-9 * max(float(np.max(np.abs(xs))), 1e-300):
+        return x_lp
+    out = np.zeros_like(x_lp)
+    out[supp] = np.maximum(xs, 0.0)
+    before = float(np.linalg.norm(A @ x_lp - b))  # type: ignore[operator]
+    after = float(np.linalg.norm(A @ out - b))  # type: ignore[operator]
+    return out if after <= before else x_lp
 
 
 #: candidate pairs towards the null item added to the KKT LP (:func:`null_item_pairs`) at most
@@ -447,6 +552,19 @@ def certify_menu(values: FloatArray, prob: FloatArray, alloc: FloatArray, transf
         extra = np.array([p for p in extra.tolist() if tuple(p) not in known], dtype=int).reshape(-1, 2)
     cand = np.concatenate([pairs, extra])
     cand_duals = np.concatenate([np.asarray(duals, dtype=float), np.zeros(len(extra))])
+    if finish is not None:  # the finish's rows are candidates too
+        cand = np.concatenate([cand, np.asarray(finish[0], dtype=int).reshape(-1, 2)])
+        cand_duals = np.concatenate([cand_duals, np.asarray(finish[1], dtype=float)])
+    fitted = support_multipliers(values, prob, alloc, transfer, gradient, cand, cand_duals, scale)
+    if fitted is not None:
+        alt = lagrangian_certificate(*scaled, cost, cand, fitted, conjugate, audit, scale=scale,
+                                     method="multipliers of the tight IC and IR rows solved exactly at the menu "
+                                            "(non-negative least squares of the KKT conditions), Lagrangian bound "
+                                            "of the all-pairs program")
+        if alt.bound < cert.bound:
+            cert = alt
+        if cert.passed and cert.has_margin:
+            return cert
     kkt = kkt_multipliers(*scaled, gradient, cand, scale, duals=cand_duals, ir_duals=ir_duals)
     if kkt is not None:
         alt = lagrangian_certificate(
