@@ -472,3 +472,241 @@ def test_calibration_module_imports_no_solver() -> None:
     # the check can fail: a solver or app import is outside the allow-list, absolute or relative
     for bad in ("import cvxpy", "from ...engine import program", "from mechdesign.app import cli"):
         assert not _imported(bad) <= CALIBRATION_IMPORTS, bad
+
+
+# ------------------------------------------------------------------ issue 24: calibrate's edge cases
+#: the reproducer of issue 24: an exactly optimal 2-tier menu whose identified set is narrower than a scan step
+NARROW = ([205.36970036175347, 206.23763298750234], [10302.627730772814, 10389.240626229941])
+
+
+def _two_tier_set(T: list[float], A: list[float]) -> tuple[float, float]:
+    """Closed form of the identified set of a 2-tier menu, in s = sigma + sigma_hat (C2, C5, C7).
+
+    theta_1 = T_1/A_1^s and theta_2 = dT/(A_2^s - A_1^s) (the factor (lambda/C0)^(-s) cancels): IC
+    theta_2 > theta_1 <=> (A_2/A_1)^s < 1 + dT/T_1. Distortion m_1 = (T_1/D_1)/(dT/D_2) > 1 with
+    D_1 = b A_1, D_2 = b A_2 (1 - rho^s), rho = A_1/A_2 <=> rho^s < 1 - dT A_1/(T_1 A_2).
+    """
+    dT, rho = T[1] - T[0], A[0] / A[1]
+    lo = math.log(1 - dT * A[0] / (T[0] * A[1])) / math.log(rho)
+    hi = math.log(1 + dT / T[0]) / math.log(1 / rho)
+    return lo, hi
+
+
+def test_narrow_identified_set_is_found_exactly(capsys: pytest.CaptureFixture[str]) -> None:
+    menu = cal.ObservedMenu.from_tiers("narrow", *NARROW, unit="points", billing="hard-cap")
+    lo, hi = _two_tier_set(*NARROW)
+    assert (lo, hi) == pytest.approx((0.50166, 0.50375), abs=1e-5)  # the issue's numbers
+    iset = cal.identified_set(menu)
+    assert iset.intervals_sigma_total == [pytest.approx((lo, hi), abs=1e-12)]
+    res = cal.calibrate(menu)
+    assert res.consistent, res.verdict()  # was INCONSISTENT, exit 1: the 0.005 scan stepped over the set
+    assert lo < res.sigma_total < hi
+    assert cal.round_trip_analytic(res)["transfer"] < 1e-9
+    # the CLI: exit 0 with the same set
+    path = ROOT / "tests" / "_narrow_tmp.toml"
+    try:
+        path.write_text(
+            '[menu]\nname = "narrow"\nsource = "issue 24"\neffective_date = "2026"\nunit_conversion = "u"\n'
+            'unit = "points"\nbilling = "hard-cap"\n'
+            + "".join(
+                TIER.format(n=f"Tier {i + 1}", f=repr(f), a=repr(a))
+                for i, (f, a) in enumerate(zip(*NARROW, strict=True))
+            )
+        )
+        assert _cli([str(path)]) == 0
+    finally:
+        path.unlink()
+    assert "CONSISTENT" in capsys.readouterr().out
+
+
+def test_identified_set_ends_are_roots_of_single_restrictions() -> None:
+    # Copilot's paid tiers (closed form in test_identified_set_copilot_paid_tiers_matches_closed_form) at
+    # a coarse scan: the ends do not depend on the scan step
+    menu = cal.load_observed(OBSERVED / "github-copilot-2026.toml").paid_tiers()
+    exact = cal.identified_set(menu).intervals_sigma_total
+    for n in (3, 7, 50):
+        assert cal.identified_set(menu, n=n).intervals_sigma_total == [pytest.approx(exact[0], abs=1e-12)]
+
+
+@pytest.mark.parametrize(
+    "fees, allowances, b",
+    [([10.0, 10.02], [100.0, 100.3], 2.0), ([5.0, 10.0, 10.03], [1.0, 3.0, 3.01], 1.5)],
+    ids=["two-tiers-0.3pct", "top-two-0.33pct"],
+)
+def test_near_tied_allowances_give_a_verdict_and_a_projection(
+    fees: list[float], allowances: list[float], b: float
+) -> None:
+    menu = cal.ObservedMenu.from_tiers("tied", fees, allowances, unit="tokens")
+    res = cal.calibrate(menu, b)  # used to raise "has no consistent fee vector ... (SLSQP failed)"
+    assert res.verdict().startswith("INCONSISTENT")
+    near = res.nearest
+    assert near is not None
+    # the largest margin any fee vector can carry (consistency.max_margin): (A_K/A_k)^((b-1)/(b(K-k+1)))
+    A, K = np.array(allowances), len(allowances)
+    dmax = min((A[-1] / A[k]) ** ((b - 1) / (b * (K - k))) - 1 for k in range(K - 1))  # k 0-based
+    assert dmax < cal.NEAREST_MARGIN and near.margin == pytest.approx(dmax / 2, rel=1e-12)
+    assert "margin lowered" in near.note and any("margin lowered" in n for n in res.notes)
+    proj = cal.calibrate(cal.calibrate_fees(menu, near.fees), b)
+    assert proj.consistent, proj.verdict()
+    assert min(r.value for r in proj.restrictions if r.kind == "distortion") >= 1 + near.margin * (1 - 1e-6)
+
+
+def test_optimal_menu_with_top_fee_raised_one_percent_at_b2() -> None:
+    # an optimal menu with near-tied top allowances; its top fee raised 1% (the issue's second reproducer)
+    theta, f = _regular_primitives(3, 2.0, [0.6, 0.999], [0.5, 0.5])
+    tech = md.cobb_douglas([0.5], [1.0])
+    dm = md.discrete_menu(tech, md.DiscreteTypes(theta, f))
+    T = dm.transfer.copy()
+    T[-1] *= 1.01
+    menu = cal.ObservedMenu.from_tiers("raised", T, tech.cost(dm.quality), unit="points")
+    res = cal.calibrate(menu, 2.0)
+    assert not res.consistent and res.nearest is not None
+    assert cal.calibrate(cal.calibrate_fees(menu, res.nearest.fees), 2.0).consistent
+    payload = res.to_dict()
+    assert payload["consistent"] is False and payload["nearest_menu"]["margin"] > 0
+
+
+def test_max_margin_none_below_resolution() -> None:
+    menu = cal.ObservedMenu.from_tiers("same", [1.0, 2.0], [1.0, 1.0 + 1e-14], unit="tokens")
+    res = cal.calibrate(menu, 2.0)
+    assert not res.consistent and res.nearest is None
+    assert any("no nearest consistent menu" in n for n in res.notes)
+
+
+def test_pooling_is_disclosed() -> None:
+    # theta = (1, 1.1, 2), f = (.5, .3, .2): phi = (0.9, 0.5, 2) is not monotone, types 1-2 pool (eq. 12)
+    theta, f = np.array([1.0, 1.1, 2.0]), np.array([0.5, 0.3, 0.2])
+    tech = md.cobb_douglas([0.5], [1.0])
+    dm = md.discrete_menu(tech, md.DiscreteTypes(theta, f))
+    assert dm.quality[0] == pytest.approx(dm.quality[1])  # pooled
+    menu = cal.ObservedMenu.from_tiers(
+        "pooled", dm.transfer[[0, 2]], tech.cost(dm.quality[[0, 2]]), unit="points"
+    )
+    res = cal.calibrate(menu, 2.0, C0=1.0)
+    assert res.consistent
+    # the pool looks like one type at its lowest theta carrying its mass: the ironed virtual value of the
+    # pool, (f1 phi1 + f2 phi2)/(f1 + f2) = theta_1 - (theta_3 - theta_1) f_3 / (f1 + f2), is that type's
+    np.testing.assert_allclose(res.theta, [1.0, 2.0], rtol=1e-10)
+    np.testing.assert_allclose(res.masses, [0.8, 0.2], rtol=1e-10)
+    assert cal.POOLING_NOTE in res.notes and res.to_dict()["pooling"] == cal.POOLING_NOTE
+    assert "pool" in res.summary()
+
+
+def test_duplicate_tier_names_refused(tmp_path: Path) -> None:
+    body = 'unit = "points"\n' + TIER.format(n="Pro", f=5, a=1) + TIER.format(n="Pro", f=10, a=3)
+    with pytest.raises(ProblemSpecError, match="unique") as exc:
+        cal.load_observed(_write(tmp_path, body))
+    assert "tiers[1].name" in exc.value.field
+    with pytest.raises(ProblemSpecError, match="unique"):
+        cal.ObservedMenu.from_tiers("x", [1, 2], [1, 2], unit="points", tier_names=["A", "A"])
+
+
+def test_usd_of_marginal_cost_unit_is_explained() -> None:
+    menu = cal.ObservedMenu.from_tiers("usd", [5.0, 12.0, 30.0], [1.0, 3.0, 10.0], unit="USD of marginal cost")
+    res = cal.calibrate(menu)
+    note = next(n for n in res.notes if "USD of marginal cost" in n)
+    assert f"lambda = {res.cost_scale:.6g}" in note and "--cost-scale 1" in note
+    # lambda(s) = dT_K / D_K runs from 18/(10 log(10/3)) at s -> 0 to 18/7 at s = 1 (C4): never 1
+    assert 18 / (10 * math.log(10 / 3)) > 1 and "no sigma + sigma_hat" in note
+    # the synthetic menus in USD of marginal cost (true lambda = 1): lambda = 1 is found
+    menu, _, _ = _consistent_menu()
+    res = cal.calibrate(menu, 2.0)
+    assert res.cost_scale == pytest.approx(1.0) and any("the two agree" in n for n in res.notes)
+
+
+def test_huge_fees_refused_clearly() -> None:
+    menu = cal.ObservedMenu.from_tiers("huge", [1e307, 1.5e307], [1.0, 2.0], unit="points")
+    with pytest.raises(ProblemSpecError, match="at most 1e\\+12 USD") as exc:
+        cal.calibrate(menu, 2.0)
+    assert "fee" in exc.value.field and "free tier" not in str(exc.value)
+
+
+def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from mechdesign.app.cli import main
+
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize(
+    "opts, option",
+    [
+        (["--sigma-share", "2"], "--sigma-share"),
+        (["--fringe-cost", "0"], "--fringe-cost"),
+        (["--new-model", "-0.1", "2"], "--new-model"),
+        (["--new-model", "0.9", "2"], "--new-model"),
+        (["--new-model", "0.1", "0"], "--new-model"),
+    ],
+)
+def test_invalid_counterfactual_options_exit_2(
+    opts: list[str], option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    js = tmp_path / "x.json"
+    argv = ["calibrate", str(OBSERVED / "anthropic-claude-2026-01.toml"), "--counterfactuals", *opts]
+    code, out, err = _main([*argv, "--json", str(js)], capsys)
+    assert code == 2 and out == "" and not js.exists(), (out, err)  # before any work, no partial output
+    assert err.count("\n") == 1 and option in err and "Traceback" not in err
+
+
+def test_json_in_missing_folder_names_the_path(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _main(
+        ["calibrate", str(OBSERVED / "anthropic-claude-2026-01.toml"), "--json", "/nonexistent-dir/x.json"],
+        capsys,
+    )
+    assert code == 2 and out == ""
+    assert "/nonexistent-dir/x.json" in err and ".tmp" not in err
+
+
+@st.composite
+def near_tied_primitives(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Regular primitives with one pair of adjacent virtual values within 0.01%-1% (near-tied allowances:
+    Q_k / Q_{k+1} = (phi_k / phi_{k+1})^(1/(b-1)), eq. 12 and Lemma 3)."""
+    K = draw(st.integers(2, 6))
+    tie = draw(st.integers(0, K - 2))
+    u_phi = [draw(st.floats(0.3, 0.9)) for _ in range(K - 1)]
+    u_phi[tie] = 1.0 - draw(st.floats(1e-4, 1e-2))
+    theta, f = _regular_primitives(K, draw(st.floats(0.5, 5.0)), u_phi, [draw(st.floats(0.25, 0.9)) for _ in range(K - 1)])
+    return theta, f, draw(st.floats(0.15, 0.85)), tie
+
+
+@settings(deadline=None, derandomize=True, max_examples=30)
+@given(near_tied_primitives())
+def test_round_trip_near_tied_allowances(prim: tuple) -> None:
+    theta, f, s, tie = prim
+    tech = md.cobb_douglas([s], [1.0])
+    dm = md.discrete_menu(tech, md.DiscreteTypes(theta, f))  # closed-form discrete optimum (Prop 3)
+    A = tech.cost(dm.quality)
+    assert A[tie + 1] / A[tie] < 1.1  # near-tied by construction
+    menu = cal.ObservedMenu.from_tiers("tied", dm.transfer, A, unit="points")
+    res = cal.calibrate(menu, 1.0 / s, C0=1.0)
+    assert res.consistent, res.verdict()
+    np.testing.assert_allclose(res.theta, theta, rtol=1e-7)
+    np.testing.assert_allclose(res.masses, f, rtol=1e-6)
+    # the identified set, found exactly, holds the true exponent however narrow it is
+    iset = cal.identified_set(menu)
+    assert any(lo <= s <= hi for lo, hi in iset.intervals_sigma_total), (s, iset.describe())
+    assert cal.calibrate(menu).consistent
+    # perturbed by 1% at the top: a verdict and, when inconsistent, a consistent projection
+    T = dm.transfer.copy()
+    T[-1] *= 1.01
+    bad = cal.calibrate(cal.calibrate_fees(menu, T), 1.0 / s)
+    if not bad.consistent:
+        assert bad.nearest is not None
+        assert cal.calibrate(cal.calibrate_fees(menu, bad.nearest.fees), 1.0 / s).consistent
+
+
+@settings(deadline=None, derandomize=True, max_examples=30)
+@given(st.floats(0.1, 0.9), st.floats(1e-3, 0.05), st.floats(0.3, 0.95), st.floats(0.3, 0.9))
+def test_round_trip_narrow_identified_sets(s: float, gap: float, u_th: float, top: float) -> None:
+    # two types whose virtual values are close: the optimal menu's set in s is narrow; it must contain s and
+    # its ends must be the closed form of _two_tier_set
+    theta, f = _regular_primitives(2, top, [1.0 - gap], [u_th])
+    tech = md.cobb_douglas([s], [1.0])
+    dm = md.discrete_menu(tech, md.DiscreteTypes(theta, f))
+    T, A = list(dm.transfer), list(tech.cost(dm.quality))
+    lo, hi = _two_tier_set(T, A)
+    assert lo < s < hi
+    iset = cal.identified_set(cal.ObservedMenu.from_tiers("narrow", T, A, unit="points"))
+    want = (max(lo, cal.SCAN_LO), min(hi, cal.SCAN_HI))
+    assert iset.intervals_sigma_total == [pytest.approx(want, abs=1e-10)]

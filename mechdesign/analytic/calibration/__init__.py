@@ -27,12 +27,14 @@ Pure economics: numpy, scipy and pandas only (matplotlib inside the plot functio
 
 from .consistency import (
     CONSISTENCY_RTOL,
+    MAX_FEE,
     NEAREST_MARGIN,
     NearestMenu,
     Restriction,
+    max_margin,
     nearest_consistent_menu,
 )
-from .core import CalibrationResult, calibrate, calibrate_fees, round_trip_analytic
+from .core import POOLING_NOTE, CalibrationResult, calibrate, calibrate_fees, round_trip_analytic
 from .counterfactual import counterfactuals, fringe_counterfactual, multimodel_counterfactual, refine_top
 from .data import (
     BILLING,
@@ -95,7 +97,9 @@ __all__ = [
     "CONSISTENCY_RTOL",
     "DEFAULT_SIGMA_TOTAL",
     "MAX_BLOCK_TYPES",
+    "MAX_FEE",
     "NEAREST_MARGIN",
+    "POOLING_NOTE",
     "SCAN_HI",
     "SCAN_LO",
     "SCAN_N",
@@ -125,6 +129,7 @@ __all__ = [
     "linear_price",
     "load_api_prices",
     "load_observed",
+    "max_margin",
     "max_spend_items",
     "min_spend_items",
     "multimodel_counterfactual",

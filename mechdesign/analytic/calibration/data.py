@@ -123,6 +123,7 @@ class ObservedMenu:
             Tier(str(n), float(f), None if a is None else float(a), unit)
             for n, f, a in zip(names, fees, allowances, strict=True)
         )
+        _unique_names(tiers, "menu.tier_names")
         return cls(name=name, tiers=_sorted_tiers(tiers), unit=unit, **kwargs)  # type: ignore[arg-type]
 
     def with_allowances(self, allowances: Mapping[str, float], note: str = "assumed") -> ObservedMenu:
@@ -169,6 +170,14 @@ class ObservedMenu:
                 {"name": t.name, "fee": t.fee, "allowance": t.allowance, "note": t.note} for t in self.tiers
             ],
         }
+
+
+def _unique_names(tiers: Sequence[Tier], where: str) -> None:
+    seen: set[str] = set()
+    for i, t in enumerate(tiers):
+        if t.name in seen:
+            raise ProblemSpecError(f"{where}[{i}].name", t.name, "must be unique: another tier has this name")
+        seen.add(t.name)
 
 
 def _sorted_tiers(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
@@ -315,6 +324,7 @@ def load_observed(path: str | Path) -> ObservedMenu:
     if not isinstance(tiers_raw, list) or not tiers_raw:
         raise ProblemSpecError("tiers", tiers_raw, "must be a non-empty array of tables [[tiers]]")
     tiers = tuple(_tier(t, f"tiers[{i}]", unit) for i, t in enumerate(tiers_raw))
+    _unique_names(tiers, "tiers")
     extra_raw: list[Any] = list(raw.get("extra_tiers", []) or [])  # type: ignore[call-overload]
     costs_raw: list[Any] = list(raw.get("model_costs", []) or [])  # type: ignore[call-overload]
     extra = tuple(_tier(t, f"extra_tiers[{i}]", unit) for i, t in enumerate(extra_raw))
