@@ -170,10 +170,14 @@ def test_each_observed_menu_calibrates_with_a_verdict(path: Path) -> None:
     menu = cal.load_observed(path)
     assert menu.source and menu.effective_date and menu.unit_conversion
     assert all(t.source and t.effective_date for t in menu.tiers)
-    if any(t.allowance is None for t in menu.tiers):
-        with pytest.raises(ProblemSpecError, match="Pro"):
+    unknown = [t.name for t in menu.tiers if t.allowance is None]
+    if unknown:
+        with pytest.raises(ProblemSpecError, match=unknown[0]):
             cal.calibrate(menu)
-        menu = menu.with_allowances({"Pro": 20.0})  # an explicit assumption (OpenAI publishes no multiple)
+        aset = cal.allowance_identified_set(menu)
+        assert aset.tier == unknown[0] and not aset.empty
+        a, z = aset.intervals[0]  # an explicit assumption inside the identified set over the allowance
+        menu = menu.with_allowances({unknown[0]: math.sqrt(a * z)})
     res = cal.calibrate(menu)
     assert res.verdict().startswith("CONSISTENT" if res.consistent else "INCONSISTENT")
     assert res.identified is not None
@@ -425,6 +429,7 @@ CALIBRATION_IMPORTS = {
     "__future__",
     "itertools",
     "math",
+    "re",
     "tomllib",
     "collections.abc",
     "dataclasses",
@@ -710,3 +715,90 @@ def test_round_trip_narrow_identified_sets(s: float, gap: float, u_th: float, to
     iset = cal.identified_set(cal.ObservedMenu.from_tiers("narrow", T, A, unit="points"))
     want = (max(lo, cal.SCAN_LO), min(hi, cal.SCAN_HI))
     assert iset.intervals_sigma_total == [pytest.approx(want, abs=1e-10)]
+
+
+# ------------------------------------------------------------------ issue 24: dated snapshots as data
+ALL_OBSERVED = sorted(OBSERVED.glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", ALL_OBSERVED, ids=lambda p: p.stem)
+def test_every_shipped_snapshot_validates(path: Path) -> None:
+    import re
+    import tomllib
+
+    raw = tomllib.loads(path.read_text())
+    date = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    if "prices" in raw:
+        prices = cal.load_api_prices(path)
+        assert all(date.match(d) for d in prices["effective_date"]) and prices["source"].str.len().min() > 0
+        return
+    menu = cal.load_observed(path)  # the schema: every key checked (data.load_observed)
+    assert path.stem == menu.name  # one file per provider and date, named after the menu
+    assert date.match(menu.effective_date) and path.stem.endswith(menu.effective_date[:7])  # provider-date
+    entries = [*menu.tiers, *menu.extra_tiers]
+    assert all(t.source.strip() and date.match(t.effective_date) for t in entries)
+    assert all(m.source.strip() and date.match(m.effective_date) for m in menu.model_costs)
+    assert len({t.name for t in menu.tiers}) == menu.K
+    for d in menu.disagreements:  # both claims recorded, the choice stated and explained
+        assert len(d.values) == len(d.sources) >= 2 and d.why.strip()
+        tier = next(t for t in entries if t.name == d.tier)
+        value = getattr(tier, d.field)
+        assert (value is None) if d.used == "unknown" else value == pytest.approx(float(d.used))
+    # every field no source gives is listed as unknown, and nothing unknown is filled in
+    assert menu.unknown() == [f"allowance of tier {t.name!r}" for t in menu.tiers if t.allowance is None] + (
+        ["overage price per allowance unit"] if menu.billing == "overage" and menu.overage_price is None else []
+    )
+
+
+def test_snapshot_history_is_dated() -> None:
+    # providers with two snapshots (issue 24): an earlier and a later page of each
+    hist: dict[str, list[str]] = {}
+    for p in MENU_FILES:
+        m = cal.load_observed(p)
+        hist.setdefault(m.provider, []).append(m.effective_date)
+    for provider in ("OpenAI", "Anthropic", "GitHub", "Google"):
+        assert len(hist[provider]) >= 2, provider
+
+
+@pytest.mark.parametrize(
+    "extra, field, match",
+    [
+        ('effective_date = "May 2026"\n', "effective_date", "YYYY"),
+        ("", "disagreements[0].used", "must equal"),
+        ("one", "disagreements[0].values", "at least two"),
+    ],
+    ids=["bad-date", "used-mismatch", "one-value"],
+)
+def test_snapshot_schema_rejects(tmp_path: Path, extra: str, field: str, match: str) -> None:
+    tier = TIER.format(n="Lo", f=5, a=1)
+    hi = TIER.format(n="Hi", f=10, a=3)
+    if extra.startswith("effective_date"):
+        hi = hi.replace('effective_date = "2026"\n', extra)
+        dis = ""
+    else:
+        values = '["10"]' if extra == "one" else '["10", "12"]'
+        sources = '["a"]' if extra == "one" else '["a", "b"]'
+        dis = (
+            f'[[disagreements]]\ntier = "Hi"\nfield = "fee"\nvalues = {values}\nsources = {sources}\n'
+            'used = "12"\nwhy = "w"\n'
+        )
+    with pytest.raises(ProblemSpecError, match=match) as exc:
+        cal.load_observed(_write(tmp_path, 'unit = "points"\n' + tier + hi + dis))
+    assert field in exc.value.field
+
+
+def test_unknown_overage_price_is_said() -> None:
+    res = cal.calibrate(cal.load_observed(OBSERVED / "anthropic-claude-2026-05.toml"))
+    assert any("overage price per allowance unit is unknown" in n for n in res.notes)
+    # the same tiers as January 2026 (BBS §6.1): the same identified set (closed form in
+    # test_identified_set_anthropic_matches_closed_form)
+    old = cal.identified_set(cal.load_observed(OBSERVED / "anthropic-claude-2026-01.toml"))
+    assert res.identified is not None and res.identified.intervals_sigma_total == old.intervals_sigma_total
+
+
+def test_unknown_go_allowance_scans_below_plus(capsys: pytest.CaptureFixture[str]) -> None:
+    menu = cal.load_observed(OBSERVED / "openai-chatgpt-2026-04.toml")
+    aset = cal.allowance_identified_set(menu)
+    assert aset.tier == "Go" and aset.lo == pytest.approx(1e-3) and aset.hi == pytest.approx(1 / 1.01)
+    assert _cli([str(OBSERVED / "openai-chatgpt-2026-04.toml")]) in (0, 1)
+    assert "unpublished allowance of tier 'Go'" in capsys.readouterr().out

@@ -39,6 +39,7 @@ from .counterfactual import counterfactuals, fringe_counterfactual, multimodel_c
 from .data import (
     BILLING,
     UNITS,
+    Disagreement,
     FloatArray,
     ModelCost,
     ObservedMenu,
@@ -108,6 +109,7 @@ __all__ = [
     "AllowanceSet",
     "BlockMenu",
     "CalibrationResult",
+    "Disagreement",
     "FloatArray",
     "IdentifiedSet",
     "Items",

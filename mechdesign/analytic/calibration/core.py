@@ -429,6 +429,12 @@ def calibrate(
     notes.append(POOLING_NOTE)
     if menu.unit == "USD of marginal cost" and lam is None:
         notes.append(_usd_unit_note(T, A, b, float(lam_v)))
+    if menu.billing == "overage" and menu.overage_price is None:
+        notes.append(
+            "the overage price per allowance unit is unknown (not published in this unit): the posted "
+            "overage cannot be set against the minimum-spend prices T_k/A_k that implement this menu (Def 2), "
+            "so whether overage is priced above or below them is not identified"
+        )
     if menu.unit == "relative usage":
         notes.append(
             "allowances are relative to the lowest tier, so lambda is the marginal cost of the "

@@ -188,7 +188,8 @@ def identified_set(menu: ObservedMenu, cost_scale: float | None = None, n: int =
 
 
 # ------------------------------------------------------------------- identified set over an allowance
-#: scan of an unpublished allowance (a multiple of the reference unit) for its identified set
+#: scan of an unpublished allowance for its identified set: 1.01 times the allowance of the tier below (or
+#: 1/1000 of the smallest known one), up to the tier above divided by 1.01 (or 1000 times the largest)
 ALLOWANCE_LO, ALLOWANCE_HI, ALLOWANCE_N = 1.01, 1000.0, 121
 
 
@@ -304,12 +305,25 @@ class AllowanceSet:
         )
 
 
+def _allowance_bounds(menu: ObservedMenu, tier: str) -> tuple[float, float]:
+    """Default scan of an unknown allowance: between the allowances of the tiers with the next lower and the
+    next higher fee (a menu is monotone), times 1.01 inside; a factor 1000 beyond the known ones at an end
+    (OpenAI's Pro above Plus = 1: [1.01, 1000]; a low tier below Plus: [0.001, 1/1.01])."""
+    fee = next(t.fee for t in menu.tiers if t.name == tier)
+    known = [(t.fee, float(t.allowance)) for t in menu.tiers if t.allowance is not None]
+    below = [a for f, a in known if f < fee]
+    above = [a for f, a in known if f > fee]
+    lo = max(below) * ALLOWANCE_LO if below else min(a for _, a in known) / ALLOWANCE_HI
+    hi = min(above) / ALLOWANCE_LO if above else max(a for _, a in known) * ALLOWANCE_HI
+    return lo, hi
+
+
 def allowance_identified_set(
     menu: ObservedMenu,
     tier: str | None = None,
     cost_exponent: float | None = None,
-    lo: float = ALLOWANCE_LO,
-    hi: float = ALLOWANCE_HI,
+    lo: float | None = None,
+    hi: float | None = None,
     n: int = ALLOWANCE_N,
 ) -> AllowanceSet:
     r"""The identified set over one tier's unpublished allowance :math:`M` (e.g. OpenAI's Pro multiple).
@@ -339,7 +353,9 @@ def allowance_identified_set(
         raise ProblemSpecError(
             "allowance", others, "every other tier needs an allowance before scanning " + repr(tier)
         )
-    lo, hi = V.positive("allowance_lo", lo), V.positive("allowance_hi", hi)
+    dlo, dhi = _allowance_bounds(menu, tier)
+    lo = dlo if lo is None else V.positive("allowance_lo", lo)
+    hi = dhi if hi is None else V.positive("allowance_hi", hi)
     if not hi > lo:
         raise ProblemSpecError("allowance_hi", hi, f"must exceed allowance_lo = {lo:g}")
     if cost_exponent is None:
