@@ -20,6 +20,8 @@ The algebra (C1)-(C7), with the paper's equation numbers, is the docstring of
   formats;
 * :mod:`~mechdesign.analytic.calibration.counterfactual`: counterfactual menus (fewer or more tiers, a
   second model, an open-source fringe);
+* :mod:`~mechdesign.analytic.calibration.history`: price pages through time, the out-of-sample test of an
+  earlier page's primitives against a later page;
 * :mod:`~mechdesign.analytic.calibration.figures`: the PNG figures.
 
 Pure economics: numpy, scipy and pandas only (matplotlib inside the plot functions); no conic solver.
@@ -54,9 +56,11 @@ from .figures import (
     plot_identified_set,
     plot_markups,
     plot_menu,
+    plot_out_of_sample,
     plot_report,
     plot_types,
 )
+from .history import CHANGE_RTOL, INSERT_SHARE, OutOfSample, insert_types, out_of_sample
 from .identified import (
     ALLOWANCE_HI,
     ALLOWANCE_LO,
@@ -95,8 +99,10 @@ __all__ = [
     "ALLOWANCE_LO",
     "ALLOWANCE_N",
     "BILLING",
+    "CHANGE_RTOL",
     "CONSISTENCY_RTOL",
     "DEFAULT_SIGMA_TOTAL",
+    "INSERT_SHARE",
     "MAX_BLOCK_TYPES",
     "MAX_FEE",
     "NEAREST_MARGIN",
@@ -116,6 +122,7 @@ __all__ = [
     "ModelCost",
     "NearestMenu",
     "ObservedMenu",
+    "OutOfSample",
     "Reproduction",
     "Restriction",
     "Tier",
@@ -128,6 +135,7 @@ __all__ = [
     "counterfactuals",
     "fringe_counterfactual",
     "identified_set",
+    "insert_types",
     "linear_price",
     "load_api_prices",
     "load_observed",
@@ -136,11 +144,13 @@ __all__ = [
     "min_spend_items",
     "multimodel_counterfactual",
     "nearest_consistent_menu",
+    "out_of_sample",
     "overage_items",
     "plot_allowance_set",
     "plot_identified_set",
     "plot_markups",
     "plot_menu",
+    "plot_out_of_sample",
     "plot_report",
     "plot_types",
     "refine_top",
