@@ -8,7 +8,9 @@ the optional JSON, CSV and PNG outputs only after everything else has succeeded.
 Wire it in with ``add_parser(subparsers)``; ``run(args)`` returns 0 for a consistent menu, 1 for an
 inconsistent one, and raises :class:`~mechdesign.exceptions.ProblemSpecError` on bad input. When exactly
 one tier's allowance is unpublished and not given with ``--allowance`` (OpenAI's Pro), it reports the
-identified set over that allowance instead (0 when non-empty, 1 when empty).
+identified set over that allowance instead (0 when non-empty, 1 when empty). With ``--against NEW`` it runs
+the out-of-sample test of :mod:`mechdesign.app.calibrate_history` instead (exit 0). Options and output
+paths are checked before any work.
 """
 
 from __future__ import annotations
