@@ -644,6 +644,7 @@ def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str
         (["--new-model", "-0.1", "2"], "--new-model"),
         (["--new-model", "0.9", "2"], "--new-model"),
         (["--new-model", "0.1", "0"], "--new-model"),
+        (["--new-model", "0.6", "2", "--sigma-total", "0.5"], "--new-model"),
     ],
 )
 def test_invalid_counterfactual_options_exit_2(
@@ -927,14 +928,15 @@ def test_insert_types_masses_and_order() -> None:
     assert idx == [0, 2, 4]
 
 
-def test_against_bad_allowance_names_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+def test_against_bad_allowance_names_the_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _main(
         ["calibrate", "observed/openai-chatgpt-2026-01", "--against", "observed/openai-chatgpt-2026-04"], capsys
     )
     assert code == 2 and out == "" and "--allowance" in err and "'Pro'" in err
+    js = tmp_path / "h.json"
     code, out, err = _main(
         ["calibrate", "observed/anthropic-claude-2026-01", "--against", "observed/anthropic-claude-2026-05",
-         "--allowance", "Nope=3"],
+         "--allowance", "Nope=3", "--json", str(js)],
         capsys,
     )
-    assert code == 2 and out == "" and "Nope" in err
+    assert code == 2 and out == "" and "Nope" in err and not js.exists()

@@ -151,6 +151,17 @@ def _counterfactual_options(args: argparse.Namespace) -> dict[str, float]:
     return {"sigma_hat_step": dsh, "kappa_ratio": kr, "c_F_ratio": fc, "sigma_share": sh}
 
 
+def _check_step(step: float, sigma_total: float) -> None:
+    """``--new-model DSIGMA_HAT`` must keep sigma + sigma_hat < 1 (Assumption 1)."""
+    if step + sigma_total >= 1.0:
+        raise ProblemSpecError(
+            "--new-model",
+            step,
+            f"DSIGMA_HAT must keep sigma + sigma_hat < 1 (Assumption 1): sigma + sigma_hat is "
+            f"{sigma_total:.6g}, so DSIGMA_HAT < {1 - sigma_total:.6g}",
+        )
+
+
 def _jsonable(obj: object) -> object:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -176,6 +187,13 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_paths(json=args.json, csv=args.csv, plot=args.plot)
     cf_opts = _counterfactual_options(args)
+    s_given = (
+        args.sigma_total
+        if getattr(args, "sigma_total", None) is not None
+        else (1.0 / args.cost_exponent if getattr(args, "cost_exponent", None) else None)
+    )
+    if s_given is not None and getattr(args, "new_model", None) is not None:
+        _check_step(cf_opts["sigma_hat_step"], s_given)
     if getattr(args, "against", None):
         from mechdesign.app.calibrate_history import run_against
 
@@ -195,13 +213,8 @@ def run(args: argparse.Namespace) -> int:
         cost_scale=getattr(args, "cost_scale", None),
         identify=True,
     )
-    if cf_opts["sigma_hat_step"] + res.sigma_total >= 1.0 and getattr(args, "new_model", None) is not None:
-        raise ProblemSpecError(
-            "--new-model",
-            cf_opts["sigma_hat_step"],
-            f"DSIGMA_HAT must keep sigma + sigma_hat < 1 (Assumption 1): the calibrated sigma + sigma_hat is "
-            f"{res.sigma_total:.6g}, so DSIGMA_HAT < {1 - res.sigma_total:.6g}",
-        )
+    if getattr(args, "new_model", None) is not None:  # sigma + sigma_hat known only now: before any output
+        _check_step(cf_opts["sigma_hat_step"], res.sigma_total)
     print(res.summary())
     rt = None
     code = 0 if res.consistent else 1
