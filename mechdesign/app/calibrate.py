@@ -8,7 +8,9 @@ the optional JSON, CSV and PNG outputs only after everything else has succeeded.
 Wire it in with ``add_parser(subparsers)``; ``run(args)`` returns 0 for a consistent menu, 1 for an
 inconsistent one, and raises :class:`~mechdesign.exceptions.ProblemSpecError` on bad input. When exactly
 one tier's allowance is unpublished and not given with ``--allowance`` (OpenAI's Pro), it reports the
-identified set over that allowance instead (0 when non-empty, 1 when empty).
+identified set over that allowance instead (0 when non-empty, 1 when empty). With ``--against NEW`` it runs
+the out-of-sample test of :mod:`mechdesign.app.calibrate_history` instead (exit 0). Options and output
+paths are checked before any work.
 """
 
 from __future__ import annotations
@@ -67,24 +69,30 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--new-model",
         nargs=2,
         type=float,
-        default=(0.1, 2.0),
+        default=None,
         metavar=("DSIGMA_HAT", "KAPPA_RATIO"),
-        help="multi-model counterfactual (Prop 6): the second model's sigma_hat step and cost-scale ratio "
-        "(default 0.1 2)",
+        help="multi-model counterfactual (Prop 6): the second model's sigma_hat step (> 0, with sigma + "
+        "sigma_hat + step < 1) and cost-scale ratio (> 0) (default 0.1 2)",
     )
     p.add_argument(
         "--fringe-cost",
         type=float,
-        default=1.25,
+        default=None,
         metavar="RATIO",
-        help="leader-fringe counterfactual (Prop 7): c_F / c_L in the calibrated quality unit (default 1.25)",
+        help="leader-fringe counterfactual (Prop 7): c_F / c_L > 0 in the calibrated quality unit (default 1.25)",
     )
     p.add_argument(
         "--sigma-share",
         type=float,
-        default=0.5,
+        default=None,
         metavar="S",
-        help="sigma / (sigma + sigma_hat), not identified by one menu (default 0.5)",
+        help="sigma / (sigma + sigma_hat) in (0, 1), not identified by one menu (default 0.5)",
+    )
+    p.add_argument(
+        "--against",
+        metavar="NEW_MENU_FILE",
+        help="out-of-sample test: calibrate MENU_FILE (the earlier page), predict the later page NEW_MENU_FILE "
+        "from its primitives, and ask what must have changed for NEW to be optimal",
     )
     p.add_argument("--json", metavar="PATH", help="write the full result as JSON")
     p.add_argument("--csv", metavar="PATH", help="write the per-tier table as CSV")
@@ -121,6 +129,39 @@ def _allowances(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _counterfactual_options(args: argparse.Namespace) -> dict[str, float]:
+    """The counterfactual options, checked before any work (exit 2 naming the option when invalid)."""
+    nm = getattr(args, "new_model", None)
+    dsh, kr = (0.1, 2.0) if nm is None else (float(nm[0]), float(nm[1]))
+    fc = getattr(args, "fringe_cost", None)
+    fc = 1.25 if fc is None else float(fc)
+    sh = getattr(args, "sigma_share", None)
+    sh = 0.5 if sh is None else float(sh)
+    if not (np.isfinite(dsh) and 0.0 < dsh < 1.0):
+        raise ProblemSpecError(
+            "--new-model", dsh, "DSIGMA_HAT must be in (0, 1): the new model is more capable and sigma + "
+            "sigma_hat stays below 1 (Assumption 1)"
+        )
+    if not (np.isfinite(kr) and kr > 0):
+        raise ProblemSpecError("--new-model", kr, "KAPPA_RATIO must be > 0 (the new model's cost scale ratio)")
+    if not (np.isfinite(fc) and fc > 0):
+        raise ProblemSpecError("--fringe-cost", fc, "must be > 0 (c_F / c_L, a ratio of unit costs)")
+    if not (np.isfinite(sh) and 0.0 < sh < 1.0):
+        raise ProblemSpecError("--sigma-share", sh, "must be in (0, 1) (sigma / (sigma + sigma_hat))")
+    return {"sigma_hat_step": dsh, "kappa_ratio": kr, "c_F_ratio": fc, "sigma_share": sh}
+
+
+def _check_step(step: float, sigma_total: float) -> None:
+    """``--new-model DSIGMA_HAT`` must keep sigma + sigma_hat < 1 (Assumption 1)."""
+    if step + sigma_total >= 1.0:
+        raise ProblemSpecError(
+            "--new-model",
+            step,
+            f"DSIGMA_HAT must keep sigma + sigma_hat < 1 (Assumption 1): sigma + sigma_hat is "
+            f"{sigma_total:.6g}, so DSIGMA_HAT < {1 - sigma_total:.6g}",
+        )
+
+
 def _jsonable(obj: object) -> object:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -141,8 +182,22 @@ def _jsonable(obj: object) -> object:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``mechdesign calibrate``; 0 when the menu is consistent (and round-trips), 1 when not."""
+    from mechdesign.app.output import check_output_paths
     from mechdesign.shipped import resolve
 
+    check_output_paths(json=args.json, csv=args.csv, plot=args.plot)
+    cf_opts = _counterfactual_options(args)
+    s_given = (
+        args.sigma_total
+        if getattr(args, "sigma_total", None) is not None
+        else (1.0 / args.cost_exponent if getattr(args, "cost_exponent", None) else None)
+    )
+    if s_given is not None and getattr(args, "new_model", None) is not None:
+        _check_step(cf_opts["sigma_hat_step"], s_given)
+    if getattr(args, "against", None):
+        from mechdesign.app.calibrate_history import run_against
+
+        return run_against(args, _allowances(getattr(args, "allowance", []) or []), _write)
     menu = cal.load_observed(resolve(args.menu_file))  # a path, or a shipped name such as observed/poe-2025
     if getattr(args, "allowance", None):
         menu = menu.with_allowances(_allowances(args.allowance), note="assumed on the command line")
@@ -158,6 +213,8 @@ def run(args: argparse.Namespace) -> int:
         cost_scale=getattr(args, "cost_scale", None),
         identify=True,
     )
+    if getattr(args, "new_model", None) is not None:  # sigma + sigma_hat known only now: before any output
+        _check_step(cf_opts["sigma_hat_step"], res.sigma_total)
     print(res.summary())
     rt = None
     code = 0 if res.consistent else 1
@@ -175,13 +232,12 @@ def run(args: argparse.Namespace) -> int:
             code = 1
     cf = None
     if getattr(args, "counterfactuals", False):
-        dsh, kr = getattr(args, "new_model", (0.1, 2.0))
         table, details = cal.counterfactuals(
             res,
-            sigma_hat_step=dsh,
-            kappa_ratio=kr,
-            c_F_ratio=getattr(args, "fringe_cost", 1.25),
-            sigma_share=getattr(args, "sigma_share", 0.5),
+            sigma_hat_step=cf_opts["sigma_hat_step"],
+            kappa_ratio=cf_opts["kappa_ratio"],
+            c_F_ratio=cf_opts["c_F_ratio"],
+            sigma_share=cf_opts["sigma_share"],
         )
         cf = {"table": table, "details": details}
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 70):

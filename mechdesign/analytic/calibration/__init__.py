@@ -20,6 +20,8 @@ The algebra (C1)-(C7), with the paper's equation numbers, is the docstring of
   formats;
 * :mod:`~mechdesign.analytic.calibration.counterfactual`: counterfactual menus (fewer or more tiers, a
   second model, an open-source fringe);
+* :mod:`~mechdesign.analytic.calibration.history`: price pages through time, the out-of-sample test of an
+  earlier page's primitives against a later page;
 * :mod:`~mechdesign.analytic.calibration.figures`: the PNG figures.
 
 Pure economics: numpy, scipy and pandas only (matplotlib inside the plot functions); no conic solver.
@@ -27,16 +29,19 @@ Pure economics: numpy, scipy and pandas only (matplotlib inside the plot functio
 
 from .consistency import (
     CONSISTENCY_RTOL,
+    MAX_FEE,
     NEAREST_MARGIN,
     NearestMenu,
     Restriction,
+    max_margin,
     nearest_consistent_menu,
 )
-from .core import CalibrationResult, calibrate, calibrate_fees, round_trip_analytic
+from .core import POOLING_NOTE, CalibrationResult, calibrate, calibrate_fees, round_trip_analytic
 from .counterfactual import counterfactuals, fringe_counterfactual, multimodel_counterfactual, refine_top
 from .data import (
     BILLING,
     UNITS,
+    Disagreement,
     FloatArray,
     ModelCost,
     ObservedMenu,
@@ -51,9 +56,11 @@ from .figures import (
     plot_identified_set,
     plot_markups,
     plot_menu,
+    plot_out_of_sample,
     plot_report,
     plot_types,
 )
+from .history import CHANGE_RTOL, INSERT_SHARE, OutOfSample, insert_types, out_of_sample
 from .identified import (
     ALLOWANCE_HI,
     ALLOWANCE_LO,
@@ -92,10 +99,14 @@ __all__ = [
     "ALLOWANCE_LO",
     "ALLOWANCE_N",
     "BILLING",
+    "CHANGE_RTOL",
     "CONSISTENCY_RTOL",
     "DEFAULT_SIGMA_TOTAL",
+    "INSERT_SHARE",
     "MAX_BLOCK_TYPES",
+    "MAX_FEE",
     "NEAREST_MARGIN",
+    "POOLING_NOTE",
     "SCAN_HI",
     "SCAN_LO",
     "SCAN_N",
@@ -104,12 +115,14 @@ __all__ = [
     "AllowanceSet",
     "BlockMenu",
     "CalibrationResult",
+    "Disagreement",
     "FloatArray",
     "IdentifiedSet",
     "Items",
     "ModelCost",
     "NearestMenu",
     "ObservedMenu",
+    "OutOfSample",
     "Reproduction",
     "Restriction",
     "Tier",
@@ -122,18 +135,22 @@ __all__ = [
     "counterfactuals",
     "fringe_counterfactual",
     "identified_set",
+    "insert_types",
     "linear_price",
     "load_api_prices",
     "load_observed",
+    "max_margin",
     "max_spend_items",
     "min_spend_items",
     "multimodel_counterfactual",
     "nearest_consistent_menu",
+    "out_of_sample",
     "overage_items",
     "plot_allowance_set",
     "plot_identified_set",
     "plot_markups",
     "plot_menu",
+    "plot_out_of_sample",
     "plot_report",
     "plot_types",
     "refine_top",

@@ -22,6 +22,8 @@ from .data import UNITS, FloatArray, ObservedMenu, _sorted_tiers
 CONSISTENCY_RTOL = 1e-9
 #: the nearest consistent menu satisfies (C7) with this relative margin
 NEAREST_MARGIN = 1e-3
+#: largest monthly fee accepted (USD): far above any posted price, far below overflow
+MAX_FEE = 1e12
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -35,8 +37,14 @@ def _checked(menu: ObservedMenu) -> tuple[FloatArray, FloatArray, list[str]]:
             menu.names,
             "must have at least 2 tiers: one tier cannot identify types, masses and cost scale",
         )
+    seen: set[str] = set()
     for i, t in enumerate(menu.tiers):
         where = f"tiers[{i}] ({t.name!r})"
+        if t.name in seen:
+            raise ProblemSpecError(
+                f"{where}.name", t.name, "must be unique: another tier has this name (tiers are named in results)"
+            )
+        seen.add(t.name)
         if t.unit != menu.unit:
             raise ProblemSpecError(f"{where}.unit", t.unit, f"must equal the menu's unit {menu.unit!r}")
         if t.allowance is None or not np.isfinite(t.allowance):
@@ -50,6 +58,10 @@ def _checked(menu: ObservedMenu) -> tuple[FloatArray, FloatArray, list[str]]:
             raise ProblemSpecError(f"{where}.allowance", t.allowance, f"must be > 0 {menu.unit}")
         if not (np.isfinite(t.fee) and t.fee >= 0):
             raise ProblemSpecError(f"{where}.fee", t.fee, "must be a finite fee >= 0 (USD)")
+        if t.fee > MAX_FEE:
+            raise ProblemSpecError(
+                f"{where}.fee", t.fee, f"must be at most {MAX_FEE:g} USD per month (larger fees overflow the algebra)"
+            )
     tiers = _sorted_tiers(menu.tiers)
     A = np.array([t.allowance for t in tiers], dtype=float)
     T = np.array([t.fee for t in tiers], dtype=float)
@@ -274,7 +286,11 @@ def _restrictions(
 # ------------------------------------------------------------------------------- nearest menu
 @dataclass(frozen=True)
 class NearestMenu:
-    """The consistent menu nearest to the posted one in relative fees (allowances kept)."""
+    """The consistent menu nearest to the posted one in relative fees (allowances kept).
+
+    ``margin`` is the relative margin by which it passes (C7): :data:`NEAREST_MARGIN`, or less when the
+    allowances cannot carry that margin (``note`` says why, :func:`max_margin`).
+    """
 
     names: list[str]
     fees: FloatArray
@@ -282,6 +298,8 @@ class NearestMenu:
     allowances: FloatArray
     cost_exponent: float
     distance: float
+    margin: float = NEAREST_MARGIN
+    note: str = ""
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -298,9 +316,43 @@ class NearestMenu:
         )
 
 
+def max_margin(A: FloatArray, b: float) -> float:
+    r"""The largest relative margin :math:`\delta` by which any fee vector can pass (C7) at exponent ``b``.
+
+    With :math:`\rho_k = \theta_{k+1}/\theta_k` and :math:`\varphi_k = C'(Q_k)`, the identity
+    :math:`m_k\rho_k = m_{k+1}\varphi_{k+1}/\varphi_k = m_{k+1}(A_{k+1}/A_k)^{(b-1)/b}` (C3, C5) and
+    :math:`m_K = 1` give :math:`m_k = (A_K/A_k)^{(b-1)/b}/\prod_{j\ge k}\rho_j`; every
+    :math:`\rho_j \ge 1+\delta` and :math:`m_k \ge 1+\delta` is possible iff
+    :math:`(A_K/A_k)^{(b-1)/b} \ge (1+\delta)^{K-k+1}` for every :math:`k<K`, so
+    :math:`\delta_{\max} = \min_{k<K} (A_K/A_k)^{(b-1)/(b(K-k+1))} - 1`. It is positive for any increasing
+    allowances (a consistent menu always exists) but tiny for near-tied ones: two tiers 0.3% apart at
+    :math:`b = 2` allow at most :math:`1.003^{1/4} - 1 \approx 0.075\%`.
+    """
+    K = A.size
+    g = (b - 1.0) / b
+    return float(min(np.expm1(g * np.log(A[-1] / A[k]) / (K - k)) for k in range(K - 1)))  # k 0-based
+
+
+def _feasible_fees(A: FloatArray, b: float, delta: float) -> FloatArray:
+    """Fees (top fee 1) passing (C7) at exponent ``b`` with margin ``delta`` (``delta < max_margin``):
+    theta ratios and markups spread evenly between the bounds, fees from the binding ICs (C2)."""
+    K = A.size
+    g = (b - 1.0) / b
+    # m_k = (A_K/A_k)^g / prod_{j>=k} rho_j (k 0-based): every rho_j = (1+delta) e^eta leaves each
+    # m_k >= 1+delta with room to spare when delta < max_margin
+    L = np.log1p(delta)
+    n = K - np.arange(K - 1)  # factors rho_k..rho_{K-2} and m_k: K - k of them
+    eta = 0.5 * float(np.min((g * np.log(A[-1] / A[:-1]) - n * L) / n))
+    logr = np.full(K - 1, L + max(eta, 0.0))
+    theta = np.exp(np.concatenate([np.cumsum(logr[::-1])[::-1], [0.0]]))  # theta_K = 1
+    a = A ** (1.0 / b)
+    T = np.cumsum(theta * np.diff(np.concatenate([[0.0], a])))  # (C2)
+    return T / T[-1]
+
+
 def nearest_consistent_menu(
     menu: ObservedMenu, cost_exponent: float, cost_scale: float | None = None, margin: float = NEAREST_MARGIN
-) -> NearestMenu:
+) -> NearestMenu | None:
     r"""Project the fees onto the menus that pass (C7) at exponent ``b`` with relative ``margin``.
 
     Minimises :math:`\sum_k ((T'_k - T_k)/s_k)^2` (:math:`s_k = T_k`, or the smallest positive fee for a
@@ -308,11 +360,26 @@ def nearest_consistent_menu(
     (and :math:`\lambda` when given):
     :math:`\Delta T'_{k+1}/\Delta a_{k+1} \ge (1+\delta)\Delta T'_k/\Delta a_k`
     (:math:`a = A^{1/b}`, :math:`T'_1 > 0`), :math:`\Delta T'_k D_K \ge (1+\delta)\Delta T'_K D_k` for
-    :math:`k<K`, and :math:`\Delta T'_K = \lambda D_K` when :math:`\lambda` is given. SLSQP, a convex QP.
+    :math:`k<K`, and :math:`\Delta T'_K = \lambda D_K` when :math:`\lambda` is given. SLSQP, a convex QP,
+    started from a point known to be feasible (:func:`_feasible_fees`).
+
+    When the allowances cannot carry ``margin`` (near-tied tiers, :func:`max_margin`), the margin is
+    lowered to half the largest possible one and ``note`` says so. Returns ``None`` only when even that
+    margin is below floating-point resolution (allowances equal to about 1e-12).
     """
     T, A, names = _checked(menu)
     b = V.as_float("cost_exponent", cost_exponent)
     K = T.size
+    note = ""
+    dmax = max_margin(A, b)
+    if not dmax > 1e-12:
+        return None
+    if margin >= dmax:
+        note = (
+            f"margin lowered from {margin:g} to {dmax / 2:.3g}: at b = {b:g} the allowances allow (C7) to "
+            f"hold by at most {dmax:.3g} (relative; near-tied allowances)"
+        )
+        margin = dmax / 2
     u = float(T[-1])  # variables x = T' / T_K
     scale = np.where(T > 0, T, T[T > 0].min()) / u
     da = np.diff(np.concatenate([[0.0], A ** (1.0 / b)]))
@@ -327,9 +394,14 @@ def nearest_consistent_menu(
         rows.append((Dm[k] * D[-1] - (1 + margin) * Dm[-1] * D[k]) / D[-1])
         rhs.append(0.0)
     G, c = np.array(rows), np.array(rhs)
+    start = _feasible_fees(A, b, margin)
+    lam = None if cost_scale is None else V.positive("cost_scale", cost_scale)
+    if lam is not None:  # (C7) is homogeneous in the fees: scale the start to dT_K = lambda D_K
+        start = start * (lam * D[-1] / u) / float(Dm[-1] @ start)
+    else:
+        start = start * float(T[-1] / u)
     cons: list[dict[str, object]] = [{"type": "ineq", "fun": lambda x: G @ x - c, "jac": lambda x: G}]
-    if cost_scale is not None:  # (C4) as a restriction: dT_K = lambda D_K
-        lam = V.positive("cost_scale", cost_scale)
+    if lam is not None:  # (C4) as a restriction: dT_K = lambda D_K
         cons.append(
             {
                 "type": "eq",
@@ -345,15 +417,22 @@ def nearest_consistent_menu(
     def grad(x: FloatArray) -> FloatArray:
         return 2 * w * (x - T / u)
 
-    best = None
-    for x0 in (T / u, np.linspace(1.0 / K, 1.0, K)):
+    def feasible(x: FloatArray) -> bool:
+        scl = np.abs(G) @ np.abs(x) + 1e-300
+        ok = bool(np.all((G @ x - c) >= -1e-12 * scl))
+        if lam is not None:
+            ok = ok and abs(float(Dm[-1] @ x) - lam * D[-1] / u) <= 1e-9 * abs(lam * D[-1] / u)
+        return ok
+
+    best_x, best_f = start, obj(start)
+    for x0 in (start, T / u):
         res = optimize.minimize(
             obj, x0, jac=grad, constraints=cons, method="SLSQP", options={"ftol": 1e-15, "maxiter": 2000}
         )
-        feasible = bool(np.all(G @ res.x - c >= -1e-12))
-        if feasible and (best is None or res.fun < best.fun):
-            best = res
-    if best is None:
-        raise ProblemSpecError("menu", menu.name, f"has no consistent fee vector at b = {b:g} (SLSQP failed)")
-    fees = np.asarray(best.x, dtype=float) * u
-    return NearestMenu(names, fees, T, A, b, float(np.sqrt(np.sum(((fees - T) / (scale * u)) ** 2))))
+        if feasible(res.x) and res.fun < best_f:
+            best_x, best_f = res.x, float(res.fun)
+    if best_x is start and not note:
+        note = "the projection did not improve on a feasible start (SLSQP); the fees are consistent, not nearest"
+    fees = np.asarray(best_x, dtype=float) * u
+    dist = float(np.sqrt(np.sum(((fees - T) / (scale * u)) ** 2)))
+    return NearestMenu(names, fees, T, A, b, dist, margin, note)

@@ -82,6 +82,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from ... import _validate as V
 from ...exceptions import ProblemSpecError
@@ -99,6 +100,13 @@ from .consistency import (
 )
 from .data import FloatArray, ObservedMenu, _sorted_tiers
 from .identified import DEFAULT_SIGMA_TOTAL, IdentifiedSet, identified_set
+
+#: what a posted menu cannot reveal about pooling (said in every result and its notes)
+POOLING_NOTE = (
+    "each tier is read as one type (C2): if several types pool on one tier (ironing, eq. 12), the "
+    "calibration sees one type at the pool's lowest theta carrying the pool's whole mass; pooling is not "
+    "identified from one posted menu, so theta and the masses are those of the tiers"
+)
 
 
 @dataclass(frozen=True)
@@ -271,7 +279,13 @@ class CalibrationResult:
             "identified_set": None if self.identified is None else self.identified.to_dict(),
             "nearest_menu": None
             if self.nearest is None
-            else {"fees": self.nearest.fees.tolist(), "distance": self.nearest.distance},
+            else {
+                "fees": self.nearest.fees.tolist(),
+                "distance": self.nearest.distance,
+                "margin": self.nearest.margin,
+                "note": self.nearest.note,
+            },
+            "pooling": POOLING_NOTE,
             "notes": self.notes,
         }
 
@@ -300,6 +314,35 @@ def _implied(
         S = S / S[0]
         f = np.append(h * S[1:], S[-1])
     return lam, C0, B, Q, theta, mc, tail_ratio, f
+
+
+def _usd_unit_note(T: FloatArray, A: FloatArray, b: float, lam: float) -> str:
+    r"""What the unit "USD of marginal cost" (:math:`\lambda = 1` by definition) says against (C4)."""
+    msg = (
+        f"the unit 'USD of marginal cost' states lambda = 1, but the top's no-distortion condition (C4) "
+        f"identifies lambda = {lam:.6g} at b = {b:.6g}"
+    )
+    if abs(lam - 1.0) <= 1e-9:
+        return msg + ": the two agree"
+    # lambda(b) = dT_K / D_K(b) is increasing in sigma + sigma_hat (D_K decreasing), so lambda = 1 at most once
+    dTK = float(T[-1] - T[-2])
+
+    def g(s: float) -> float:
+        return float(dTK / _D(A, 1.0 / s)[-1]) - 1.0
+
+    where = ""
+    lo, hi = 1e-6, 1 - 1e-9
+    if g(lo) < 0 < g(hi):
+        s1 = optimize.brentq(g, lo, hi, xtol=1e-14)
+        where = f"; lambda = 1 at sigma + sigma_hat = {s1:.6g} (b = {1 / s1:.6g})"
+    else:
+        where = "; no sigma + sigma_hat in (0, 1) gives lambda = 1, so these allowances cannot be budgets in USD"
+    return (
+        msg
+        + where
+        + ". Give --cost-scale 1 (cost_scale=1.0) to test lambda = 1 as a restriction, or state the "
+        "allowances in another unit"
+    )
 
 
 def calibrate(
@@ -366,8 +409,32 @@ def calibrate(
     tech = technology if technology is not None else cobb_douglas([1.0 / b], [C0_v])
     restr = _restrictions(names, T, theta, mc, f, lam is not None)
     near = None
+    if not all(np.isfinite(v).all() for v in (B, Q, theta, mc)):
+        raise ProblemSpecError(
+            "menu",
+            menu.name,
+            f"overflows floating point at b = {b:.6g} (fees up to {T.max():.3g} USD, allowances up to "
+            f"{A.max():.3g} {menu.unit}): state the fees in USD and the allowances in a larger unit",
+        )
     if nearest and not all(r.holds for r in restr):
+        # the verdict stands on its own: the projection reports what it can, never replaces the verdict
         near = nearest_consistent_menu(menu, b, lam)
+        if near is None:
+            notes.append(
+                f"no nearest consistent menu: at b = {b:.6g} the allowances are too close for (C7) to hold "
+                "by a margin above floating-point resolution (max_margin)"
+            )
+        elif near.note:
+            notes.append("nearest consistent menu: " + near.note)
+    notes.append(POOLING_NOTE)
+    if menu.unit == "USD of marginal cost" and lam is None:
+        notes.append(_usd_unit_note(T, A, b, float(lam_v)))
+    if menu.billing == "overage" and menu.overage_price is None:
+        notes.append(
+            "the overage price per allowance unit is unknown (not published in this unit): the posted "
+            "overage cannot be set against the minimum-spend prices T_k/A_k that implement this menu (Def 2), "
+            "so whether overage is priced above or below them is not identified"
+        )
     if menu.unit == "relative usage":
         notes.append(
             "allowances are relative to the lowest tier, so lambda is the marginal cost of the "

@@ -8,6 +8,7 @@ holds token prices, the token-class marginal costs of BBS §2.1.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -49,6 +50,30 @@ class Tier:
     source: str = ""
     effective_date: str = ""
     note: str = ""
+    continues: str = ""
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Sources that disagree on one field of one tier: every claim with its source, the value the file uses
+    (``"unknown"`` when the field is left unset) and why."""
+
+    tier: str
+    field: str
+    values: tuple[str, ...]
+    sources: tuple[str, ...]
+    used: str
+    why: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "tier": self.tier,
+            "field": self.field,
+            "values": list(self.values),
+            "sources": list(self.sources),
+            "used": self.used,
+            "why": self.why,
+        }
 
 
 @dataclass(frozen=True)
@@ -83,6 +108,7 @@ class ObservedMenu:
     extra_tiers: tuple[Tier, ...] = ()
     model_costs: tuple[ModelCost, ...] = ()
     path: str = ""
+    disagreements: tuple[Disagreement, ...] = ()
 
     @property
     def K(self) -> int:
@@ -123,6 +149,7 @@ class ObservedMenu:
             Tier(str(n), float(f), None if a is None else float(a), unit)
             for n, f, a in zip(names, fees, allowances, strict=True)
         )
+        _unique_names(tiers, "menu.tier_names")
         return cls(name=name, tiers=_sorted_tiers(tiers), unit=unit, **kwargs)  # type: ignore[arg-type]
 
     def with_allowances(self, allowances: Mapping[str, float], note: str = "assumed") -> ObservedMenu:
@@ -166,9 +193,35 @@ class ObservedMenu:
             "overage_price": self.overage_price,
             "usd_per_unit": self.usd_per_unit,
             "tiers": [
-                {"name": t.name, "fee": t.fee, "allowance": t.allowance, "note": t.note} for t in self.tiers
+                {
+                    "name": t.name,
+                    "fee": t.fee,
+                    "allowance": t.allowance,
+                    "note": t.note,
+                    "source": t.source,
+                    "effective_date": t.effective_date,
+                    "continues": t.continues,
+                }
+                for t in self.tiers
             ],
+            "unknown": self.unknown(),
+            "disagreements": [d.to_dict() for d in self.disagreements],
         }
+
+    def unknown(self) -> list[str]:
+        """The fields no source gives (tier allowances left unset, an overage price not published)."""
+        out = [f"allowance of tier {t.name!r}" for t in self.tiers if t.allowance is None]
+        if self.billing == "overage" and self.overage_price is None:
+            out.append("overage price per allowance unit")
+        return out
+
+
+def _unique_names(tiers: Sequence[Tier], where: str) -> None:
+    seen: set[str] = set()
+    for i, t in enumerate(tiers):
+        if t.name in seen:
+            raise ProblemSpecError(f"{where}[{i}].name", t.name, "must be unique: another tier has this name")
+        seen.add(t.name)
 
 
 def _sorted_tiers(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
@@ -208,7 +261,16 @@ def _only(table: Mapping[str, object], allowed: tuple[str, ...], where: str) -> 
         )
 
 
-_TIER_KEYS = ("name", "fee", "allowance", "unit", "note", "source", "effective_date")
+_TIER_KEYS = ("name", "fee", "allowance", "unit", "note", "source", "effective_date", "continues")
+#: an effective date: a year, a month or a day (ISO 8601)
+_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+
+
+def _date(table: Mapping[str, object], where: str) -> str:
+    val = _str(table, "effective_date", where)
+    if not _DATE.match(val):
+        raise ProblemSpecError(f"{where}.effective_date", val, "must be a date YYYY, YYYY-MM or YYYY-MM-DD")
+    return val
 
 
 def _tier(raw: object, where: str, unit: str) -> Tier:
@@ -225,15 +287,50 @@ def _tier(raw: object, where: str, unit: str) -> Tier:
     tunit = _str(raw, "unit", where, required=False) or unit
     if tunit != unit:
         raise ProblemSpecError(f"{where}.unit", tunit, f"must equal the menu's unit {unit!r}")
+    if allowance is not None and not (math.isfinite(allowance) and allowance > 0):
+        raise ProblemSpecError(f"{where}.allowance", allowance, f"must be > 0 {unit} (omit it when unknown)")
     return Tier(
         name,
         fee,
         allowance,
         unit,
         _str(raw, "source", where),
-        _str(raw, "effective_date", where),
+        _date(raw, where),
         _str(raw, "note", where, required=False),
+        _str(raw, "continues", where, required=False),
     )
+
+
+def _disagreement(raw: object, where: str, tiers: Sequence[Tier]) -> Disagreement:
+    if not isinstance(raw, Mapping):
+        raise ProblemSpecError(where, raw, "must be a table ([[disagreements]])")
+    _only(raw, ("tier", "field", "values", "sources", "used", "why"), where)
+    name = _str(raw, "tier", where)
+    by_name = {t.name: t for t in tiers}
+    if name not in by_name:
+        raise ProblemSpecError(f"{where}.tier", name, "must name a tier: " + ", ".join(repr(n) for n in by_name))
+    field = V.one_of(f"{where}.field", raw.get("field"), ("fee", "allowance"))
+    lists = {}
+    for key in ("values", "sources"):
+        val = raw.get(key)
+        if not isinstance(val, list) or len(val) < 2 or not all(isinstance(v, str) and v.strip() for v in val):
+            raise ProblemSpecError(f"{where}.{key}", val, "must list at least two non-empty strings")
+        lists[key] = tuple(val)
+    if len(lists["values"]) != len(lists["sources"]):
+        raise ProblemSpecError(f"{where}.sources", list(lists["sources"]), "must give one source per value")
+    used = _str(raw, "used", where)
+    actual = getattr(by_name[name], field)
+    if used == "unknown":
+        if actual is not None:
+            raise ProblemSpecError(f"{where}.used", used, f"says unknown but tier {name!r} states {field} = {actual}")
+    else:
+        try:
+            num = float(used)
+        except ValueError:
+            raise ProblemSpecError(f"{where}.used", used, "must be a number or 'unknown'") from None
+        if actual is None or not math.isclose(num, actual, rel_tol=1e-12):
+            raise ProblemSpecError(f"{where}.used", used, f"must equal tier {name!r}'s {field} ({actual})")
+    return Disagreement(name, field, lists["values"], lists["sources"], used, _str(raw, "why", where))
 
 
 def _model_cost(raw: object, where: str) -> ModelCost:
@@ -258,7 +355,7 @@ def _model_cost(raw: object, where: str) -> ModelCost:
         cost_range,
         _str(raw, "unit", where),
         _str(raw, "source", where),
-        _str(raw, "effective_date", where),
+        _date(raw, where),
     )
 
 
@@ -276,16 +373,20 @@ def _read_toml(path: str | Path) -> dict[str, object]:
 def load_observed(path: str | Path) -> ObservedMenu:
     """Read an observed price page (``problems/observed/*.toml``, table ``[menu]`` and ``[[tiers]]``).
 
-    Every key is checked; every tier and model-cost entry must carry ``source`` and ``effective_date``.
-    Tiers are returned sorted by allowance. A tier may omit ``allowance`` when it is not published
-    (set it explicitly with :meth:`ObservedMenu.with_allowances` before calibrating).
+    Every key is checked; every tier and model-cost entry must carry ``source`` and ``effective_date``
+    (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``); tier names are unique. Tiers are returned sorted by
+    allowance. A tier omits ``allowance`` when no source gives it (it is *unknown*: set it explicitly
+    with :meth:`ObservedMenu.with_allowances` before calibrating, or let calibrate report the identified
+    set over it). ``continues`` names the tier of an earlier snapshot that this tier continues (renamed
+    tiers). ``[[disagreements]]`` records sources that disagree on a tier's fee or allowance: every
+    claim with its source, the value the file uses (or ``"unknown"``) and why.
     """
     raw = _read_toml(path)
     if "prices" in raw and "menu" not in raw:
         raise ProblemSpecError(
             "menu", str(path), "is missing: this is an API price list; use load_api_prices"
         )
-    _only(raw, ("menu", "tiers", "extra_tiers", "model_costs"), "file")
+    _only(raw, ("menu", "tiers", "extra_tiers", "model_costs", "disagreements"), "file")
     menu = raw.get("menu")
     if not isinstance(menu, Mapping):
         raise ProblemSpecError("menu", menu, "must be a table [menu] naming the price page")
@@ -315,10 +416,13 @@ def load_observed(path: str | Path) -> ObservedMenu:
     if not isinstance(tiers_raw, list) or not tiers_raw:
         raise ProblemSpecError("tiers", tiers_raw, "must be a non-empty array of tables [[tiers]]")
     tiers = tuple(_tier(t, f"tiers[{i}]", unit) for i, t in enumerate(tiers_raw))
+    _unique_names(tiers, "tiers")
     extra_raw: list[Any] = list(raw.get("extra_tiers", []) or [])  # type: ignore[call-overload]
     costs_raw: list[Any] = list(raw.get("model_costs", []) or [])  # type: ignore[call-overload]
     extra = tuple(_tier(t, f"extra_tiers[{i}]", unit) for i, t in enumerate(extra_raw))
     costs = tuple(_model_cost(m, f"model_costs[{i}]") for i, m in enumerate(costs_raw))
+    dis_raw: list[Any] = list(raw.get("disagreements", []) or [])  # type: ignore[call-overload]
+    dis = tuple(_disagreement(d, f"disagreements[{i}]", tiers + extra) for i, d in enumerate(dis_raw))
     return ObservedMenu(
         name=_str(menu, "name", "menu"),
         tiers=_sorted_tiers(tiers),
@@ -331,10 +435,11 @@ def load_observed(path: str | Path) -> ObservedMenu:
         provider=_str(menu, "provider", "menu", required=False),
         product=_str(menu, "product", "menu", required=False),
         source=_str(menu, "source", "menu"),
-        effective_date=_str(menu, "effective_date", "menu"),
+        effective_date=_date(menu, "menu"),
         extra_tiers=extra,
         model_costs=costs,
         path=str(path),
+        disagreements=dis,
     )
 
 

@@ -153,3 +153,63 @@ def plot_allowance_set(aset: AllowanceSet, path: str | Path | Any, n_sigma: int 
     ax.set_title(f"{aset.menu.name}\n(M, σ+σ̂) where the posted menu can be optimal (shaded)", fontsize=10)
     ax.legend(fontsize=8)
     _save(fig, path)
+
+
+def plot_out_of_sample(cmp: Any, path: str | Path | Any) -> None:
+    """Two panels of an out-of-sample test (:func:`~mechdesign.analytic.calibration.history.out_of_sample`).
+
+    Left: fee against allowance in the earlier page's unit (log-log): the earlier page, the later page
+    and the optimal menu the earlier primitives predict for the later tier count. Right: what must have
+    changed, the ratio later/earlier of each primitive at the earlier cost exponent (log scale).
+    """
+    plt = _plt()
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.6))
+    old = cmp.old
+    ax.loglog(old.allowances, old.fees, "o-", color="C0", label=f"earlier ({old.menu.effective_date})")
+    for a, f, n in zip(old.allowances, old.fees, old.names, strict=True):
+        ax.annotate(n, (a, f), textcoords="offset points", xytext=(4, -10), fontsize=7, color="C0")
+    tab = cmp.tiers
+    known = tab[np.isfinite(tab["allowance_old"].to_numpy(dtype=float))]
+    if not known.empty:
+        ax.loglog(
+            known["allowance_old"], known["fee"], "s-", color="C1", label=f"later ({cmp.new.effective_date})"
+        )
+        for _, r in known.iterrows():
+            ax.annotate(
+                r["tier"],
+                (r["allowance_old"], r["fee"]),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=7,
+                color="C1",
+            )
+    pt = cmp.predicted_table
+    if not pt.empty:
+        ok = pt["allowance_old"].to_numpy(dtype=float) > 0
+        ax.loglog(
+            pt["allowance_old"][ok],
+            pt["fee"][ok],
+            "x--",
+            color="C2",
+            ms=9,
+            label=f"predicted optimal {cmp.new.K}-tier menu",
+        )
+    ax.set_xlabel(f"allowance ({old.menu.unit}, earlier unit)")
+    ax.set_ylabel("fee (USD / month)")
+    ax.set_title(f"{old.menu.provider or old.menu.name}: earlier, later, predicted")
+    ax.legend(fontsize=7)
+    prim = cmp.primitives
+    if not prim.empty:
+        pr = prim[np.isfinite(prim["ratio"].to_numpy(dtype=float))]
+        y = np.arange(len(pr))
+        colors = ["C3" if c else "C7" for c in pr["changed"]]
+        bx.barh(y, pr["ratio"], color=colors)
+        bx.axvline(1.0, color="k", lw=0.8)
+        bx.set_xscale("log")
+        bx.set_yticks(y, [str(q).replace(" at the earlier b", "") for q in pr["quantity"]], fontsize=7)
+        bx.set_xlabel("later / earlier (at the earlier b)")
+        bx.set_title("what must have changed (red)")
+    else:  # pragma: no cover - later page without two known allowances
+        bx.text(0.5, 0.5, "later page not calibrated", ha="center")
+    fig.tight_layout()
+    _save(fig, path)

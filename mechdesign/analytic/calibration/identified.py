@@ -1,12 +1,14 @@
 r"""Identified sets: the cost exponents, or an unpublished allowance, at which a menu passes (C7).
 
 (C7) of :mod:`mechdesign.analytic.calibration.core` (BBS §4, Prop 3, discrete types) is free of the cost
-scale and :math:`C_0`, so what a menu identifies is a set of :math:`\sigma+\hat\sigma = 1/b`, found by a
-scan and bisection at every change of sign of the smallest slack.
+scale and :math:`C_0`, so what a menu identifies is a set of :math:`\sigma+\hat\sigma = 1/b`. Each
+restriction is monotone in :math:`\sigma+\hat\sigma`, so the set is an interval whose ends are roots of
+single restrictions, found exactly (not on a grid).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from scipy import optimize
 
 from ... import _validate as V
 from ...exceptions import ProblemSpecError
-from .consistency import _checked, _exponent, _margin, _slacks
+from .consistency import _D, _checked, _exponent, _margin, _slacks
 from .data import FloatArray, ObservedMenu
 
 #: sigma + sigma_hat used when no cost exponent is given and the identified set is empty (BBS Fig. 1: 1/2)
@@ -108,34 +110,86 @@ def _intervals(grid: FloatArray, inside: FloatArray, root: Callable[[float, floa
     return out
 
 
+def _components(T: FloatArray, A: FloatArray, s: float, lam: float | None) -> FloatArray:
+    r"""The slacks of (C7) at :math:`\sigma+\hat\sigma = s`, one per restriction, each monotone in ``s``.
+
+    * IC at tier k: :math:`\theta_{k+1}/\theta_k - 1 = \frac{\Delta T_{k+1}}{\Delta T_k}
+      \frac{A_k^s - A_{k-1}^s}{A_{k+1}^s - A_k^s} - 1`; with :math:`u, v` the log gaps of the allowances the
+      allowance factor is :math:`(1 - e^{-sv})/(e^{su} - 1)`, whose log-derivative
+      :math:`v/(e^{sv}-1) - u/(1-e^{-su}) \le 1/s - 1/s = 0`: non-increasing in s.
+    * distortion at tier k < K: :math:`m_k - 1` with :math:`m_k \propto D_K/D_k`,
+      :math:`D_k = A_k\int_0^{L_k} e^{-st}dt` (:math:`L_k = \log(A_k/A_{k-1})`), so :math:`\log m_k` has
+      derivative :math:`E_k[t] - E_K[t]` (means of the truncated exponential law on :math:`[0, L]`, which rise
+      with L): one sign for all s. With :math:`\lambda` given, :math:`m_k \propto 1/D_k`, increasing.
+    * with :math:`\lambda` given, the top's :math:`|m_K - 1| \le 10^{-9}` as two monotone slacks.
+    * :math:`T_1 > 0`: constant in s.
+    """
+    b = 1.0 / s
+    sl = _slacks(T, A, b, lam)
+    parts = [sl["positive"], sl["ic"], sl["markup"]]
+    if lam is not None:
+        dT = np.diff(np.concatenate([[0.0], T]))
+        mK = float(dT[-1] / (lam * _D(A, b)[-1]))
+        parts.append(np.array([mK - (1.0 - 1e-9), (1.0 + 1e-9) - mK]))
+    return np.concatenate(parts)
+
+
+def _exact_set(
+    T: FloatArray, A: FloatArray, lam: float | None, grid: FloatArray
+) -> list[tuple[float, float]]:
+    """The set where every slack of :func:`_components` is positive, its ends exact (Brent, 1e-15).
+
+    Each slack is monotone in sigma + sigma_hat, so it changes sign at most once; a change between two
+    scan points is located by Brent's method on that slack alone (not on the smallest slack, whose
+    positive part may fall between scan points, e.g. a set narrower than the scan step). The roots cut
+    the scan range into pieces; a piece belongs to the set when every slack is positive at its midpoint.
+    """
+    vals = np.array([_components(T, A, float(s), lam) for s in grid])
+    cuts = {float(grid[0]), float(grid[-1])}
+    for j in range(vals.shape[1]):
+        col = vals[:, j]
+        for i in range(grid.size - 1):
+            if np.isfinite(col[i]) and np.isfinite(col[i + 1]) and (col[i] > 0) != (col[i + 1] > 0):
+                f = lambda s, j=j: float(_components(T, A, s, lam)[j])
+                if f(float(grid[i])) == 0.0:
+                    cuts.add(float(grid[i]))
+                    continue
+                cuts.add(optimize.brentq(f, float(grid[i]), float(grid[i + 1]), xtol=1e-15, rtol=1e-15))
+    pts = sorted(cuts)
+    out: list[tuple[float, float]] = []
+    for lo, hi in itertools.pairwise(pts):
+        if hi <= lo:
+            continue
+        mid = 0.5 * (lo + hi)
+        if float(np.nanmin(_components(T, A, mid, lam))) > 0:
+            if out and out[-1][1] == lo:
+                out[-1] = (out[-1][0], hi)
+            else:
+                out.append((lo, hi))
+    return out
+
+
 def identified_set(menu: ObservedMenu, cost_scale: float | None = None, n: int = SCAN_N) -> IdentifiedSet:
     r"""The range of :math:`\sigma+\hat\sigma` (hence :math:`b`) for which the menu passes (C7).
 
-    Scans ``n`` points of :math:`\sigma+\hat\sigma \in [0.01, 0.99]` and bisects (60 steps) every sign
-    change of the smallest relative slack. Interval ends touching the scan range are reported as the scan
-    bounds (the set may extend beyond them).
+    Every restriction of (C7) is monotone in :math:`\sigma+\hat\sigma` (:func:`_components`), so the
+    set is an intersection of half-lines, an interval; its ends are the roots of the individual
+    restrictions, found exactly (Brent's method to 1e-15) wherever a restriction changes sign between
+    two of the ``n`` scan points of :math:`[0.01, 0.99]`. A set narrower than the scan step is found too.
+    Interval ends touching the scan range are reported as the scan bounds (the set may extend beyond them).
+    The scan's smallest slack (``margin``) is kept for the figures and the description of an empty set.
     """
     T, A, names = _checked(menu)
     lam = None if cost_scale is None else V.positive("cost_scale", cost_scale)
     grid = np.linspace(SCAN_LO, SCAN_HI, int(n))
     margin = np.array([_margin(T, A, 1.0 / s, lam) for s in grid])
     binding = [_binding_name(T, A, 1.0 / s, names, lam) for s in grid]
-
-    def root(lo: float, hi: float) -> float:
-        g_lo = _margin(T, A, 1.0 / lo, lam) > 0
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if (_margin(T, A, 1.0 / mid, lam) > 0) == g_lo:
-                lo = mid
-            else:
-                hi = mid
-        return 0.5 * (lo + hi)
-
-    return IdentifiedSet(_intervals(grid, margin > 0, root), grid, margin, binding)
+    return IdentifiedSet(_exact_set(T, A, lam, grid), grid, margin, binding)
 
 
 # ------------------------------------------------------------------- identified set over an allowance
-#: scan of an unpublished allowance (a multiple of the reference unit) for its identified set
+#: scan of an unpublished allowance for its identified set: 1.01 times the allowance of the tier below (or
+#: 1/1000 of the smallest known one), up to the tier above divided by 1.01 (or 1000 times the largest)
 ALLOWANCE_LO, ALLOWANCE_HI, ALLOWANCE_N = 1.01, 1000.0, 121
 
 
@@ -251,12 +305,25 @@ class AllowanceSet:
         )
 
 
+def _allowance_bounds(menu: ObservedMenu, tier: str) -> tuple[float, float]:
+    """Default scan of an unknown allowance: between the allowances of the tiers with the next lower and the
+    next higher fee (a menu is monotone), times 1.01 inside; a factor 1000 beyond the known ones at an end
+    (OpenAI's Pro above Plus = 1: [1.01, 1000]; a low tier below Plus: [0.001, 1/1.01])."""
+    fee = next(t.fee for t in menu.tiers if t.name == tier)
+    known = [(t.fee, float(t.allowance)) for t in menu.tiers if t.allowance is not None]
+    below = [a for f, a in known if f < fee]
+    above = [a for f, a in known if f > fee]
+    lo = max(below) * ALLOWANCE_LO if below else min(a for _, a in known) / ALLOWANCE_HI
+    hi = min(above) / ALLOWANCE_LO if above else max(a for _, a in known) * ALLOWANCE_HI
+    return lo, hi
+
+
 def allowance_identified_set(
     menu: ObservedMenu,
     tier: str | None = None,
     cost_exponent: float | None = None,
-    lo: float = ALLOWANCE_LO,
-    hi: float = ALLOWANCE_HI,
+    lo: float | None = None,
+    hi: float | None = None,
     n: int = ALLOWANCE_N,
 ) -> AllowanceSet:
     r"""The identified set over one tier's unpublished allowance :math:`M` (e.g. OpenAI's Pro multiple).
@@ -286,7 +353,9 @@ def allowance_identified_set(
         raise ProblemSpecError(
             "allowance", others, "every other tier needs an allowance before scanning " + repr(tier)
         )
-    lo, hi = V.positive("allowance_lo", lo), V.positive("allowance_hi", hi)
+    dlo, dhi = _allowance_bounds(menu, tier)
+    lo = dlo if lo is None else V.positive("allowance_lo", lo)
+    hi = dhi if hi is None else V.positive("allowance_hi", hi)
     if not hi > lo:
         raise ProblemSpecError("allowance_hi", hi, f"must exceed allowance_lo = {lo:g}")
     if cost_exponent is None:
