@@ -101,7 +101,8 @@ def test_value_scale_draws_one_line_per_scale_against_w() -> None:
         assert len(lines) == 4  # one per scale, not one saw-tooth over a type index
         for line in lines:
             np.testing.assert_allclose(line.get_xdata(), np.linspace(0.05, 0.95, 10))
-    assert {t for t in legend_texts(fig) if t.startswith("scale")} == {f"scale $s$ = {s:g}" for s in (0.25, 0.5, 0.75, 1)}
+    scales = {t for t in legend_texts(fig) if t.startswith("scale")}
+    assert scales == {f"scale $s$ = {s:g}" for s in (0.25, 0.5, 0.75, 1)}
 
 
 def test_contractible_types_are_markers_and_equal_segments_stay_visible() -> None:
@@ -142,6 +143,14 @@ def test_multimodel_shows_the_model_each_type_buys() -> None:
         np.testing.assert_allclose(line.get_xdata(), frame["theta"][sel])
     colours = {name: matplotlib.colors.to_hex(line.get_color()) for name, line in by_label.items()}
     assert len(set(colours.values())) == len(colours)  # one colour per model
+
+
+@pytest.mark.parametrize("none", [None, float("nan"), "none", "(excluded)", ""])
+def test_grouped_figure_draws_types_without_a_model_as_excluded(none: object) -> None:
+    frame = pd.DataFrame({"theta": [0.1, 0.5, 0.9], "quality": [0.0, 1.0, 2.0], "transfer": [0.0, 0.5, 1.0],
+                          "model": [none, "base", "reasoning"]})
+    texts = legend_texts(grouped_figure(frame, "model"))
+    assert texts == ["excluded (1 type)", "base (1 type)", "reasoning (1 type)"]
 
 
 def test_leader_regions_are_grouped() -> None:

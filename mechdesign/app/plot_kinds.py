@@ -23,6 +23,8 @@ from matplotlib.legend import Legend
 
 #: colour of the types a grouped figure marks as excluded (no group)
 EXCLUDED_COLOUR = "0.55"
+#: group labels that mean "no group" (an excluded type), compared lower-case without parentheses
+NO_GROUP = frozenset({"", "none", "nan", "excluded", "-", "\u2013"})
 #: marker shapes cycled over the series of a figure
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
 #: total width (in type-index units) over which a contractible figure spreads one type's segment markers
@@ -154,7 +156,8 @@ def grouped_figure(frame: pd.DataFrame, group: str, title: str = "", ylabel: str
     """Quality and transfer against ``theta``, the types coloured and marked by ``frame[group]``.
 
     Used for multi-model menus (the model each type buys, §5.2) and leader-fringe menus (the region). A thin
-    grey line joins all types; types with no group (null) are drawn as ``excluded``.
+    grey line joins all types; types with no group (null, or a label in :data:`NO_GROUP`) are drawn as
+    ``excluded``.
 
     Parameters
     ----------
@@ -173,6 +176,7 @@ def grouped_figure(frame: pd.DataFrame, group: str, title: str = "", ylabel: str
     """
     fig, axes = _panels(title, (ylabel, "transfer $t(\\theta)$"), "aggregate type $\\theta$")
     labels = frame[group].astype(object).where(frame[group].notna(), "excluded").astype(str)
+    labels = labels.where(~labels.str.strip("() ").str.lower().isin(NO_GROUP), "excluded")
     order = list(dict.fromkeys(labels))
     if "excluded" in order:  # the excluded types first, in grey; the groups in order of first appearance
         order.remove("excluded")
@@ -186,7 +190,7 @@ def grouped_figure(frame: pd.DataFrame, group: str, title: str = "", ylabel: str
             marker = "." if name == "excluded" else MARKERS[k % len(MARKERS)]
             k += name != "excluded"
             ax.plot(frame["theta"][sel], frame[col][sel], ls="none", marker=marker, ms=4, color=colour,
-                    label=f"{name} ({int(sel.sum())} types)")
+                    label=f"{name} ({int(sel.sum())} type{'' if sel.sum() == 1 else 's'})")
     legend_below(fig, ncols=len(order))
     return fig
 
