@@ -9,6 +9,7 @@
 * ``reference/index.md``: the top-level API (``mechdesign.__all__``) grouped by the module that defines it.
 
 Links to ``../benchmarks/RESULTS.md`` (right on GitHub) are pointed at the site's page.
+Inline code is kept from breaking inside a word (``nobreak_inline_code``, with ``docs/stylesheets/extra.css``).
 """
 
 from __future__ import annotations
@@ -156,9 +157,31 @@ _LINKS = re.compile(r"\]\((?:\.\./)?benchmarks/RESULTS\.md\)")
 _RST_ROLE = re.compile(r":(?:math|func|class|data|mod|meth|attr|obj|exc):(?=<code>)")
 
 
+_PRE = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL)
+_INLINE_CODE = re.compile(r"<code>([^<]+)</code>")
+
+
+def _nobr_tokens(match: re.Match[str]) -> str:
+    words = match.group(1).split(" ")
+    return "<code>" + " ".join(f'<span class="md-nobr">{w}</span>' if w else w for w in words) + "</code>"
+
+
+def nobreak_inline_code(html: str) -> str:
+    """Inline code (``<code>`` outside ``<pre>``) with each space-separated token in ``span.md-nobr``.
+
+    ``docs/stylesheets/extra.css`` keeps such a span on one line, so a code span wraps between its words
+    but never inside one (``single_mode|l``, ``-|-allowance``); code blocks are left alone (they scroll).
+    """
+    parts = _PRE.split(html)
+    return "".join(part if part.startswith("<pre") else _INLINE_CODE.sub(_nobr_tokens, part) for part in parts)
+
+
 def on_page_content(html: str, page, config, files) -> str:  # type: ignore[no-untyped-def]
-    """The docstrings' reStructuredText roles (``:math:`x```, ``:func:`f```) are shown as plain code."""
-    return _RST_ROLE.sub("", html) if page.file.src_uri.startswith("reference/") else html
+    """The docstrings' reStructuredText roles (``:math:`x```, ``:func:`f```) are shown as plain code; inline
+    code never breaks inside a word (:func:`nobreak_inline_code`)."""
+    if page.file.src_uri.startswith("reference/"):
+        html = _RST_ROLE.sub("", html)
+    return nobreak_inline_code(html)
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:  # type: ignore[no-untyped-def]

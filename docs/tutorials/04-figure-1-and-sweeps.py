@@ -16,8 +16,8 @@
 #
 # §5.3: a leader model competes with an open-source fringe sold at marginal cost. Prop 7 gives the
 # leader's menu in closed form: buyers below θ₁ buy from the fringe only, the leader *deters* top-ups
-# between θ₁ and θ₂ and sells as a monopolist above (θ̂ is where the efficient allocation switches from
-# the fringe to the leader). `figure1_leader_fringe` is the paper's Figure 1 market.
+# between θ₁ and θ₂ and sells as a monopolist above θ₂ (θ̂ is where the efficient allocation switches
+# from the fringe to the leader). `figure1_leader_fringe` is the paper's Figure 1 market; its cutoffs:
 
 # %%
 import matplotlib.pyplot as plt
@@ -31,7 +31,10 @@ from mechdesign.shipped import shipped_dir
 
 problem = md.load_problem("figure1_leader_fringe")
 print(problem.market)
-print({k: (round(v, 4) if v is not None else None) for k, v in problem.market.cutoffs(problem.dist).items()})
+cut = problem.market.cutoffs(problem.dist)
+print({k: (round(v, 4) if v is not None else None) for k, v in cut.items()})
+theta_1, theta_2 = cut["theta_1"], cut["theta_2"]
+print(f"fringe only below θ₁ = {theta_1:.4f}; monopoly above θ₂ = {theta_2:.4f}")
 
 # %% [markdown]
 # Figure 1 from Python (`plot_leader_fringe`) or from the command line (`mechdesign plot

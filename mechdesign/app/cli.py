@@ -64,8 +64,9 @@ def _parser() -> argparse.ArgumentParser:
                                     "efficient allocation, competition and integrated monopoly, cutoffs marked); "
                                     "single_model: numeric vs analytic Q and t; multidim: the allocation field, "
                                     "the exclusion/bunching/separation regions and the binding IC graph over "
-                                    "the first two type coordinates; other kinds: allocations and transfers "
-                                    "by type.")
+                                    "the first two type coordinates; value_scale: one line per scale against w; "
+                                    "contractible: markers per type and task segment; multimodel: the types "
+                                    "coloured by the model they buy.")
     pl.add_argument("file", help="problem file (TOML)")
     pl.add_argument("--out", required=True, metavar="PATH", help="PNG to write")
 

@@ -15,6 +15,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
+from mechdesign.app.plot_kinds import legend_below, save_figure
 
 FloatArray = np.ndarray
 
@@ -24,7 +27,20 @@ REGIONS = {"exclusion": "0.6", "bunching": "C1", "separation": "C0"}
 
 def plot_types_2d(values: FloatArray, allocation: FloatArray, regions: FloatArray, pairs: FloatArray,
                   duals: FloatArray, path: str | Path, *, title: str = "", dual_tol: float = 1e-9) -> None:
-    """Three panels over the 2-D type space, written as a PNG.
+    """Write :func:`types_2d_figure` as a PNG at ``path`` (same arguments; ``path`` is the output file).
+
+    Raises
+    ------
+    ValueError
+        As :func:`types_2d_figure` (nothing is written).
+    """
+    save_figure(types_2d_figure(values, allocation, regions, pairs, duals, title=title, dual_tol=dual_tol), path,
+                dpi=110)
+
+
+def types_2d_figure(values: FloatArray, allocation: FloatArray, regions: FloatArray, pairs: FloatArray,
+                    duals: FloatArray, *, title: str = "", dual_tol: float = 1e-9) -> Figure:
+    """Three panels over the 2-D type space; the regions' legend sits below the panels, off the grid points.
 
     (a) the allocation field (arrows :math:`q_n` at :math:`v_n` when D = 2, otherwise colour by
     :math:`|q_n|`); (b) the regions (``"exclusion"``, ``"bunching"``, ``"separation"``); (c) the binding
@@ -42,12 +58,14 @@ def plot_types_2d(values: FloatArray, allocation: FloatArray, regions: FloatArra
         IC pairs ``(n, m)``.
     duals : ndarray, shape (P,)
         Their multipliers.
-    path : str or Path
-        Output PNG.
     title : str
         Figure title.
     dual_tol : float
         Pairs with a dual above this are drawn as binding.
+
+    Returns
+    -------
+    Figure
 
     Raises
     ------
@@ -71,7 +89,7 @@ def plot_types_2d(values: FloatArray, allocation: FloatArray, regions: FloatArra
     if lam.size != pr.shape[0]:
         raise ValueError(f"{lam.size} duals for {pr.shape[0]} pairs")
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2), layout="constrained")
     ax = axes[0]
     if q.shape[1] == 2:
         norm = np.linalg.norm(q, axis=1)
@@ -86,7 +104,6 @@ def plot_types_2d(values: FloatArray, allocation: FloatArray, regions: FloatArra
     for name, colour in REGIONS.items():
         sel = reg == name
         ax.scatter(v[sel, 0], v[sel, 1], s=14, color=colour, label=f"{name} ({int(sel.sum())})")
-    ax.legend(fontsize=8, loc="upper left")
     ax.set_title("(b) regions")
 
     ax = axes[2]
@@ -101,7 +118,7 @@ def plot_types_2d(values: FloatArray, allocation: FloatArray, regions: FloatArra
         ax.set_ylabel("$v_2$")
         ax.set_aspect("equal", adjustable="datalim")
         ax.grid(alpha=0.3)
+    legend_below(fig, ncols=3)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig

@@ -10,41 +10,63 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from mechdesign.analytic.leader_fringe import LeaderFringe
-from mechdesign.app.plot2d import plot_types_2d
+from mechdesign.app.plot2d import types_2d_figure
+from mechdesign.app.plot_kinds import legend_below, save_figure, settings_figure
 from mechdesign.settings.multidim import MultiDimResult
 from mechdesign.settings.results import MenuResult
 from mechdesign.types import Distribution
 
 
-def plot_menu(result: MenuResult, path: str | Path) -> None:
+def _short(text: object) -> str:
+    """The part of a solver description before its first parenthesis (``"chain (pool ...)"`` -> ``"chain"``)."""
+    return str(text).split(" (")[0]
+
+
+def menu_figure(result: MenuResult) -> Figure:
     r"""Two panels: :math:`Q(\theta)` and :math:`t(\theta)`, numeric (dots) against the exact discrete
-    menu (line) and Prop 3's continuous closed form (dashed), with the exclusion cutoff and pooled
-    blocks marked."""
+    menu (line) and Prop 3's continuous closed form (dashed), with the exclusion cutoff (dotted) and the
+    pooled (ironed) blocks (shaded) marked; one legend below the panels.
+
+    Parameters
+    ----------
+    result : MenuResult
+        A single-model result.
+
+    Returns
+    -------
+    Figure
+    """
     theta = result.menu["theta"].to_numpy()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
+    numeric = f"numeric ({_short(result.solver.get('name'))}, ic = {_short(result.solver.get('ic'))})"
     for ax, col, label in ((axes[0], "quality", "aggregate quality $Q(\\theta)$"),
                            (axes[1], "transfer", "transfer $t(\\theta)$")):
         if result.continuous is not None:
             grid = np.linspace(result.continuous.dist.lo, result.continuous.dist.hi, 600)
             vals = result.continuous.quality(grid) if col == "quality" else result.continuous.transfer(grid)
             ax.plot(grid, vals, "--", color="0.4", lw=1.2, label="continuous closed form (Prop 3)")
-            ax.axvline(result.continuous.cutoff, color="0.7", lw=0.8, ls=":")
+            ax.axvline(result.continuous.cutoff, color="0.5", lw=0.9, ls=":",
+                       label=f"exclusion cutoff $\\hat\\theta$ = {result.continuous.cutoff:.3g} (Prop 3)")
         if result.analytic is not None:
             ax.plot(theta, getattr(result.analytic, col), "-", color="C0", lw=1.5, label="exact discrete menu")
             for i, j in result.analytic.pooled_blocks:
-                ax.axvspan(theta[i], theta[j - 1], color="C1", alpha=0.12)
+                ax.axvspan(theta[i], theta[j - 1], color="C1", alpha=0.12, label="pooled (ironed) types")
         step = max(1, len(theta) // 80)
-        ax.plot(theta[::step], result.menu[col].to_numpy()[::step], "o", ms=3.5, color="C3",
-                label=f"numeric ({result.solver.get('name')}, ic={result.solver.get('ic')})")
+        ax.plot(theta[::step], result.menu[col].to_numpy()[::step], "o", ms=3.5, color="C3", label=numeric)
         ax.set_xlabel("aggregate type $\\theta$")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="upper left")
+    legend_below(fig, ncols=3)
     fig.suptitle(f"{result.problem_name}: optimal menu of token budgets (N = {len(theta)})", fontsize=11)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    return fig
+
+
+def plot_menu(result: MenuResult, path: str | Path) -> None:
+    """Write :func:`menu_figure` of ``result`` as a PNG at ``path``."""
+    save_figure(menu_figure(result), path, dpi=130)
 
 
 def plot_pricing(name: str, markups: pd.DataFrame, report: pd.DataFrame, path: str | Path) -> None:
@@ -112,29 +134,28 @@ def plot_leader_fringe(lf: LeaderFringe, dist: Distribution, path: str | Path, n
     plt.close(fig)
 
 
-def plot_result(result: object, path: str | Path) -> None:
-    """A PNG of any setting's menu: numeric vs analytic Q and t for a single model (:func:`plot_menu`),
-    else the allocation(s) and the transfer against the type (``theta`` where the types are scalar)."""
+def result_figure(result: object) -> Figure:
+    """The figure of any setting's menu: :func:`menu_figure` for a single model, the 2-D type-space panels
+    (:func:`~mechdesign.app.plot2d.types_2d_figure`) for vector types, else
+    :func:`~mechdesign.app.plot_kinds.settings_figure` (value scale, contractible, multi-model, leader-fringe).
+
+    Parameters
+    ----------
+    result : object
+        A result of any setting.
+
+    Returns
+    -------
+    Figure
+    """
     if isinstance(result, MenuResult):
-        plot_menu(result, path)
-        return
+        return menu_figure(result)
     if isinstance(result, MultiDimResult):  # vector types: allocation field, regions, binding IC graph
-        plot_types_2d(result.types.points, result.quality, result.regions, result.ic_pairs, result.ic_duals, path,
-                      title=f"{result.name}: status {result.status}")
-        return
-    frame = result.to_frame()  # type: ignore[attr-defined]
-    x = frame["theta"].to_numpy() if "theta" in frame else np.arange(len(frame))
-    alloc = [c for c in frame.columns if c == "quality" or c.startswith("q_")]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for c in alloc:
-        ax1.plot(x, frame[c].to_numpy(), ".-", ms=3, label=c)
-    ax1.set_xlabel("theta" if "theta" in frame else "type")
-    ax1.set_ylabel("allocation")
-    ax1.legend(fontsize=8)
-    ax2.plot(x, frame["transfer"].to_numpy(), ".-", ms=3)
-    ax2.set_xlabel(ax1.get_xlabel())
-    ax2.set_ylabel("transfer")
-    fig.suptitle(f"{getattr(result, 'name', '')}: status {getattr(result, 'status', '')}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        return types_2d_figure(result.types.points, result.quality, result.regions, result.ic_pairs,
+                               result.ic_duals, title=f"{result.name}: status {result.status}")
+    return settings_figure(result)
+
+
+def plot_result(result: object, path: str | Path) -> None:
+    """Write :func:`result_figure` of ``result`` as a PNG at ``path``."""
+    save_figure(result_figure(result), path, dpi=130 if isinstance(result, MenuResult) else 110)
