@@ -54,6 +54,7 @@ from mechdesign.engine.refine import REFINE_FIRST_MIN_N, RefinementMixin
 from mechdesign.engine.solver_adapter import (  # noqa: F401 (re-exported: the solver settings)
     CLARABEL_FIRST_PASS,
     CLARABEL_OPTIONS,
+    CLARABEL_RETRIES,
     CLARABEL_RETRY,
     REQUIRED_TOL,
     SCS_OPTIONS,
@@ -508,14 +509,20 @@ class ScreeningProgram(RefinementMixin):
                     "or verbose=True to see the solver log."
                 ) from None
             retried = True
-            self._check_time()
-            run_options = self._timed_options(solver, dict(options, **CLARABEL_RETRY))
-            try:
-                solve_quietly(prob, solver, run_options, verbose)
-            except cp.error.SolverError as exc2:
+            failures = [str(exc)]
+            for retry in CLARABEL_RETRIES:  # shorter steps; then a looser aim, which the exact finish completes
+                self._check_time()
+                run_options = self._timed_options(solver, dict(options, **retry))
+                try:
+                    solve_quietly(prob, solver, run_options, verbose)
+                    break
+                except cp.error.SolverError as exc2:
+                    failures.append(str(exc2))
+            else:
                 raise SolverError(
-                    f"{solver} failed on the screening program ({exc2}), also with shorter steps "
-                    f"({CLARABEL_RETRY}). Try another solver (solver='SCS') or verbose=True to see the solver log."
+                    f"{solver} failed on the screening program ({failures[-1]}), also with shorter steps and a "
+                    f"looser aim ({CLARABEL_RETRIES}). Try another solver (solver='SCS') or verbose=True to see "
+                    "the solver log."
                 ) from None
         times["solve"] += time.perf_counter() - t1
         stats = prob.solver_stats

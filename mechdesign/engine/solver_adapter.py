@@ -30,6 +30,15 @@ CLARABEL_FIRST_PASS: dict[str, object] = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1
 #: when Clarabel stops with InsufficientProgress (badly scaled instances: a nearly linear cost, types
 #: whose qualities differ by orders of magnitude), the solve is retried once with shorter steps
 CLARABEL_RETRY: dict[str, object] = {"max_step_fraction": 0.9}
+#: the retries in turn: shorter steps, then shorter steps accepting a stop at 1e-6 (measured: power costs with
+#: an exponent below 2, whose curvature is unbounded at zero, lose progress near a relative gap of 5e-8 and
+#: stopped with InsufficientProgress; the exact finish takes such a menu to the rounding level, and the
+#: certificate, not the solver's status, decides what it is worth)
+CLARABEL_RETRIES: tuple[dict[str, object], ...] = (
+    CLARABEL_RETRY,
+    {"max_step_fraction": 0.9, "tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "tol_ktratio": 1e-8,
+     "reduced_tol_gap_abs": 1e-6, "reduced_tol_gap_rel": 1e-6, "reduced_tol_feas": 1e-6, "reduced_tol_ktratio": 1e-5},
+)
 SCS_OPTIONS: dict[str, object] = {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000}
 
 
