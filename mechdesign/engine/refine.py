@@ -53,7 +53,7 @@ REFINE_PASS_MAX_STEPS = 40
 #: of nnz(L[:, k]) nnz(U[k, :]) plus nnz(K). About a second of this project's 2-core machine when
 #: unloaded (a dense KKT system near REFINE_MAX_DIM costs about 2e9 a step, a sparse one of a
 #: local-strategy problem with N = 10,000 about 1e5, one of ic='all' with N = 200 about 5e7).
-REFINE_MAX_WORK = 2e10
+REFINE_MAX_WORK = 2e11
 #: candidate active sets: IC/IR constraints whose multiplier exceeds these shares of the largest one
 #: (an interior-point method leaves multipliers of about gap/slack on inactive constraints), and the
 #: constraints with slack below REFINE_SLACK_TOL (scaled units)
