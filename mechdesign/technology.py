@@ -207,6 +207,11 @@ class BaselineFineTuning:
 FineTuning = NoFineTuning | CESFineTuning | BaselineFineTuning
 
 
+#: the smallest returns to scale sigma + sigma_hat: the cost exponent 1/(sigma + sigma_hat) stays below 1e9, where
+#: the qualities (theta_n / theta_max)^(1/(beta - 1)) of distinct types stay distinct and the certificate holds
+MIN_RETURNS = 1e-9
+
+
 @dataclass(frozen=True)
 class Technology:
     r"""A single model's technology :math:`g(x, z) = \Psi(x)\Phi(z)` with token costs (BBS eq. 1).
@@ -250,6 +255,13 @@ class Technology:
                 "sigma + sigma_hat", self.sigma + ft.sigma_hat,
                 f"must be < 1 (sigma = {self.sigma:g}, sigma_hat = {ft.sigma_hat:g}); "
                 "otherwise the cost of quality is not convex (Assumption 1)",
+            )
+        returns = self.sigma + (ft.sigma_hat if isinstance(ft, CESFineTuning) else 0.0)
+        if not returns >= MIN_RETURNS:
+            raise ProblemSpecError(
+                "sigma + sigma_hat" if isinstance(ft, CESFineTuning) else "sigma", returns,
+                f"must be >= {MIN_RETURNS:g}: the cost of quality grows like Q^{1 / returns:.3g}, an exponent "
+                "double precision cannot resolve (every type's quality would round to the same number)",
             )
         if isinstance(ft, BaselineFineTuning) and ft.gamma >= 1.0 - self.sigma:
             raise ProblemSpecError(
