@@ -31,6 +31,7 @@ from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_m
 from mechdesign.engine.certificate import Certificate
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import ProblemSpecError, UncertifiedWarning
+from mechdesign.settings.costs import LOG_LIMIT
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
 from mechdesign.settings.results import ResultBase, contract, multiplier_binding
 from mechdesign.settings.vector_costs import units
@@ -269,9 +270,11 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", s
     ic = V.one_of("ic", ic, IC_STRATEGIES)
     _check_dims(cost, types)
     v, f = types.points, types.prob
-    q_ref, money = units(cost, v)
-    if not (np.isfinite(q_ref) and q_ref > 0 and np.isfinite(money) and money > 0):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        q_ref, money = units(cost, v)
+    if q_ref == 0.0 and money == 0.0:
         return _null_result(types, cost, name, ic)
+    _check_units(types, cost, q_ref, money)
     model = cost.scaled(q_ref, money)
     values = v * (q_ref / money)
     prog = ScreeningProgram(values, f, model)
@@ -292,6 +295,22 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", s
                                   "times": sol.times, "wall_s": time.perf_counter() - t0,
                                   "formulation": "rent variables" if prog.rent else "transfers (polished)",
                                   "units": {"quality": q_ref, "money": money}})
+
+
+def _check_units(types: VectorTypes, cost: VectorCost, q_ref: float, money: float) -> None:
+    """Refuse types and costs whose top efficient allocation or payoff double precision cannot represent
+    (the program's units; beyond them every type would be priced as excluded, a false "optimal")."""
+    logs = [np.log(x) if np.isfinite(x) and x > 0 else np.inf for x in (q_ref, money)]
+    if max(abs(x) for x in logs) < LOG_LIMIT:
+        return
+    field = "types.points" if types.grid_shape is None else "types.grid.hi"
+    top = float(types.points.max())
+    size = "beyond 10^308" if not np.isfinite(max(logs)) else (
+        f"of about 10^{logs[0] / np.log(10):.0f} and 10^{logs[1] / np.log(10):.0f}")
+    raise ProblemSpecError(field, top, f"with the cost {cost.describe()} gives the top type an efficient allocation "
+                           f"and payoff {size}, which double precision cannot represent (allowed: "
+                           f"10^-{LOG_LIMIT / np.log(10):.0f} .. 10^{LOG_LIMIT / np.log(10):.0f})",
+                           "Measure the values or the cost in other units.")
 
 
 def _null_result(types: VectorTypes, cost: VectorCost, name: str, ic: str) -> MultiDimResult:
