@@ -141,8 +141,10 @@ def _jsonable(obj: object) -> object:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``mechdesign calibrate``; 0 when the menu is consistent (and round-trips), 1 when not."""
+    from mechdesign.app.output import check_output_paths
     from mechdesign.shipped import resolve
 
+    check_output_paths(json=args.json, csv=args.csv, plot=args.plot)
     menu = cal.load_observed(resolve(args.menu_file))  # a path, or a shipped name such as observed/poe-2025
     if getattr(args, "allowance", None):
         menu = menu.with_allowances(_allowances(args.allowance), note="assumed on the command line")

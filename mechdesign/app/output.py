@@ -58,6 +58,8 @@ def check_output_paths(**paths: str | Path | None) -> None:
         path = Path(text)
         if path.is_dir():
             raise ProblemSpecError(option, text, "is a folder; give a file path inside it")
+        if option in IMAGE_OPTIONS:
+            check_image_suffix(option, text)
         target, direct = destination(path)
         if target.exists() and not direct and not target.is_file():
             raise ProblemSpecError(option, text, "is neither a regular file, a named pipe nor a character device "
@@ -77,6 +79,22 @@ def check_output_paths(**paths: str | Path | None) -> None:
         if resolved in seen:
             raise ProblemSpecError(option, text, f"is also the path of {seen[resolved]}; give each output its own file")
         seen[resolved] = option
+
+
+#: options whose file is an image (matplotlib chooses the format by the file's extension)
+IMAGE_OPTIONS = ("--plot", "--out")
+
+
+def check_image_suffix(option: str, path: str | Path) -> None:
+    """Refuse an image path whose extension matplotlib cannot write (``--plot x.txt``); no extension
+    (``/dev/stdout``) writes a PNG."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if suffix and suffix not in formats:
+        raise ProblemSpecError(_option(option), str(path), f"has the extension .{suffix}, which is not an image "
+                               "format; use .png (or " + ", ".join("." + f for f in formats if f != "png") + ")")
 
 
 def check_output_folder(option: str, folder: str | Path) -> None:
