@@ -104,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
                                     "(Lemmas 1, 3; Props 1-4, 9; Cor 1) and print a pass/fail table.")
     va.add_argument("--only", nargs="+", metavar="CHECK", help="run only these checks (e.g. prop3 prop9)")
     va.add_argument("--seed", type=int, default=0, help="seed of the random instances (default 0)")
-    va.add_argument("--problems", default="problems", help="folder of shipped problems (default ./problems)")
+    va.add_argument("--problems", default=None, metavar="DIR",
+                    help="folder of problem files to check (default: the shipped problems, from any folder)")
     va.add_argument("--json", metavar="PATH", help="write the table as JSON (full claims and notes)")
 
     sw = sub.add_parser("sweep", help="solve a grid of instances of a problem file in parallel",

@@ -147,8 +147,10 @@ def run_sweep(path: str | Path, params: list[tuple[str, list[float]]], n: int | 
     before any solve; a grid point whose values make the problem invalid becomes a row with the error.
     """
     from mechdesign.problemfile import check_n, problem_from_dict, read_problem_file
+    from mechdesign.shipped import resolve
 
     check_options(params, workers, scheduler)
+    path = resolve(path)  # a path, or a shipped problem's name
     base = read_problem_file(path)
     check_n(problem_from_dict(base, source=str(path)), n)
     names = [k for k, _ in params]
