@@ -19,6 +19,11 @@ from mechdesign.engine.program import IC_STRATEGIES
 from mechdesign.exceptions import MechDesignError, ProblemFileError, ProblemSpecError
 
 
+#: the help of every --n (it discretises continuous theta distributions only; checked by problemfile.check_n)
+N_HELP = ("number of type cells of a continuous theta distribution (types.kind = \"distribution\"); value-scale "
+          "files set the cells of w with types.w.n")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mechdesign",
@@ -32,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Solve the discretised screening program of a problem file, audit it "
                                    "against every IC/IR constraint and compare it with the closed form.")
     s.add_argument("file", help="problem file (TOML), e.g. problems/single_model_cobb_douglas.toml")
-    s.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
+    s.add_argument("--n", type=int, default=None, help=N_HELP)
     s.add_argument("--method", choices=("auto", "structured", "conic"), default=None,
                    help="single-model types: the exact structured solver or the cvxpy program (default auto: "
                         "structured unless --ic/--solver/--formulation/--no-polish ask for the conic program)")
@@ -76,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("file", help="problem file (TOML)")
     pr.add_argument("--format", dest="fmt", choices=("max-spend", "min-spend", "two-part"), default="max-spend",
                     help="maximum-spend (Def 1, the default), minimum-spend (Def 2) or two-part tariff (Def 3)")
-    pr.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
+    pr.add_argument("--n", type=int, default=None, help=N_HELP)
     pr.add_argument("--tiers", type=int, default=None, metavar="K",
                     help="post the best menu with at most K items instead of the full optimal menu")
     pr.add_argument("--report", action="store_true",
@@ -97,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
                                     "than nothing (IR). Prints choices, payoffs, profit and the share of the optimum.")
     au.add_argument("menu", help="CSV file with the posted menu")
     au.add_argument("--problem", required=True, help="problem file (TOML) with the technology and types")
-    au.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
+    au.add_argument("--n", type=int, default=None, help=N_HELP)
 
     va = sub.add_parser("validate", help="run every proposition check over shipped and random instances",
                         description="Compare independent numerical computations with the paper's closed forms "
@@ -115,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--param", action="append", required=True, metavar="KEY=LO:HI:N",
                     help="a number key of the file and its values (lo:hi:count or a,b,c); repeat for a grid "
                          "(at most 100,000 points)")
-    sw.add_argument("--n", type=int, default=None, help="type cells per instance (continuous distributions)")
+    sw.add_argument("--n", type=int, default=None, help="per instance: " + N_HELP)
     sw.add_argument("--workers", type=int, default=None,
                     help="local processes, >= 1 (default: all cores; not with --scheduler)")
     sw.add_argument("--scheduler", metavar="ADDRESS",

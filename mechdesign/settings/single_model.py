@@ -42,6 +42,7 @@ from mechdesign.exceptions import (
     DiscretisationWarning,
     ProblemSpecError,
     SolverInaccurateWarning,
+    TimeLimitError,
     UncertifiedWarning,
 )
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, MAX_TYPES, SolveOptions
@@ -231,6 +232,10 @@ class SingleModelProblem:
             scaled = ScaledMenu(chain.allocation, chain.transfer, chain.pairs, chain.multipliers,
                                 np.zeros(0), ir_mult)
             times = {"solve": time.perf_counter() - t0}
+            if time_limit is not None and times["solve"] > time_limit:  # one pass, checked when it ends
+                raise TimeLimitError(f"the structured solve of {types.n} types took {times['solve']:.3g} s, past "
+                                     f"the time limit of {time_limit:g} s (time_limit / --time-limit); raise it "
+                                     "or use fewer types")
             solver_info: dict[str, object] = {
                 "name": "chain (pool adjacent violators)", "method": "structured", "status": "optimal",
                 "ic": "chain relaxation (local downward IC, lowest IR, monotonicity)",
