@@ -44,6 +44,9 @@ FloatArray = np.ndarray
 INTEGRAL_TOL = 1e-6
 
 
+#: the model column of an excluded type in tables and CSV (the JSON contract writes null)
+EXCLUDED = "none"
+
 @dataclass
 class EnvelopeCostModel:
     """Convex-envelope cost of aggregate quality (scaled units); ``allowed[n, l]`` restricts models."""
@@ -133,7 +136,8 @@ class MultiModelResult(ResultBase):
         return [float(0.5 * (th[i] + th[i + 1])) for i in range(len(m) - 1) if m[i] >= 0 and m[i + 1] != m[i]]
 
     def to_frame(self) -> pd.DataFrame:
-        return self.table()
+        """The menu table as shown and written to CSV: excluded types buy from model ``"none"``."""
+        return self.table().fillna({"model": EXCLUDED})
 
     def sweep_row(self) -> dict[str, object]:
         return {"gap": self.gap, "switch": self.switch_types[0] if self.switch_types else None}
@@ -175,7 +179,7 @@ class MultiModelResult(ResultBase):
                          f"{c['quality_rel_error']:.2e}, transfer {c['transfer_rel_error']:.2e}, models agree: "
                          f"{c['models_agree']}")
         with pd.option_context("display.width", 140, "display.float_format", "{:.6g}".format):
-            lines += ["", self.table().to_string(max_rows=24)]
+            lines += ["", self.to_frame().to_string(max_rows=24)]
         return "\n".join(lines)
 
 
@@ -333,5 +337,5 @@ class MultiModelProblem:
                  f"monopoly profit (Prop 6, exact discrete menu): {an['profit']:.10g}", "",
                  "Menu (Prop 6):"]
         with pd.option_context("display.width", 140, "display.float_format", "{:.6g}".format):
-            lines.append(table.to_string(max_rows=30))
+            lines.append(table.fillna({"model": EXCLUDED}).to_string(max_rows=30))
         return "\n".join(lines)
