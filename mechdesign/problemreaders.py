@@ -67,7 +67,8 @@ def _technology_problem(data: Mapping[str, object], kind: str, name: str, source
     if kind == "contractible":
         assert isinstance(types, TaskProfileTypes)
         return ContractibleProblem(tech, types, name=name, source=src)
-    return SingleModelProblem(tech, types, n=n, name=name, inference_names=inames, finetuning_names=fnames,
+    cells = {"n": n} if isinstance(types, Distribution) else {}  # n: the cells of a continuous distribution only
+    return SingleModelProblem(tech, types, **cells, name=name, inference_names=inames, finetuning_names=fnames,
                               source=src)
 
 

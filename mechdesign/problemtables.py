@@ -274,7 +274,8 @@ def types_from_table(t: Mapping[str, object], sigma: float = 0.5
     if wkind == "discrete":
         _only(wt, ("kind", "values", "prob"), "types.w.")
         vals = V.vector("types.w.values", _need(wt, "values", "types.w."))
-        w = DiscreteTypes(vals, V.vector("types.w.prob", _need(wt, "prob", "types.w."), length=vals.size))
+        w = DiscreteTypes(vals, V.vector("types.w.prob", _need(wt, "prob", "types.w."), length=vals.size),
+                          fields=("types.w.values", "types.w.prob"))
     elif wkind == "distribution":
         _only(wt, ("kind", "n", "distribution"), "types.w.")
         nw = type_count("types.w.n", wt.get("n", 20))
