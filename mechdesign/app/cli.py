@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 import numpy as np
 
@@ -24,8 +25,16 @@ N_HELP = ("number of type cells of a continuous theta distribution (types.kind =
           "files set the cells of w with types.w.n")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command's error contract: one line, ``mechdesign: error: ...``, exit 2 (the usage is
+    in ``--help``). Subcommand parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"mechdesign: error: {message} (`{self.prog} --help` lists the options)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="mechdesign",
         description="Optimal price menus for LLM tokens (Bergemann, Bonatti and Smolin 2026), solved as "
                     "convex screening programs and checked against the paper's closed forms.",
