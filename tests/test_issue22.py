@@ -19,6 +19,7 @@ import pytest
 from mechdesign.app.cli import main
 
 from .conftest import PROBLEMS, ROOT
+from .test_bad_inputs import SEEDS
 
 SINGLE = "single_model_cobb_douglas"
 FIG1 = (PROBLEMS / "figure1_leader_fringe.toml").read_text()
@@ -243,25 +244,7 @@ def test_image_options_refuse_other_extensions_before_any_work(argv: list[str], 
 
 # ---------------------------------------------------------------------------------------------- 8, 9. sizes
 
-VALUE_SCALE = """[problem]
-kind = "value_scale"
-[technology]
-sigma = 0.5
-[technology.inference]
-alpha = [1.0]
-cost = [1.0]
-[types]
-kind = "value_scale"
-[types.w]
-kind = "distribution"
-n = {n}
-[types.w.distribution]
-kind = "uniform"
-lo = 1.0
-hi = 2.0
-[types.s]
-values = [0.5, 1.0]
-"""
+VALUE_SCALE = SEEDS["value_scale"].replace("n = 4", "n = {n}")  # the harness's value-scale seed
 
 
 def test_value_scale_cell_counts_are_refused_with_a_size_estimate(tmp_path: Path,

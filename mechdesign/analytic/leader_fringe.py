@@ -73,8 +73,10 @@ class LeaderFringe:
             worst = max(abs(float(v)) for v in values)
             if not worst < LOG_LIMIT:
                 value = self.c_L if field == "leader.cost" else self.c_F
-                raise ProblemSpecError(field, value, f"gives quantities or cutoffs of about 10^{worst / np.log(10):.0f} "
-                                       "(at a type of 1), which double precision cannot represent (allowed: "
+                size = "beyond 10^308" if not worst < 709 else f"of about 10^{worst / np.log(10):.0f}"
+                raise ProblemSpecError(field, value, f"with technology.sigma = {s:g} and leader.sigma_hat = {sh:g} "
+                                       f"gives quantities or cutoffs {size} (at a type of 1), which double "
+                                       "precision cannot represent (allowed: "
                                        f"10^-{LOG_LIMIT / np.log(10):.0f} .. 10^{LOG_LIMIT / np.log(10):.0f})",
                                        "Measure the costs in other units.")
 

@@ -31,7 +31,7 @@ from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_m
 from mechdesign.engine.certificate import Certificate
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import ProblemSpecError, UncertifiedWarning
-from mechdesign.settings.costs import LOG_LIMIT
+from mechdesign.settings.costs import check_units
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
 from mechdesign.settings.results import ResultBase, contract, multiplier_binding
 from mechdesign.settings.vector_costs import units
@@ -300,17 +300,8 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", s
 def _check_units(types: VectorTypes, cost: VectorCost, q_ref: float, money: float) -> None:
     """Refuse types and costs whose top efficient allocation or payoff double precision cannot represent
     (the program's units; beyond them every type would be priced as excluded, a false "optimal")."""
-    logs = [np.log(x) if np.isfinite(x) and x > 0 else np.inf for x in (q_ref, money)]
-    if max(abs(x) for x in logs) < LOG_LIMIT:
-        return
     field = "types.points" if types.grid_shape is None else "types.grid.hi"
-    top = float(types.points.max())
-    size = "beyond 10^308" if not np.isfinite(max(logs)) else (
-        f"of about 10^{logs[0] / np.log(10):.0f} and 10^{logs[1] / np.log(10):.0f}")
-    raise ProblemSpecError(field, top, f"with the cost {cost.describe()} gives the top type an efficient allocation "
-                           f"and payoff {size}, which double precision cannot represent (allowed: "
-                           f"10^-{LOG_LIMIT / np.log(10):.0f} .. 10^{LOG_LIMIT / np.log(10):.0f})",
-                           "Measure the values or the cost in other units.")
+    check_units(field, float(types.points.max()), q_ref, money, f"these values with the cost {cost.describe()}")
 
 
 def _null_result(types: VectorTypes, cost: VectorCost, name: str, ic: str) -> MultiDimResult:

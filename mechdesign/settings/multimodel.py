@@ -35,6 +35,7 @@ from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import AuditError, ProblemSpecError, SolverError, SolverInaccurateWarning
 from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_IC, SolveOptions, decide_status
+from mechdesign.settings.costs import check_units
 from mechdesign.settings.results import ResultBase, contract, scalar_binding
 from mechdesign.types import DiscreteTypes, Distribution
 
@@ -189,8 +190,11 @@ def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = "local", na
     t0 = time.perf_counter()
     th = types.theta
     top = float(th.max())
-    q_ref = float(np.max(mm.efficient(np.array([top]))[1]))
-    money = top * q_ref
+    with np.errstate(all="ignore"):
+        q_ref = float(np.max(mm.efficient(np.array([top]))[1]))
+        money = top * q_ref
+    check_units("types / models.kappa", {"theta_max": top, "kappa": [m.kappa for m in mm.models]}, q_ref, money,
+                "the types and the models' kappa")
     N, L = types.n, mm.L
 
     def solve_node(allowed: FloatArray) -> tuple[float, float, FloatArray, FloatArray, FloatArray]:

@@ -118,8 +118,13 @@ class SingleModelProblem:
         return self.types.discretize(self.n if n is None else n)
 
     def analytic(self, n: int | None = None) -> DiscreteMenu:
-        """The exact optimal menu of the discrete problem (closed form; Prop 3, discrete)."""
-        return discrete_menu(self.technology, self.discrete_types(n))
+        """The exact optimal menu of the discrete problem (closed form; Prop 3, discrete).
+
+        Refuses magnitudes that double precision cannot represent, as :meth:`solve` does."""
+        types = self.discrete_types(n)
+        if types.theta[-1] > 0:
+            program_units(self.technology, float(types.theta[-1]))
+        return discrete_menu(self.technology, types)
 
     def continuous(self) -> ContinuousMenu | None:
         """Prop 3's continuous-type menu, when the types are a continuous distribution."""
