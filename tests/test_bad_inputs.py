@@ -256,6 +256,8 @@ class Case:
     argv: tuple[str, ...]
     text: str | None = None
     names: tuple[str, ...] = ()  # a refusal must name one of these (the field or option)
+    menu: str | None = None  # the text of {dir}/menu.csv (audit), when not the default one
+    refuse: bool = False  # the case must be refused (exit 2), not merely end well
 
 
 def _leaves(data: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
@@ -369,6 +371,8 @@ BASE_ARGV: dict[str, tuple[str, ...]] = {
 }
 BAD_INTS = ("0", "-1", "1e9", "abc", "", "99999999999", "2.5")
 BAD_FLOATS = ("nan", "inf", "-inf", "-1", "0", "abc", "", "1e309")
+#: input files a verb must refuse: missing, a folder, not TOML/CSV text, empty, an unknown shipped name
+BAD_FILES = ("{dir}/missing.toml", "{dir}", "{dir}/ro", "{dir}/binary.bin", "{dir}/empty.toml", "no_such_problem")
 #: paths an output option must refuse
 BAD_PATHS = ("", "{dir}/missing/x.json", "{dir}", "{dir}/ro/x.json")
 
@@ -405,10 +409,30 @@ def _option_cases() -> list[Case]:
                 argv += [opt] + [value] * n_args
                 cases.append(Case(f"{verb} {opt} {value!r}", tuple(argv), None, (opt, action.dest)))
         cases.append(Case(f"{verb}: unknown option", base + ("--no-such-option",), None, ("--no-such-option",)))
+        if len(base) > 1 and not base[1].startswith("-"):  # the verb's file (problem, menu or price page)
+            for value in BAD_FILES:
+                cases.append(Case(f"{verb} file {value!r}", (verb, value) + base[2:], None, ("file", "menu", "suite"),
+                                  refuse=True))
     return cases
 
 
-ALL_CASES = _file_cases() + _option_cases()
+#: posted menus (``audit``) it must refuse: repeated or missing columns, cells that are not finite numbers
+BAD_MENUS = {"repeated column": "transfer,quality,quality\n0.1,0.2,0.3\n",
+             "two price columns": "transfer,fee,quality\n0.1,0.1,0.2\n", "no quality": "transfer\n0.1\n",
+             "a word": "transfer,quality\nabc,0.2\n", "nan": "transfer,quality\nnan,0.2\n",
+             "inf": "transfer,quality\n0.1,inf\n", "negative quality": "transfer,quality\n0.1,-1\n",
+             "empty cell": "transfer,quality\n,0.2\n", "header only": "transfer,quality\n",
+             "empty": "", "markup zero": "committed_spend,markup\n1.0,0\n",
+             "type not an integer": "type,transfer,quality\n0.5,0.1,0.2\n"}
+
+
+def _menu_cases() -> list[Case]:
+    return [Case(f"audit menu: {label}", BASE_ARGV["audit"], None,
+                 ("transfer", "quality", "fee", "markup", "type", "menu"), text, refuse=True)
+            for label, text in BAD_MENUS.items()]
+
+
+ALL_CASES = _file_cases() + _option_cases() + _menu_cases()
 
 
 def _sample(cases: list[Case], k: int) -> list[Case]:
@@ -436,7 +460,9 @@ def run_case(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     """Run one case; None when it behaved, else what went wrong."""
     (tmp_path / "ro").mkdir(exist_ok=True)
     (tmp_path / "ro").chmod(0o555)
-    (tmp_path / "menu.csv").write_text("transfer,quality\n0.1,0.2\n")
+    (tmp_path / "menu.csv").write_text(case.menu if case.menu is not None else "transfer,quality\n0.1,0.2\n")
+    (tmp_path / "binary.bin").write_bytes(bytes(range(256)))
+    (tmp_path / "empty.toml").write_text("")
     file = tmp_path / "p.toml"
     file.write_text(case.text if case.text is not None else SINGLE_SEED)
     argv = [a.format(file=file, dir=tmp_path) for a in case.argv]
@@ -456,6 +482,8 @@ def run_case(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         signal.signal(signal.SIGALRM, old)
         out = capsys.readouterr()
     lines = out.err.strip().splitlines()
+    if case.refuse and code != 2:
+        return f"exit {code} where a refusal (exit 2) was due: {out.err[:300]!r}"
     if code == 2:
         if len(lines) != 1 or not lines[0].startswith("mechdesign: error: "):
             return f"exit 2 without one error line: {out.err!r}"

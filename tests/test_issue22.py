@@ -377,3 +377,15 @@ def test_license_is_an_spdx_expression() -> None:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert meta["project"]["license"] == "MIT" and meta["project"]["license-files"] == ["LICENSE"]
     assert any(req.startswith("setuptools>=77") for req in meta["build-system"]["requires"])
+
+
+@pytest.mark.parametrize("argv", [["calibrate", "observed/poe-2025", "--fringe-cost", "1.5"],
+                                  ["calibrate", "observed/poe-2025", "--counterfactuals", "--sigma-share", "1.5"],
+                                  ["calibrate", "observed/poe-2025", "--counterfactuals", "--new-model", "nan", "2"],
+                                  ["validate", "--problems", ""], ["problems", "--dir", ""],
+                                  ["bench", "scaling", "--out", ""], ["sweep", SINGLE, "--param",
+                                                                      "technology.sigma=0.4", "--workers", "5000"]])
+def test_options_that_cannot_be_honoured_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the bad-input harness: ignored or unbounded options (counterfactual settings without
+    --counterfactuals, empty folders that meant the current one, a worker count past the process table)."""
+    _refused(capsys, *argv, names=([a for a in argv if a.startswith("--") and a != "--counterfactuals"][-1],))

@@ -67,7 +67,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--new-model",
         nargs=2,
         type=float,
-        default=(0.1, 2.0),
+        default=None,
         metavar=("DSIGMA_HAT", "KAPPA_RATIO"),
         help="multi-model counterfactual (Prop 6): the second model's sigma_hat step and cost-scale ratio "
         "(default 0.1 2)",
@@ -75,14 +75,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--fringe-cost",
         type=float,
-        default=1.25,
+        default=None,
         metavar="RATIO",
         help="leader-fringe counterfactual (Prop 7): c_F / c_L in the calibrated quality unit (default 1.25)",
     )
     p.add_argument(
         "--sigma-share",
         type=float,
-        default=0.5,
+        default=None,
         metavar="S",
         help="sigma / (sigma + sigma_hat), not identified by one menu (default 0.5)",
     )
@@ -145,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     from mechdesign.shipped import resolve
 
     check_output_paths(json=args.json, csv=args.csv, plot=args.plot)
+    _check_counterfactual_options(args)
     menu = cal.load_observed(resolve(args.menu_file))  # a path, or a shipped name such as observed/poe-2025
     if getattr(args, "allowance", None):
         menu = menu.with_allowances(_allowances(args.allowance), note="assumed on the command line")
@@ -177,13 +178,14 @@ def run(args: argparse.Namespace) -> int:
             code = 1
     cf = None
     if getattr(args, "counterfactuals", False):
-        dsh, kr = getattr(args, "new_model", (0.1, 2.0))
+        dsh, kr = getattr(args, "new_model", None) or COUNTERFACTUAL_DEFAULTS["new_model"]
+        fringe, share = (getattr(args, k, None) for k in ("fringe_cost", "sigma_share"))
         table, details = cal.counterfactuals(
             res,
             sigma_hat_step=dsh,
             kappa_ratio=kr,
-            c_F_ratio=getattr(args, "fringe_cost", 1.25),
-            sigma_share=getattr(args, "sigma_share", 0.5),
+            c_F_ratio=COUNTERFACTUAL_DEFAULTS["fringe_cost"] if fringe is None else fringe,
+            sigma_share=COUNTERFACTUAL_DEFAULTS["sigma_share"] if share is None else share,
         )
         cf = {"table": table, "details": details}
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 70):
@@ -220,6 +222,26 @@ def run(args: argparse.Namespace) -> int:
         outputs.append((args.plot, buf.getvalue()))
     _write(outputs)
     return code
+
+
+#: the counterfactual options' defaults (``--new-model``, ``--fringe-cost``, ``--sigma-share``)
+COUNTERFACTUAL_DEFAULTS: dict[str, Any] = {"new_model": (0.1, 2.0), "fringe_cost": 1.25, "sigma_share": 0.5}
+
+
+def _check_counterfactual_options(args: argparse.Namespace) -> None:
+    """The counterfactual options apply with ``--counterfactuals`` only, and must be finite and in range:
+    ``--new-model`` steps > 0, ``--fringe-cost`` > 0, ``--sigma-share`` in (0, 1)."""
+    for key, option in (("new_model", "--new-model"), ("fringe_cost", "--fringe-cost"),
+                        ("sigma_share", "--sigma-share")):
+        value = getattr(args, key, None)
+        if value is None:
+            continue
+        if not getattr(args, "counterfactuals", False):
+            raise ProblemSpecError(option, value, "applies to the counterfactuals; add --counterfactuals")
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        upper = 1.0 if key == "sigma_share" else np.inf
+        if not all(np.isfinite(v) and 0.0 < v < upper for v in values):
+            raise ProblemSpecError(option, value, "must be finite and > 0" + (" and < 1" if upper < np.inf else ""))
 
 
 def _run_allowance_set(args: argparse.Namespace, menu: cal.ObservedMenu, tier: str) -> int:

@@ -100,6 +100,8 @@ def check_image_suffix(option: str, path: str | Path) -> None:
 def check_output_folder(option: str, folder: str | Path) -> None:
     """Check that ``folder`` is a writable folder or can be created (its nearest existing parent is a
     writable folder); for options like ``bench --out DIR``."""
+    if not str(folder).strip():
+        raise ProblemSpecError(_option(option), str(folder), "must be a folder path")
     path = Path(folder)
     if path.exists():
         if not path.is_dir():

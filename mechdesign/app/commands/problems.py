@@ -17,6 +17,8 @@ def run(args: argparse.Namespace) -> int:
         folder = shipped_dir()
         rows = [(name, folder / f"{name}.toml") for name in problem_names(folder)]
     else:
+        if not args.dir.strip():
+            raise ProblemFileError("--dir '' is empty; give the folder of problem files (omit --dir for the shipped ones)")
         folder = Path(args.dir)
         if folder.exists() and not folder.is_dir():
             raise ProblemFileError(f"--dir {args.dir!r} is a file; give the folder of problem files")

@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         raise ProblemSpecError("--only", unknown, "must name checks among " + ", ".join(CHECKS))
     if args.seed < 0:
         raise ProblemSpecError("--seed", args.seed, "must be an integer >= 0")
+    if args.problems is not None and not args.problems.strip():
+        raise ProblemSpecError("--problems", args.problems, "must be a folder path (omit it for the shipped problems)")
     if args.problems is None:
         from mechdesign.shipped import shipped_dir
 
