@@ -325,6 +325,8 @@ def _mutations(value: Any, key: str, schema: dict[str, list[dict[str, Any]]]) ->
 
 
 def _file_cases() -> list[Case]:
+    """Every leaf and table of every seed, mutated (:func:`_mutations`), through ``solve`` (and ``analytic``
+    where it has closed forms)."""
     import tomllib
 
     schema = _schema_leaves()
@@ -378,6 +380,8 @@ BAD_PATHS = ("", "{dir}/missing/x.json", "{dir}", "{dir}/ro/x.json")
 
 
 def _option_cases() -> list[Case]:
+    """Every option of every verb (from the parser) with values it must not take silently, an unknown
+    option per verb, and bad input files in place of each verb's file."""
     cases: list[Case] = []
     sub = next(a for a in _parser()._actions if a.dest == "command")
     for verb, parser in sub.choices.items():  # type: ignore[union-attr]
@@ -401,7 +405,7 @@ def _option_cases() -> list[Case]:
             else:
                 values += ["", "no_such_thing", "a=b=c"]
             for value in values:
-                argv = [a for a in base]
+                argv = list(base)
                 if opt in argv:  # replace the base's own value
                     i = argv.index(opt)
                     del argv[i:i + 2]
@@ -427,6 +431,7 @@ BAD_MENUS = {"repeated column": "transfer,quality,quality\n0.1,0.2,0.3\n",
 
 
 def _menu_cases() -> list[Case]:
+    """``audit`` of each bad posted menu (all must be refused)."""
     return [Case(f"audit menu: {label}", BASE_ARGV["audit"], None,
                  ("transfer", "quality", "fee", "markup", "type", "menu"), text, refuse=True)
             for label, text in BAD_MENUS.items()]
