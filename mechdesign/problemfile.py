@@ -62,7 +62,9 @@ __all__ = [
     "load_single_model",
     "memory_estimate",
     "problem_from_dict",
+    "observed_kind",
     "problem_kind",
+    "refuse_price_page",
     "read_problem_file",
     "technology_from_table",
     "type_count",
@@ -120,7 +122,33 @@ def load_problem(path: str | Path) -> Problem:
         A key is unknown or a value is out of range (the message names it).
     """
     p = resolve(path)  # a path, or a shipped problem's name
-    return problem_from_dict(read_problem_file(p), source=str(p))
+    data = read_problem_file(p)
+    refuse_price_page(data, str(path))
+    return problem_from_dict(data, source=str(p))
+
+
+#: observed data files that are not problems: their kind (the table that marks them) and how to read them
+OBSERVED_KINDS = {"price_page": ("menu", "an observed price page ([menu] and [[tiers]])", "calibrate it with "
+                                 "`mechdesign calibrate {name}`"),
+                  "price_table": ("prices", "an observed API price table ([prices] and [[models]])", "read it with "
+                                  "mechdesign.analytic.calibration.load_api_prices (token-class costs)")}
+
+
+def observed_kind(data: Mapping[str, object]) -> str | None:
+    """``"price_page"`` or ``"price_table"`` for the observed data files shipped beside the problems (not
+    problem files), else None."""
+    if "problem" in data:
+        return None
+    return next((kind for kind, (key, _, _) in OBSERVED_KINDS.items() if key in data), None)
+
+
+def refuse_price_page(data: Mapping[str, object], name: str) -> None:
+    """Raise :class:`ProblemFileError` saying how to read ``data`` when it is an observed price page or
+    price table (``mechdesign calibrate``), not a problem file."""
+    kind = observed_kind(data)
+    if kind is not None:
+        _, what, how = OBSERVED_KINDS[kind]
+        raise ProblemFileError(f"{name!r} is {what}, not a problem file: {how.format(name=name)}")
 
 
 def problem_kind(problem: object) -> str:
@@ -185,6 +213,7 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
 
     The file's ``problem.kind`` selects its reader in :data:`REGISTRY` (one line per setting).
     """
+    refuse_price_page(data, source or "this file")
     meta = _table(data, "problem", "", required=False)
     _only(meta, ("name", "kind", "description"), "problem.")
     kind = V.one_of("problem.kind", meta.get("kind", "single_model"), KINDS)

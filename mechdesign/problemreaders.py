@@ -67,7 +67,8 @@ def _technology_problem(data: Mapping[str, object], kind: str, name: str, source
     if kind == "contractible":
         assert isinstance(types, TaskProfileTypes)
         return ContractibleProblem(tech, types, name=name, source=src)
-    return SingleModelProblem(tech, types, n=n, name=name, inference_names=inames, finetuning_names=fnames,
+    cells = {"n": n} if isinstance(types, Distribution) else {}  # n: the cells of a continuous distribution only
+    return SingleModelProblem(tech, types, **cells, name=name, inference_names=inames, finetuning_names=fnames,
                               source=src)
 
 
@@ -124,9 +125,14 @@ def _section5_problem(data: Mapping[str, object], kind: str, name: str,
         if not isinstance(raw, list) or not raw or not all(isinstance(m, Mapping) for m in raw):
             raise ProblemSpecError("models", raw, "must be a non-empty array of tables [[models]]")
         specs = []
+        seen: dict[str, int] = {}
         for i, m in enumerate(raw):
             where = f"models[{i}]."
             mname = str(m.get("name", f"model{i}"))
+            if mname in seen:
+                raise ProblemSpecError(where + "name", mname, f"must be distinct: models[{seen[mname]}] has the "
+                                       "same name (menus would not say which model a type buys)")
+            seen[mname] = i
             if "technology" in m:  # a full technology: (sigma_hat, kappa = C0) by Lemma 3
                 _only(m, ("name", "technology"), where)
                 tt = dict(_table(m, "technology", where))

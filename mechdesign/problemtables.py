@@ -30,6 +30,8 @@ from mechdesign.types import (
 
 #: the most type cells a problem may ask for (``types.n``, ``solve.n``, ``--n``)
 MAX_TYPES = 2_000_000
+#: the most types of a program audited over all N^2 IC pairs (value-scale grids; multidim's MAX_POINTS)
+MAX_PAIR_TYPES = 40_000
 #: rough memory of the single-model solve per type (bytes), for the message that refuses larger sizes
 BYTES_PER_TYPE = 1500
 
@@ -62,7 +64,11 @@ def _need(table: Mapping[str, object], key: str, where: str) -> object:
 
 def memory_estimate(n: int) -> str:
     """Rough memory of a single-model solve with ``n`` types (``BYTES_PER_TYPE`` each), e.g. ``'15 GB'``."""
-    size = float(n) * BYTES_PER_TYPE
+    return _bytes(float(n) * BYTES_PER_TYPE)
+
+
+def _bytes(size: float) -> str:
+    """A number of bytes in words: ``'15 GB'``."""
     for unit in ("bytes", "KB", "MB", "GB", "TB"):
         if size < 1000 or unit == "TB":
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.3g} {unit}"
@@ -82,6 +88,15 @@ def type_count(field: str, value: object) -> int:
                                "type for the single-model solve)")
     return n
 
+
+
+def _pair_count(field: str, value: object, total: int, why: str) -> None:
+    """Refuse a size that gives more than :data:`MAX_PAIR_TYPES` types to a program audited over all
+    N^2 IC pairs, with the pairs and the memory of one N x N table of them."""
+    if total > MAX_PAIR_TYPES:
+        raise ProblemSpecError(field, value, f"gives {total:,} types ({why}); at most {MAX_PAIR_TYPES:,}: the "
+                               f"program and its all-pairs audit compare N^2 = {float(total) ** 2:.2g} pairs "
+                               f"(about {_bytes(8.0 * total * total)} for one table of them)")
 
 
 def _lengths_agree(where: str, given: Mapping[str, object]) -> None:
@@ -255,14 +270,16 @@ def types_from_table(t: Mapping[str, object], sigma: float = 0.5
     _only(t, ("kind", "w", "s"), "types.")
     wt = _table(t, "w", "types.")
     wkind = V.one_of("types.w.kind", wt.get("kind", "discrete"), ("discrete", "distribution", "flat_virtual_value"))
+    w: DiscreteTypes | None
     if wkind == "discrete":
         _only(wt, ("kind", "values", "prob"), "types.w.")
         vals = V.vector("types.w.values", _need(wt, "values", "types.w."))
-        w = DiscreteTypes(vals, V.vector("types.w.prob", _need(wt, "prob", "types.w."), length=vals.size))
+        w = DiscreteTypes(vals, V.vector("types.w.prob", _need(wt, "prob", "types.w."), length=vals.size),
+                          fields=("types.w.values", "types.w.prob"))
     elif wkind == "distribution":
         _only(wt, ("kind", "n", "distribution"), "types.w.")
-        nw = V.integer("types.w.n", wt.get("n", 20), 2)
-        w = distribution_from_table(_table(wt, "distribution", "types.w."), "types.w.distribution.").discretize(nw)
+        nw = type_count("types.w.n", wt.get("n", 20))
+        w = None  # discretised once the scales are known and the size is checked
     else:
         _only(wt, ("kind", "values", "level"), "types.w.")
         w = flat_virtual_value_types(V.vector("types.w.values", _need(wt, "values", "types.w.")),
@@ -271,6 +288,12 @@ def types_from_table(t: Mapping[str, object], sigma: float = 0.5
     _only(st, ("values", "prob"), "types.s.")
     s_vals = V.vector("types.s.values", _need(st, "values", "types.s."))
     s_prob = V.vector("types.s.prob", st.get("prob", [1.0 / s_vals.size] * s_vals.size), length=s_vals.size)
+    field = "types.w.n" if w is None else "types.w.values"
+    count = nw if w is None else w.n
+    _pair_count(field, wt.get("n", 20) if w is None else f"{w.n} values", count * s_vals.size,
+                f"{count:,} values x {s_vals.size} scales")
+    if w is None:
+        w = distribution_from_table(_table(wt, "distribution", "types.w."), "types.w.distribution.").discretize(nw)
     vs = ValueScaleTypes(w, s_vals, s_prob)
     return vs, vs.n
 

@@ -71,6 +71,10 @@ class CES:
         rho = V.as_float(rho_field, self.rho)
         if not rho < 1.0:
             raise ProblemSpecError(rho_field, self.rho, "must be < 1 (rho = 0 is Cobb-Douglas)")
+        if rho != 0.0 and not abs(rho) >= MIN_RHO:
+            raise ProblemSpecError(rho_field, self.rho, f"must be 0 (Cobb-Douglas) or at least {MIN_RHO:g} in size: "
+                                   "closer to 0, 1/rho overflows and the aggregator is Cobb-Douglas to double "
+                                   "precision (give 0)")
         object.__setattr__(self, "rho", rho)
 
     @property
@@ -207,6 +211,13 @@ class BaselineFineTuning:
 FineTuning = NoFineTuning | CESFineTuning | BaselineFineTuning
 
 
+#: the smallest non-zero CES curvature |rho| (closer to 0 the aggregator overflows; rho = 0 is Cobb-Douglas)
+MIN_RHO = 1e-9
+#: the smallest returns to scale sigma + sigma_hat: the cost exponent 1/(sigma + sigma_hat) stays below 1e9, where
+#: the qualities (theta_n / theta_max)^(1/(beta - 1)) of distinct types stay distinct and the certificate holds
+MIN_RETURNS = 1e-9
+
+
 @dataclass(frozen=True)
 class Technology:
     r"""A single model's technology :math:`g(x, z) = \Psi(x)\Phi(z)` with token costs (BBS eq. 1).
@@ -250,6 +261,13 @@ class Technology:
                 "sigma + sigma_hat", self.sigma + ft.sigma_hat,
                 f"must be < 1 (sigma = {self.sigma:g}, sigma_hat = {ft.sigma_hat:g}); "
                 "otherwise the cost of quality is not convex (Assumption 1)",
+            )
+        returns = self.sigma + (ft.sigma_hat if isinstance(ft, CESFineTuning) else 0.0)
+        if not returns >= MIN_RETURNS:
+            raise ProblemSpecError(
+                "sigma + sigma_hat" if isinstance(ft, CESFineTuning) else "sigma", returns,
+                f"must be >= {MIN_RETURNS:g}: the cost of quality grows like Q^{1 / returns:.3g}, an exponent "
+                "double precision cannot resolve (every type's quality would round to the same number)",
             )
         if isinstance(ft, BaselineFineTuning) and ft.gamma >= 1.0 - self.sigma:
             raise ProblemSpecError(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
@@ -39,27 +39,33 @@ NEGLIGIBLE_MASS = 1e-14
 
 @dataclass(frozen=True)
 class DiscreteTypes:
-    """Scalar types ``theta`` (strictly increasing, >= 0) with probabilities ``prob`` (> 0, sum 1)."""
+    """Scalar types ``theta`` (strictly increasing, >= 0) with probabilities ``prob`` (> 0, sum 1).
+
+    ``fields`` names the two lists in error messages (the problem-file keys they come from; default
+    ``types.theta`` and ``types.prob``, e.g. ``types.w.values`` and ``types.w.prob`` for value-scale files).
+    """
 
     theta: FloatArray
     prob: FloatArray
+    fields: tuple[str, str] = field(default=("types.theta", "types.prob"), compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        th = V.vector("types.theta", self.theta)
-        pr = V.vector("types.prob", self.prob, length=th.size)
+        f_theta, f_prob = self.fields
+        th = V.vector(f_theta, self.theta)
+        pr = V.vector(f_prob, self.prob, length=th.size)
         if np.any(th < 0):
-            raise ProblemSpecError("types.theta", th.tolist(), "every type must be >= 0")
-        V.strictly_increasing("types.theta", th)
+            raise ProblemSpecError(f_theta, th.tolist(), "every type must be >= 0")
+        V.strictly_increasing(f_theta, th)
         if np.any(pr <= 0):
             i = int(np.flatnonzero(pr <= 0)[0])
             raise ProblemSpecError(
-                "types.prob", pr.tolist(), f"every probability must be > 0 (entry {i} is {pr[i]:g})",
+                f_prob, pr.tolist(), f"every probability must be > 0 (entry {i} is {pr[i]:g})",
                 "Drop types with zero probability.",
             )
         total = float(pr.sum())
         if abs(total - 1.0) > V.PROB_SUM_TOL:
             raise ProblemSpecError(
-                "types.prob", pr.tolist(), f"must sum to 1 (they sum to {total:.12g})", "Normalise them."
+                f_prob, pr.tolist(), f"must sum to 1 (they sum to {total:.12g})", "Normalise them."
             )
         object.__setattr__(self, "theta", th)
         object.__setattr__(self, "prob", pr)

@@ -33,6 +33,9 @@ from mechdesign.exceptions import ProblemSpecError
 from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
+#: the largest |log| of a quantity or cutoff the closed forms and the numeric menu may meet (double precision
+#: ends near 709; the menu's quantity grid spans 12 decades below the top quantity)
+LOG_LIMIT = 250.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,28 @@ class LeaderFringe:
         if not 0.0 <= self.sigma_hat_F < self.sigma_hat_L:
             raise ProblemSpecError("fringe.sigma_hat", self.sigma_hat_F,
                                    f"must lie in [0, leader.sigma_hat = {self.sigma_hat_L:g}) (§5.3)")
+        self._check_magnitudes()
+
+    def _check_magnitudes(self) -> None:
+        """Refuse costs whose quantities or cutoffs (at a type of 1) double precision cannot represent: the
+        efficient leader and fringe quantities and, when they have closed forms, eqs. (34) and (46), in logs."""
+        s, sh, d = self.sigma, self.sigma_hat_L, self.d
+        logs = {"leader.cost": [np.log(d / self.c_L) / (1 - d)]}
+        if self.c_F > 0:
+            ratio = np.log(self.c_L / self.c_F)
+            logs["fringe.cost"] = [np.log(s / self.c_F) / (1 - s), np.log(self.c_F / s) + (1 - s) * d / sh * ratio,
+                                   ((1 - d) * (1 - s) * np.log((1 - s) / (1 - d)) + s * (1 - d) * np.log(s / self.c_F)
+                                    + d * (1 - s) * np.log(self.c_L / d)) / sh]
+        for field, values in logs.items():
+            worst = max(abs(float(v)) for v in values)
+            if not worst < LOG_LIMIT:
+                value = self.c_L if field == "leader.cost" else self.c_F
+                size = "beyond 10^308" if not worst < 709 else f"of about 10^{worst / np.log(10):.0f}"
+                raise ProblemSpecError(field, value, f"with technology.sigma = {s:g} and leader.sigma_hat = {sh:g} "
+                                       f"gives quantities or cutoffs {size} (at a type of 1), which double "
+                                       "precision cannot represent (allowed: "
+                                       f"10^-{LOG_LIMIT / np.log(10):.0f} .. 10^{LOG_LIMIT / np.log(10):.0f})",
+                                       "Measure the costs in other units.")
 
     @property
     def d(self) -> float:

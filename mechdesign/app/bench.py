@@ -57,6 +57,7 @@ from mechdesign.app.bench_contractible import (
     _search_speedup,
     case_contractible,  # noqa: F401
     contractible_cases,
+    finished,
 )
 from mechdesign.app.bench_multidim import multidim_cases, peer_ratios
 
@@ -314,11 +315,12 @@ def _with_ratio(df: pd.DataFrame, baselines: dict[str, str]) -> pd.DataFrame:
     """Speed-up of each row over a baseline method at the same N (``{column: method}``)."""
     if "wall_s" not in df or "method" not in df:
         return df
+    done = finished(df)  # a timed-out or failed row (or baseline) has no speed-up
     for col, method in baselines.items():
-        base = df[df["method"] == method].set_index("N")["wall_s"]
+        base = df[done & (df["method"] == method)].set_index("N")["wall_s"]
         if len(base):
-            df[col] = [base.get(n, np.nan) / w if isinstance(w, float) and w > 0 else np.nan
-                       for n, w in zip(df["N"], df["wall_s"])]
+            df[col] = [base.get(n, np.nan) / w if ok and isinstance(w, float) and w > 0 else np.nan
+                       for n, w, ok in zip(df["N"], df["wall_s"], done)]
     return df
 
 

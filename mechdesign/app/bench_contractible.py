@@ -61,12 +61,20 @@ def contractible_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, 
     return cases
 
 
+def finished(df: pd.DataFrame) -> pd.Series:
+    """Rows whose case ran to the end: not timed out (``not finished in ...``) and not failed. Their
+    ``wall_s`` is a time; a timed-out row's is only a lower bound, so it gets no speed-up."""
+    status = df["status"].astype(str) if "status" in df else pd.Series("", index=df.index)
+    return ~(status.str.startswith("not finished") | status.str.startswith("failed"))
+
+
 def _search_speedup(df: pd.DataFrame) -> pd.DataFrame:
     """Adaptive default (profile final rounds) over the token formulation's final rounds, same N x T."""
     if not {"formulation", "wall_s", "ic", "N", "T"} <= set(df.columns):
         return df
-    base = df[(df["ic"] == "adaptive") & (df["formulation"] == "tokens")].set_index(["N", "T"])["wall_s"]
+    done = finished(df)
+    base = df[done & (df["ic"] == "adaptive") & (df["formulation"] == "tokens")].set_index(["N", "T"])["wall_s"]
     df["speedup_vs_tokens_final"] = [
-        base.get((n, t), np.nan) / w if ic == "adaptive" and fm == "profile" and isinstance(w, float) and w > 0
-        else np.nan for n, t, ic, fm, w in zip(df["N"], df["T"], df["ic"], df["formulation"], df["wall_s"])]
+        base.get((n, t), np.nan) / w if ok and ic == "adaptive" and fm == "profile" and isinstance(w, float) and w > 0
+        else np.nan for n, t, ic, fm, w, ok in zip(df["N"], df["T"], df["ic"], df["formulation"], df["wall_s"], done)]
     return df

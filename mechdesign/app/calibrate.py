@@ -194,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if s_given is not None and getattr(args, "new_model", None) is not None:
         _check_step(cf_opts["sigma_hat_step"], s_given)
+    if not getattr(args, "against", None):
+        _check_counterfactual_options(args)  # the counterfactual options need --counterfactuals
     if getattr(args, "against", None):
         from mechdesign.app.calibrate_history import run_against
 
@@ -274,6 +276,26 @@ def run(args: argparse.Namespace) -> int:
         outputs.append((args.plot, buf.getvalue()))
     _write(outputs)
     return code
+
+
+#: the counterfactual options' defaults (``--new-model``, ``--fringe-cost``, ``--sigma-share``)
+COUNTERFACTUAL_DEFAULTS: dict[str, Any] = {"new_model": (0.1, 2.0), "fringe_cost": 1.25, "sigma_share": 0.5}
+
+
+def _check_counterfactual_options(args: argparse.Namespace) -> None:
+    """The counterfactual options apply with ``--counterfactuals`` only, and must be finite and in range:
+    ``--new-model`` steps > 0, ``--fringe-cost`` > 0, ``--sigma-share`` in (0, 1)."""
+    for key, option in (("new_model", "--new-model"), ("fringe_cost", "--fringe-cost"),
+                        ("sigma_share", "--sigma-share")):
+        value = getattr(args, key, None)
+        if value is None:
+            continue
+        if not getattr(args, "counterfactuals", False):
+            raise ProblemSpecError(option, value, "applies to the counterfactuals; add --counterfactuals")
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        upper = 1.0 if key == "sigma_share" else np.inf
+        if not all(np.isfinite(v) and 0.0 < v < upper for v in values):
+            raise ProblemSpecError(option, value, "must be finite and > 0" + (" and < 1" if upper < np.inf else ""))
 
 
 def _run_allowance_set(args: argparse.Namespace, menu: cal.ObservedMenu, tier: str) -> int:

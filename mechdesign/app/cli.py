@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 import numpy as np
 
@@ -19,8 +20,21 @@ from mechdesign.engine.program import IC_STRATEGIES
 from mechdesign.exceptions import MechDesignError, ProblemFileError, ProblemSpecError
 
 
+#: the help of every --n (it discretises continuous theta distributions only; checked by problemfile.check_n)
+N_HELP = ("number of type cells of a continuous theta distribution (types.kind = \"distribution\"); value-scale "
+          "files set the cells of w with types.w.n")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command's error contract: one line, ``mechdesign: error: ...``, exit 2 (the usage is
+    in ``--help``). Subcommand parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"mechdesign: error: {message} (`{self.prog} --help` lists the options)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="mechdesign",
         description="Optimal price menus for LLM tokens (Bergemann, Bonatti and Smolin 2026), solved as "
                     "convex screening programs and checked against the paper's closed forms.",
@@ -32,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Solve the discretised screening program of a problem file, audit it "
                                    "against every IC/IR constraint and compare it with the closed form.")
     s.add_argument("file", help="problem file (TOML), e.g. problems/single_model_cobb_douglas.toml")
-    s.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
+    s.add_argument("--n", type=int, default=None, help=N_HELP)
     s.add_argument("--method", choices=("auto", "structured", "conic"), default=None,
                    help="single-model types: the exact structured solver or the cvxpy program (default auto: "
                         "structured unless --ic/--solver/--formulation/--no-polish ask for the conic program)")
@@ -77,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("file", help="problem file (TOML)")
     pr.add_argument("--format", dest="fmt", choices=("max-spend", "min-spend", "two-part"), default="max-spend",
                     help="maximum-spend (Def 1, the default), minimum-spend (Def 2) or two-part tariff (Def 3)")
-    pr.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
+    pr.add_argument("--n", type=int, default=None, help=N_HELP)
     pr.add_argument("--tiers", type=int, default=None, metavar="K",
                     help="post the best menu with at most K items instead of the full optimal menu")
     pr.add_argument("--report", action="store_true",
@@ -98,14 +112,15 @@ def _parser() -> argparse.ArgumentParser:
                                     "than nothing (IR). Prints choices, payoffs, profit and the share of the optimum.")
     au.add_argument("menu", help="CSV file with the posted menu")
     au.add_argument("--problem", required=True, help="problem file (TOML) with the technology and types")
-    au.add_argument("--n", type=int, default=None, help="number of type cells (continuous distributions)")
+    au.add_argument("--n", type=int, default=None, help=N_HELP)
 
     va = sub.add_parser("validate", help="run every proposition check over shipped and random instances",
                         description="Compare independent numerical computations with the paper's closed forms "
                                     "(Lemmas 1, 3; Props 1-4, 9; Cor 1) and print a pass/fail table.")
     va.add_argument("--only", nargs="+", metavar="CHECK", help="run only these checks (e.g. prop3 prop9)")
     va.add_argument("--seed", type=int, default=0, help="seed of the random instances (default 0)")
-    va.add_argument("--problems", default="problems", help="folder of shipped problems (default ./problems)")
+    va.add_argument("--problems", default=None, metavar="DIR",
+                    help="folder of problem files to check (default: the shipped problems, from any folder)")
     va.add_argument("--json", metavar="PATH", help="write the table as JSON (full claims and notes)")
 
     sw = sub.add_parser("sweep", help="solve a grid of instances of a problem file in parallel",
@@ -115,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--param", action="append", required=True, metavar="KEY=LO:HI:N",
                     help="a number key of the file and its values (lo:hi:count or a,b,c); repeat for a grid "
                          "(at most 100,000 points)")
-    sw.add_argument("--n", type=int, default=None, help="type cells per instance (continuous distributions)")
+    sw.add_argument("--n", type=int, default=None, help="per instance: " + N_HELP)
     sw.add_argument("--workers", type=int, default=None,
                     help="local processes, >= 1 (default: all cores; not with --scheduler)")
     sw.add_argument("--scheduler", metavar="ADDRESS",

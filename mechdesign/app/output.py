@@ -5,12 +5,20 @@ Every verb that writes files (``--json``, ``--csv``, ``--plot``, ``--out``) call
 second, not after the solve; and it writes through :func:`write_outputs`, which writes every file to a
 temporary file beside its target and moves them into place only when every writer has succeeded. A
 failure leaves no partial output: no file of the run is created or replaced.
+
+Paths that are not regular files are never replaced: a symbolic link is written through (atomically, at
+the file it points to, so the link stays a link), and a named pipe (FIFO) or a character device (a
+terminal, ``/dev/stdout``, ``/dev/null``) is written directly, after every other writer has succeeded.
+Other kinds (sockets, block devices) are refused.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import stat
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -50,12 +58,20 @@ def check_output_paths(**paths: str | Path | None) -> None:
         path = Path(text)
         if path.is_dir():
             raise ProblemSpecError(option, text, "is a folder; give a file path inside it")
-        folder = path.parent
+        if option in IMAGE_OPTIONS:
+            check_image_suffix(option, text)
+        target, direct = destination(path)
+        if target.exists() and not direct and not target.is_file():
+            raise ProblemSpecError(option, text, "is neither a regular file, a named pipe nor a character device "
+                                   "(a socket or a block device); give a file path")
+        if direct and not os.access(target, os.W_OK):
+            raise ProblemSpecError(option, text, "is not writable")
+        folder = target.parent
         if not folder.exists():
             raise ProblemSpecError(option, text, f"its folder {str(folder)!r} does not exist (create it first)")
         if not folder.is_dir():
             raise ProblemSpecError(option, text, f"{str(folder)!r} is not a folder")
-        if not os.access(folder, os.W_OK | os.X_OK):
+        if not direct and not os.access(folder, os.W_OK | os.X_OK):
             raise ProblemSpecError(option, text, f"its folder {str(folder)!r} is not writable")
         if path.exists() and not os.access(path, os.W_OK):
             raise ProblemSpecError(option, text, "the file exists and is not writable")
@@ -65,9 +81,27 @@ def check_output_paths(**paths: str | Path | None) -> None:
         seen[resolved] = option
 
 
+#: options whose file is an image (matplotlib chooses the format by the file's extension)
+IMAGE_OPTIONS = ("--plot", "--out")
+
+
+def check_image_suffix(option: str, path: str | Path) -> None:
+    """Refuse an image path whose extension matplotlib cannot write (``--plot x.txt``); no extension
+    (``/dev/stdout``) writes a PNG."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if suffix and suffix not in formats:
+        raise ProblemSpecError(_option(option), str(path), f"has the extension .{suffix}, which is not an image "
+                               "format; use .png (or " + ", ".join("." + f for f in formats if f != "png") + ")")
+
+
 def check_output_folder(option: str, folder: str | Path) -> None:
     """Check that ``folder`` is a writable folder or can be created (its nearest existing parent is a
     writable folder); for options like ``bench --out DIR``."""
+    if not str(folder).strip():
+        raise ProblemSpecError(_option(option), str(folder), "must be a folder path")
     path = Path(folder)
     if path.exists():
         if not path.is_dir():
@@ -83,6 +117,25 @@ def check_output_folder(option: str, folder: str | Path) -> None:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ProblemSpecError(_option(option), str(folder),
                                f"cannot be created: {str(parent)!r} is not writable")
+
+
+def destination(path: Path) -> tuple[Path, bool]:
+    """Where an output for ``path`` goes: ``(file, direct)``. A symbolic link resolves to the file it points
+    to (which is replaced atomically, the link kept); ``direct`` is true for a named pipe or a character
+    device, which is written in place, never replaced."""
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:  # not there yet (or unreadable: the checks and the write report it)
+        return target, False
+    return target, stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+def _scratch(target: Path) -> Path:
+    """A new empty file in the temporary folder with ``target``'s suffix (for outputs written directly)."""
+    fd, name = tempfile.mkstemp(prefix="mechdesign-", suffix=target.suffix)
+    os.close(fd)
+    return Path(name)
 
 
 def _temporary(target: Path) -> Path:
@@ -103,25 +156,33 @@ def write_outputs(writers: Mapping[str | Path, Writer]) -> list[Path]:
 
     ``writers`` maps each target path to a callable that writes the file at the path it is given (a
     temporary file beside the target, with the target's suffix). When every writer has succeeded, the
-    temporaries are moved into place with :func:`os.replace` (atomic for each file); if any writer
+    temporaries are moved into place with :func:`os.replace` (atomic for each file; through symbolic links,
+    and written directly into pipes and character devices, see :func:`destination`); if any writer
     raises, every temporary is removed, no target is created or changed, and the exception propagates.
 
     Returns the target paths, in the order given (print ``wrote PATH`` for each).
     """
-    staged: list[tuple[Path, Path]] = []
+    staged: list[tuple[Path, Path, bool]] = []
     try:
         for target, write in writers.items():
-            path = Path(target)
-            tmp = _temporary(path)
-            staged.append((tmp, path))
+            dest, direct = destination(Path(target))
+            tmp = _scratch(dest) if direct else _temporary(dest)
+            staged.append((tmp, dest, direct))
             write(tmp)
-        for tmp, path in staged:
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in staged:
+        for tmp, dest, direct in staged:  # pipes and devices first: a failed write there replaces nothing
+            if direct:
+                try:
+                    with open(tmp, "rb") as src, open(dest, "wb") as out:
+                        shutil.copyfileobj(src, out)
+                except OSError as exc:  # e.g. /dev/full: name the path
+                    raise OSError(exc.errno, exc.strerror, str(dest)) from None
+        for tmp, dest, direct in staged:
+            if not direct:
+                os.replace(tmp, dest)
+    finally:
+        for tmp, _, _ in staged:
             try:
                 tmp.unlink()
             except FileNotFoundError:
                 pass
-        raise
-    return [path for _, path in staged]
+    return [Path(target) for target in writers]

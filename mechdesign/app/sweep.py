@@ -26,6 +26,8 @@ from mechdesign.exceptions import MechDesignError, ProblemSpecError
 
 #: the largest grid a sweep accepts (points, all --param values multiplied); larger grids are refused up front
 MAX_POINTS = 100_000
+#: the most local worker processes of a sweep
+MAX_WORKERS = 1024
 
 
 def parse_param(spec: str) -> tuple[str, list[float]]:
@@ -75,8 +77,8 @@ def check_options(params: list[tuple[str, list[float]]], workers: object = None,
         raise ProblemSpecError("--param", " ".join(keys), f"make a grid of {counts} = {size:,} points; a sweep has at "
                                f"most {MAX_POINTS:,} (use fewer values)")
     if workers is not None:
-        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-            raise ProblemSpecError("--workers", workers, "must be an integer >= 1 (local processes)")
+        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or not 1 <= workers <= MAX_WORKERS:
+            raise ProblemSpecError("--workers", workers, f"must be an integer >= 1 and <= {MAX_WORKERS} (local processes)")
         if scheduler:
             raise ProblemSpecError("--workers", workers, "applies to local processes; with --scheduler the Dask "
                                    "cluster's workers run the sweep (leave out --workers)")
@@ -147,8 +149,10 @@ def run_sweep(path: str | Path, params: list[tuple[str, list[float]]], n: int | 
     before any solve; a grid point whose values make the problem invalid becomes a row with the error.
     """
     from mechdesign.problemfile import check_n, problem_from_dict, read_problem_file
+    from mechdesign.shipped import resolve
 
     check_options(params, workers, scheduler)
+    path = resolve(path)  # a path, or a shipped problem's name
     base = read_problem_file(path)
     check_n(problem_from_dict(base, source=str(path)), n)
     names = [k for k, _ in params]

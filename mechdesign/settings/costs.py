@@ -220,8 +220,23 @@ class QualityCostModel(TokenCostModel):
         return cons, k, {}
 
 
-#: the largest |log| of a quantity the program may meet (double precision ends near 709)
-LOG_LIMIT = 600.0
+#: the largest |log| of a quantity the program may meet (double precision ends near 709; 300 keeps the
+#: product of two such quantities, e.g. a quantity times a price, finite)
+LOG_LIMIT = 300.0
+
+
+def check_units(field: str, value: object, q_ref: float, money: float, what: str) -> None:
+    """Refuse program units (the top type's efficient allocation ``q_ref`` and payoff ``money``) beyond
+    :data:`LOG_LIMIT` or not finite and positive, naming ``field``; ``what`` says which inputs set them."""
+    logs = [float(np.log(x)) if np.isfinite(x) and x > 0 else np.inf for x in (q_ref, money)]
+    if max(abs(x) for x in logs) < LOG_LIMIT:
+        return
+    size = ("beyond double precision" if not np.all(np.isfinite(logs)) else
+            f"of about 10^{logs[0] / np.log(10):.0f} and 10^{logs[1] / np.log(10):.0f}")
+    raise ProblemSpecError(field, value, f"{what} give the top type an efficient allocation and payoff {size}, "
+                           "which double precision cannot represent (allowed: "
+                           f"10^-{LOG_LIMIT / np.log(10):.0f} .. 10^{LOG_LIMIT / np.log(10):.0f})",
+                           "Measure the values or the costs in other units.")
 
 
 def program_units(tech: Technology, th_max: float) -> tuple[float, float]:
@@ -234,7 +249,10 @@ def program_units(tech: Technology, th_max: float) -> tuple[float, float]:
         log_q = (np.log(th_max) - np.log(tech.C0 * beta)) / (beta - 1.0)
     else:
         with np.errstate(all="ignore"):
-            log_q = float(np.log(tech.efficient_quality(np.array([th_max]))[0]))
+            try:
+                log_q = float(np.log(tech.efficient_quality(np.array([th_max]))[0]))
+            except (ValueError, ZeroDivisionError, OverflowError):  # its root finder met inf or nan
+                log_q = np.inf
     log_money = np.log(th_max) + log_q
     if not (np.isfinite(log_q) and abs(log_q) < LOG_LIMIT and abs(log_money) < LOG_LIMIT):
         raise ProblemSpecError(

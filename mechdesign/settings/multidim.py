@@ -31,6 +31,7 @@ from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_m
 from mechdesign.engine.certificate import Certificate, null_menu_certificate
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import ProblemSpecError, UncertifiedWarning
+from mechdesign.settings.costs import check_units
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
 from mechdesign.settings.results import ResultBase, contract, multiplier_binding
 from mechdesign.settings.vector_costs import units
@@ -269,9 +270,11 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", s
     ic = V.one_of("ic", ic, IC_STRATEGIES)
     _check_dims(cost, types)
     v, f = types.points, types.prob
-    q_ref, money = units(cost, v)
-    if not (np.isfinite(q_ref) and q_ref > 0 and np.isfinite(money) and money > 0):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        q_ref, money = units(cost, v)
+    if q_ref == 0.0 and money == 0.0:
         return _null_result(types, cost, name, ic)
+    _check_units(types, cost, q_ref, money)
     model = cost.scaled(q_ref, money)
     values = v * (q_ref / money)
     prog = ScreeningProgram(values, f, model)
@@ -292,6 +295,13 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", s
                                   "times": sol.times, "wall_s": time.perf_counter() - t0,
                                   "formulation": "rent variables" if prog.rent else "transfers (polished)",
                                   "units": {"quality": q_ref, "money": money}})
+
+
+def _check_units(types: VectorTypes, cost: VectorCost, q_ref: float, money: float) -> None:
+    """Refuse types and costs whose top efficient allocation or payoff double precision cannot represent
+    (the program's units; beyond them every type would be priced as excluded, a false "optimal")."""
+    field = "types.points" if types.grid_shape is None else "types.grid.hi"
+    check_units(field, float(types.points.max()), q_ref, money, f"these values with the cost {cost.describe()}")
 
 
 def _null_result(types: VectorTypes, cost: VectorCost, name: str, ic: str) -> MultiDimResult:

@@ -35,6 +35,7 @@ from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import AuditError, ProblemSpecError, SolverError, SolverInaccurateWarning
 from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_IC, SolveOptions, decide_status
+from mechdesign.settings.costs import check_units
 from mechdesign.settings.results import ResultBase, contract, scalar_binding
 from mechdesign.types import DiscreteTypes, Distribution
 
@@ -43,6 +44,9 @@ FloatArray = np.ndarray
 #: a type is on one model when its largest weight exceeds 1 - this
 INTEGRAL_TOL = 1e-6
 
+
+#: the model column of an excluded type in tables and CSV (the JSON contract writes null)
+EXCLUDED = "none"
 
 @dataclass
 class EnvelopeCostModel:
@@ -133,7 +137,8 @@ class MultiModelResult(ResultBase):
         return [float(0.5 * (th[i] + th[i + 1])) for i in range(len(m) - 1) if m[i] >= 0 and m[i + 1] != m[i]]
 
     def to_frame(self) -> pd.DataFrame:
-        return self.table()
+        """The menu table as shown and written to CSV: excluded types buy from model ``"none"``."""
+        return self.table().fillna({"model": EXCLUDED})
 
     def sweep_row(self) -> dict[str, object]:
         return {"gap": self.gap, "switch": self.switch_types[0] if self.switch_types else None}
@@ -175,7 +180,7 @@ class MultiModelResult(ResultBase):
                          f"{c['quality_rel_error']:.2e}, transfer {c['transfer_rel_error']:.2e}, models agree: "
                          f"{c['models_agree']}")
         with pd.option_context("display.width", 140, "display.float_format", "{:.6g}".format):
-            lines += ["", self.table().to_string(max_rows=24)]
+            lines += ["", self.to_frame().to_string(max_rows=24)]
         return "\n".join(lines)
 
 
@@ -185,8 +190,11 @@ def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = "local", na
     t0 = time.perf_counter()
     th = types.theta
     top = float(th.max())
-    q_ref = float(np.max(mm.efficient(np.array([top]))[1]))
-    money = top * q_ref
+    with np.errstate(all="ignore"):
+        q_ref = float(np.max(mm.efficient(np.array([top]))[1]))
+        money = top * q_ref
+    check_units("types / models.kappa", {"theta_max": top, "kappa": [m.kappa for m in mm.models]}, q_ref, money,
+                "the types and the models' kappa")
     N, L = types.n, mm.L
 
     def solve_node(allowed: FloatArray) -> tuple[float, float, FloatArray, FloatArray, FloatArray]:
@@ -333,5 +341,5 @@ class MultiModelProblem:
                  f"monopoly profit (Prop 6, exact discrete menu): {an['profit']:.10g}", "",
                  "Menu (Prop 6):"]
         with pd.option_context("display.width", 140, "display.float_format", "{:.6g}".format):
-            lines.append(table.to_string(max_rows=30))
+            lines.append(table.fillna({"model": EXCLUDED}).to_string(max_rows=30))
         return "\n".join(lines)

@@ -43,6 +43,7 @@ from mechdesign.exceptions import (
     DiscretisationWarning,
     ProblemSpecError,
     SolverInaccurateWarning,
+    TimeLimitError,
     UncertifiedWarning,
 )
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, MAX_TYPES, SolveOptions
@@ -118,8 +119,13 @@ class SingleModelProblem:
         return self.types.discretize(self.n if n is None else n)
 
     def analytic(self, n: int | None = None) -> DiscreteMenu:
-        """The exact optimal menu of the discrete problem (closed form; Prop 3, discrete)."""
-        return discrete_menu(self.technology, self.discrete_types(n))
+        """The exact optimal menu of the discrete problem (closed form; Prop 3, discrete).
+
+        Refuses magnitudes that double precision cannot represent, as :meth:`solve` does."""
+        types = self.discrete_types(n)
+        if types.theta[-1] > 0:
+            program_units(self.technology, float(types.theta[-1]))
+        return discrete_menu(self.technology, types)
 
     def continuous(self) -> ContinuousMenu | None:
         """Prop 3's continuous-type menu, when the types are a continuous distribution."""
@@ -235,6 +241,10 @@ class SingleModelProblem:
             scaled = ScaledMenu(chain.allocation, chain.transfer, chain.pairs, chain.multipliers,
                                 np.zeros(0), ir_mult)
             times = {"solve": time.perf_counter() - t0}
+            if time_limit is not None and times["solve"] > time_limit:  # one pass, checked when it ends
+                raise TimeLimitError(f"the structured solve of {types.n} types took {times['solve']:.3g} s, past "
+                                     f"the time limit of {time_limit:g} s (time_limit / --time-limit); raise it "
+                                     "or use fewer types")
             solver_info: dict[str, object] = {
                 "name": "chain (pool adjacent violators)", "method": "structured", "status": "optimal",
                 "ic": "chain relaxation (local downward IC, lowest IR, monotonicity)",

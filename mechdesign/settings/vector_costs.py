@@ -95,6 +95,11 @@ class QuadraticCost:
         a = np.asarray(a, dtype=float).reshape(-1, self.dim)
         return self.value(a), a @ self.A, np.broadcast_to(self.A, (a.shape[0],) + self.A.shape).copy()
 
+    def smooth_tokens(self, a: FloatArray) -> dict[str, FloatArray]:
+        """No token variables (the cost is a function of the allocation alone): an empty dict, for the
+        engine's refinement of one-dimensional programs."""
+        return {}
+
     def scaled(self, q_ref: float, money: float) -> QuadraticCost:
         return QuadraticCost(self.A * (q_ref * q_ref / money))
 
@@ -199,6 +204,11 @@ class SeparablePowerCost:
         hess[:, idx, idx] = d2
         return self.value(a), grad, hess
 
+    def smooth_tokens(self, a: FloatArray) -> dict[str, FloatArray]:
+        """No token variables (the cost is a function of the allocation alone): an empty dict, for the
+        engine's refinement of one-dimensional programs."""
+        return {}
+
     def scaled(self, q_ref: float, money: float) -> SeparablePowerCost:
         return SeparablePowerCost(self.c * q_ref**self.p / money, self.p)
 
@@ -265,6 +275,10 @@ class TokenTechnologyCost:
 
     def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         return self._model().smooth_cost(np.asarray(a, dtype=float).reshape(-1, self.dim))  # type: ignore[no-any-return]
+
+    def smooth_tokens(self, a: FloatArray) -> dict[str, FloatArray]:
+        """The token amounts of allocations ``a`` (the contractible cost model's closed form)."""
+        return self._model().smooth_tokens(np.asarray(a, dtype=float).reshape(-1, self.dim))  # type: ignore[no-any-return]
 
     def scaled(self, q_ref: float, money: float) -> TokenTechnologyCost:
         return TokenTechnologyCost(self.technology, self.measures, self.q_ref * q_ref, self.money * money)

@@ -64,6 +64,9 @@ def run_checks(only: list[str] | None = None, seed: int = 0, problems: str | Pat
         t0 = time.perf_counter()
         res = fn(np.random.default_rng(seed), Path(problems))
         res.seconds = time.perf_counter() - t0
+        if res.instances == 0:  # nothing checked is no evidence: a failure (CheckResult.passed), said why
+            res.note = (f"checked 0 instances: no problem file of this check in {str(problems)!r}; "
+                        + (res.note or "")).rstrip("; ")
         rows.append({"check": res.check, "claim": res.claim, "instances": res.instances,
                      "max_error": res.max_error, "tolerance": res.tolerance,
                      "binding_agree": "-" if res.binding_agree is None else bool(res.binding_agree),

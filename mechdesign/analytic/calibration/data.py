@@ -361,6 +361,8 @@ def _model_cost(raw: object, where: str) -> ModelCost:
 
 def _read_toml(path: str | Path) -> dict[str, object]:
     p = Path(path)
+    if p.is_dir():
+        raise ProblemFileError(f"menu file {str(p)!r} is a folder, not a price page (.toml)")
     try:
         with p.open("rb") as fh:
             return tomllib.load(fh)
@@ -368,6 +370,10 @@ def _read_toml(path: str | Path) -> dict[str, object]:
         raise ProblemFileError(f"menu file not found: {p}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProblemFileError(f"{p} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ProblemFileError(f"menu file {str(p)!r} is not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ProblemFileError(f"menu file {str(p)!r} cannot be read: {exc.strerror or exc}") from None
 
 
 def load_observed(path: str | Path) -> ObservedMenu:

@@ -4,6 +4,7 @@ of the optimum, and IC and IR when the menu is a direct one."""
 from __future__ import annotations
 
 import argparse
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,8 +35,10 @@ def _read_menu(path_text: str) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ProblemFileError(f"menu file {path_text!r} is not a readable CSV: {first}") from None
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:  # pandas renames repeats (x, x.1)
+        header = [str(c).strip() for c in next(csv.reader(fh, skipinitialspace=True), [])]
     menu.columns = [str(c).strip() for c in menu.columns]
-    dup = next((c for c in menu.columns if list(menu.columns).count(c) > 1), None)
+    dup = next((c for c in header if header.count(c) > 1), None)
     if dup is not None:
         raise ProblemFileError(f"menu file {path_text!r} has the column {dup!r} twice")
     if menu.empty:

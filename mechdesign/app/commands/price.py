@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_paths(plot=args.plot, csv=args.csv, json=args.json)
     types = problem.discrete_types(n)
     theta, prob = types.theta, types.prob
-    if args.tiers is not None:
+    items = _item_count(problem, types) if args.tiers is not None else None
+    if args.tiers is not None and items is not None and args.tiers < items:
         from mechdesign.analytic.tiers import best_k_item_menu
 
         tm = best_k_item_menu(problem.technology, types, args.tiers)
@@ -35,10 +36,11 @@ def run(args: argparse.Namespace) -> int:
         Q = np.where(served, tm.quality[np.maximum(tm.assignment, 0)], 0.0)
         T = np.where(served, tm.transfer[np.maximum(tm.assignment, 0)], 0.0)
         source = f"best menu with at most {args.tiers} items"
-    else:
+    else:  # the optimal menu (with --tiers K: it has at most K items already, so it is the best of them)
         result = problem.solve(n=n)
         Q, T = result.quality, result.transfer
-        source = f"optimal menu, status {result.status}"
+        source = f"optimal menu, status {result.status}" + ("" if items is None else
+                                                            f"; its {items} items are within --tiers {args.tiers}")
     fmt = build_format(args.fmt, problem.technology, theta, Q, T)
     page = fmt.table(problem.technology, problem.inference_names, problem.finetuning_names)
     check = check_format(fmt, problem.technology, theta, prob, Q, T)
@@ -92,7 +94,7 @@ def _format_report(problem: object, types: object) -> pd.DataFrame:
     tech = problem.technology  # type: ignore[attr-defined]
     th, f = types.theta, types.prob  # type: ignore[attr-defined]
     opt = discrete_menu(tech, types)  # type: ignore[arg-type]
-    rows = [{"format": "optimal menu", "items": len(np.unique(np.round(opt.quality[~opt.excluded], 15))),
+    rows = [{"format": "optimal menu", "items": _distinct_items(opt),
              "profit": opt.profit, "revenue": float(f @ opt.transfer), "surplus": opt.surplus,
              "consumer_surplus": opt.consumer_surplus}]
     for K in range(1, 7):
@@ -113,3 +115,16 @@ def _format_report(problem: object, types: object) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     df["profit_share"] = df["profit"] / opt.profit
     return df
+
+
+def _distinct_items(menu: object) -> int:
+    """The number of distinct items (served qualities) of an exact discrete menu."""
+    return len(np.unique(np.round(menu.quality[~menu.excluded], 15)))  # type: ignore[attr-defined]
+
+
+def _item_count(problem: object, types: object) -> int:
+    """Items of the optimal menu (the exact discrete menu, Prop 3): a best K-item menu with K at least this
+    many is the optimal menu itself, so ``--tiers K`` needs the K-item search only below it."""
+    from mechdesign.analytic.monopoly import discrete_menu
+
+    return _distinct_items(discrete_menu(problem.technology, types))  # type: ignore[attr-defined, arg-type]

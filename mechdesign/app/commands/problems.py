@@ -7,16 +7,18 @@ from pathlib import Path
 
 from mechdesign.exceptions import ProblemFileError
 
-
 def run(args: argparse.Namespace) -> int:
     import tomllib
 
+    from mechdesign.problemfile import OBSERVED_KINDS, observed_kind
     from mechdesign.shipped import problem_names, shipped_dir
 
     if args.dir is None:
         folder = shipped_dir()
         rows = [(name, folder / f"{name}.toml") for name in problem_names(folder)]
     else:
+        if not args.dir.strip():
+            raise ProblemFileError("--dir '' is empty; give the folder of problem files (omit --dir for the shipped ones)")
         folder = Path(args.dir)
         if folder.exists() and not folder.is_dir():
             raise ProblemFileError(f"--dir {args.dir!r} is a file; give the folder of problem files")
@@ -26,9 +28,17 @@ def run(args: argparse.Namespace) -> int:
     table = []
     for label, path in rows:
         try:
-            meta = tomllib.loads(path.read_text()).get("problem", {})
+            data = tomllib.loads(path.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ProblemFileError(f"problem file {str(path)!r} is not valid TOML: {exc}") from None
+        observed = observed_kind(data)
+        if observed is not None:
+            key, _, how = OBSERVED_KINDS[observed]
+            page = data[key] if isinstance(data[key], dict) else {}
+            what = " ".join(str(page[k]) for k in ("provider", "product", "effective_date") if k in page)
+            table.append((label, observed, f"{what}; {how.format(name=label)}".lstrip("; ")))
+            continue
+        meta = data.get("problem", {})
         meta = meta if isinstance(meta, dict) else {}
         table.append((label, str(meta.get("kind", "single_model")), str(meta.get("description", ""))))
     width = max([len("name")] + [len(r[0]) for r in table])
@@ -36,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'name':{width}s}  {'kind':{kwidth}s}  description")
     for label, kind, desc in table:
         print(f"{label:{width}s}  {kind:{kwidth}s}  {desc}")
+    pages = sum(kind in OBSERVED_KINDS for _, kind, _ in table)
     where = "shipped problems" if args.dir is None else "problem files"
-    print(f"\n{len(table)} {where} in {folder}" + ("; solve one with `mechdesign solve NAME`" if args.dir is None
-                                                  else ""))
+    print(f"\n{len(table) - pages} {where} and {pages} observed price files in {folder}"
+          + ("; solve a problem with `mechdesign solve NAME`, calibrate a price page with "
+             "`mechdesign calibrate NAME`" if args.dir is None else ""))
     return 0

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
             opts[name] = value
     options = SolveOptions.make(**opts)
     outputs = {"--json": args.json, "--csv": args.csv, "--plot": args.plot}
-    check_output_paths(**{k: v for k, v in outputs.items() if v})
+    check_output_paths(**outputs)  # an empty path is refused, not ignored
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MechDesignWarning)
         result = problem.solve(options)

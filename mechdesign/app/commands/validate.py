@@ -57,10 +57,16 @@ def run(args: argparse.Namespace) -> int:
         raise ProblemSpecError("--only", unknown, "must name checks among " + ", ".join(CHECKS))
     if args.seed < 0:
         raise ProblemSpecError("--seed", args.seed, "must be an integer >= 0")
+    if args.problems is not None and not args.problems.strip():
+        raise ProblemSpecError("--problems", args.problems, "must be a folder path (omit it for the shipped problems)")
+    if args.problems is None:
+        from mechdesign.shipped import shipped_dir
+
+        args.problems = str(shipped_dir())
     if Path(args.problems).exists() and not Path(args.problems).is_dir():
         raise ProblemFileError(f"--problems {args.problems!r} is a file; give the folder of problem files")
     if not Path(args.problems).is_dir():
-        raise ProblemFileError(f"folder {args.problems!r} does not exist; run from the repository root or pass --problems")
+        raise ProblemFileError(f"folder {args.problems!r} does not exist (omit --problems to check the shipped problems)")
     check_output_paths(json=args.json)
     table = run_checks(args.only, args.seed, args.problems)
     for line in _check_lines(table):
