@@ -213,9 +213,11 @@ FineTuning = NoFineTuning | CESFineTuning | BaselineFineTuning
 
 #: the smallest non-zero CES curvature |rho| (closer to 0 the aggregator overflows; rho = 0 is Cobb-Douglas)
 MIN_RHO = 1e-9
-#: the smallest returns to scale sigma + sigma_hat: the cost exponent 1/(sigma + sigma_hat) stays below 1e9, where
-#: the qualities (theta_n / theta_max)^(1/(beta - 1)) of distinct types stay distinct and the certificate holds
-MIN_RETURNS = 1e-9
+#: the smallest returns to scale sigma + sigma_hat: the cost exponent 1/(sigma + sigma_hat) stays below 1e6. The
+#: cost Q^beta amplifies the rounding of Q beta times, so the profit's own floating-point floor is about
+#: beta eps of the cost: measured (Cobb-Douglas, Uniform(0, 1), N = 50), sigma + sigma_hat = 2e-9 left a gap of
+#: 3.2e-9 of the profit (uncertified), 2e-8 1.6e-10, 2e-7 4.2e-12, 2e-6 5e-15 (certified with margin)
+MIN_RETURNS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,8 @@ class Technology:
             raise ProblemSpecError(
                 "sigma + sigma_hat" if isinstance(ft, CESFineTuning) else "sigma", returns,
                 f"must be >= {MIN_RETURNS:g}: the cost of quality grows like Q^{1 / returns:.3g}, an exponent "
-                "double precision cannot resolve (every type's quality would round to the same number)",
+                "double precision cannot resolve (it multiplies the rounding of every quality by that much, "
+                "so no certificate can hold; at such returns the cost is a capacity constraint)",
             )
         if isinstance(ft, BaselineFineTuning) and ft.gamma >= 1.0 - self.sigma:
             raise ProblemSpecError(

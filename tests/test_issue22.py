@@ -204,8 +204,9 @@ def test_returns_to_scale_at_the_limit_still_certify() -> None:
     from mechdesign.settings.single_model import SingleModelProblem
     from mechdesign.types import Uniform
 
-    tech = cobb_douglas([1e-9], [1.0], [1e-9], [1.0])  # sigma + sigma_hat = 2e-9 >= MIN_RETURNS
-    assert SingleModelProblem(tech, Uniform(0.0, 1.0), n=50).solve().status == "optimal"
+    tech = cobb_douglas([1e-6], [1.0], [1e-6], [1.0])  # sigma + sigma_hat = 2e-6 >= MIN_RETURNS
+    r = SingleModelProblem(tech, Uniform(0.0, 1.0), n=50).solve()
+    assert r.status == "optimal" and r.certificate.has_margin
 
 
 @pytest.mark.parametrize(("table", "value", "field"), [("leader", "1e300", "leader.cost"),
