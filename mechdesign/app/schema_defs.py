@@ -297,8 +297,9 @@ def _defs() -> dict[str, Schema]:
         required=("values",), toml="[types.s]\nvalues = [0.25, 0.5, 0.75, 1.0]\nprob = [0.25, 0.25, 0.25, 0.25]")
     d["solve"] = table(
         "[solve]",
-        "Defaults for `mechdesign solve` (its command-line options override them); an option the problem "
-        "cannot use is an error. (`--formulation` and `--no-polish` are command-line only.)",
+        "Defaults of every solve of this problem: `load_problem(...).solve()` in Python and `mechdesign solve`, "
+        "`plot`, `sweep` and `price` alike (the caller's options override them); an option the problem cannot "
+        "use is an error. (`--formulation` and `--no-polish` are command-line only.)",
         {"ic": enum("IC strategy of the conic program: `all` every pair, `local` each type against the next one "
                     "down plus monotonicity, `adaptive` constraint generation. Multidimensional problems: "
                     f"{' or '.join(f'`{k}`' for k in MULTIDIM_IC)} (vector types have no `local`).",

@@ -39,7 +39,7 @@ from mechdesign.exceptions import (
     TimeLimitError,
     UncertifiedWarning,
 )
-from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status, resolves_options
 from mechdesign.settings.contractible_result import ContractibleResult
 from mechdesign.settings.costs import (
     ces_hypograph,
@@ -214,8 +214,8 @@ class ContractibleCostModel:
         return out
 
 
-def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "adaptive",
-                       solver: str = "CLARABEL", name: str = "contractible problem",
+def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = DEFAULT_IC["contractible"],
+                       solver: str = DEFAULT_SOLVER, name: str = "contractible problem",
                        formulation: str = "auto", search: str | None = "auto",
                        time_limit: float | None = None) -> ContractibleResult:
     r"""Solve the contractible program for task-profile types, audit every IC pair and certify the menu.
@@ -436,14 +436,16 @@ class ContractibleProblem:
     kind: ClassVar[str] = "contractible"
     options: ClassVar[tuple[str, ...]] = ("ic", "solver", "formulation", "time_limit")
 
+    @resolves_options
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> ContractibleResult:
         """Solve, certify, audit and (for two types) compare with Prop 9.
 
         Options (a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords): ``ic`` ('adaptive',
         the default, or 'all'), ``solver``, ``formulation`` ('auto', the default, 'tokens' or 'profile'),
-        ``time_limit``; any other option is refused.
+        ``time_limit``; any other option is refused. The problem file's ``[solve]`` table gives the options
+        the caller does not (:func:`~mechdesign.settings.base.resolve_options`).
         """
-        o = SolveOptions.make(options, **kwargs)
-        o.check(self.kind, self.options)
-        return solve_contractible(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind], solver=o.solver or DEFAULT_SOLVER,
-                                  name=self.name, formulation=o.formulation or "auto", time_limit=o.time_limit)
+        o = SolveOptions.make(options, **kwargs)  # resolved by @resolves_options
+        return solve_contractible(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind],
+                                  solver=o.solver or DEFAULT_SOLVER, name=self.name,
+                                  formulation=o.formulation or "auto", time_limit=o.time_limit)

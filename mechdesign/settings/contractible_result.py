@@ -146,4 +146,4 @@ class ContractibleResult(ResultBase):
         return contract({"name": self.name, "kind": "contractible", "measures": self.measures}, self.status,
                         self.profit, self.surplus, self.consumer_surplus, rows, binding, self.audit.to_dict(),
                         None if self.certificate is None else self.certificate.to_dict(), self.solver, analytic,
-                        comparison, **extra)
+                        comparison, options=dict(self.options), **extra)

@@ -48,7 +48,7 @@ from mechdesign.analytic.leader_fringe import LeaderFringe, topup_payoff, topup_
 from mechdesign.engine.audit import AUDIT_RTOL, TIGHT_RTOL
 from mechdesign.engine.lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
 from mechdesign.exceptions import ProblemSpecError
-from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_N, SolveOptions, decide_status
+from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_N, SolveOptions, decide_status, resolves_options
 from mechdesign.settings.results import ResultBase, _jsonable, contract
 from mechdesign.types import DiscreteTypes, Distribution
 
@@ -191,7 +191,8 @@ class LeaderResult(ResultBase):
                   "HiGHS lottery LP (scipy)", "status": self.status, "method": self.method}
         return contract({"name": self.name, "kind": "leader_fringe"}, self.status, self.profit, self.surplus,
                         self.consumer_surplus, rows, binding, audit, certificate, solver, self.analytic or None,
-                        self.comparison or None, numeric_cutoffs=self.numeric_cutoffs())
+                        self.comparison or None, numeric_cutoffs=self.numeric_cutoffs(),
+                        options=dict(self.options))
 
 
 def _relaxation(u: object, th: FloatArray, f: FloatArray, cost: float, q_hi: float,
@@ -346,13 +347,13 @@ class LeaderFringeProblem:
     kind: ClassVar[str] = "leader_fringe"
     options: ClassVar[tuple[str, ...]] = ("n",)
 
+    @resolves_options
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> LeaderResult:
         """The certified numeric leader menu on ``n`` cells (:mod:`mechdesign.settings.leader_fringe`).
 
         Options: ``n`` (default: the file's ``types.n``, else 200); any other is refused.
         """
-        o = SolveOptions.make(options, **kwargs)
-        o.check(self.kind, self.options)
+        o = SolveOptions.make(options, **kwargs)  # resolved by @resolves_options
         return solve_leader(self.market, self.dist.discretize(o.n or self.n), self.dist, name=self.name)
 
     def analytic(self) -> dict[str, object]:

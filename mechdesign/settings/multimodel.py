@@ -34,7 +34,7 @@ from mechdesign.analytic.multimodel import MultiModel
 from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import AuditError, ProblemSpecError, SolverError, SolverInaccurateWarning
-from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_IC, SolveOptions, decide_status
+from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_IC, SolveOptions, decide_status, resolves_options
 from mechdesign.settings.results import ResultBase, contract, scalar_binding
 from mechdesign.types import DiscreteTypes, Distribution
 
@@ -98,7 +98,7 @@ class MultiModelResult(ResultBase):
     analytic: dict[str, object] = field(default_factory=dict)
     comparison: dict[str, object] = field(default_factory=dict)
     cost: FloatArray | None = None
-    ic: str = "local"
+    ic: str = DEFAULT_IC["multimodel"]
 
     @property
     def gap(self) -> float:
@@ -149,7 +149,8 @@ class MultiModelResult(ResultBase):
              "lower_bound": self.lower_bound, "gap_rel": self.gap, "gap_rtol": BOUND_GAP_RTOL, "nodes": self.nodes},
             {"name": "CLARABEL (cvxpy)", "status": self.status, "ic": self.ic, "nodes": self.nodes,
              "times": {"solve": self.seconds}},
-            self.analytic or None, self.comparison or None, switch_types_menu=self.switch_types)
+            self.analytic or None, self.comparison or None, switch_types_menu=self.switch_types,
+            options=dict(self.options))
 
     def table(self) -> pd.DataFrame:
         names = [self.model_names[m] if m >= 0 else None for m in self.model]
@@ -179,7 +180,7 @@ class MultiModelResult(ResultBase):
         return "\n".join(lines)
 
 
-def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = "local", name: str = "multi-model problem",
+def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = DEFAULT_IC["multimodel"], name: str = "multi-model problem",
                      gap_tol: float = 1e-7, max_nodes: int = 40) -> MultiModelResult:
     """Best-first branch and bound on the convex-envelope relaxation (see the module docstring)."""
     t0 = time.perf_counter()
@@ -309,16 +310,18 @@ class MultiModelProblem:
     kind: ClassVar[str] = "multimodel"
     options: ClassVar[tuple[str, ...]] = ("n", "ic")
 
+    @resolves_options
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> MultiModelResult:
         """The certified numerical menu (convex-envelope relaxation + branch and bound).
 
         Options: ``n`` (cells of a continuous distribution), ``ic`` ('local', the default, 'all' or
-        'adaptive'); any other is refused.
+        'adaptive'); any other is refused. The problem file's ``[solve]`` table gives the options the
+        caller does not.
         """
-        o = SolveOptions.make(options, **kwargs)
-        o.check(self.kind, self.options)
+        o = SolveOptions.make(options, **kwargs)  # resolved by @resolves_options
         _check_n(o.n, self.types)
-        return solve_multimodel(self.models, _discrete(self.types, o.n or self.n), ic=o.ic or DEFAULT_IC[self.kind], name=self.name)
+        return solve_multimodel(self.models, _discrete(self.types, o.n or self.n), ic=o.ic or DEFAULT_IC[self.kind],
+                                name=self.name)
 
     def report(self, n: int | None = None) -> str:
         an = self.analytic(n)

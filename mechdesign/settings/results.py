@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -61,8 +62,11 @@ class ResultBase(SummaryMixin):
     Subclasses provide ``summary()``, ``to_frame()`` (one row per type) and ``to_dict()``, whose keys
     include every entry of :data:`mechdesign.settings.base.CONTRACT_KEYS` (``None`` where the setting
     has no such thing). ``status`` is ``"optimal"`` only when the menu is certified
-    (:func:`mechdesign.settings.base.decide_status`).
+    (:func:`mechdesign.settings.base.decide_status`). ``options`` are the options the solve ran with (the
+    caller's over the problem file's ``[solve]``; set by :func:`mechdesign.settings.base.resolves_options`).
     """
+
+    options: Mapping[str, object] = MappingProxyType({})
 
     def to_frame(self) -> pd.DataFrame:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -258,6 +262,7 @@ class MenuResult(ResultBase):
             "audit": self.audit.to_dict(),
             "certificate": None if self.certificate is None else self.certificate.to_dict(),
             "solver": self.solver,
+            "options": dict(self.options),
             "notes": self.notes,
         }
         if self.analytic is not None:

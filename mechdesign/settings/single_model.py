@@ -44,7 +44,7 @@ from mechdesign.exceptions import (
     SolverInaccurateWarning,
     UncertifiedWarning,
 )
-from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, MAX_TYPES, SolveOptions
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, MAX_TYPES, SolveOptions, resolves_options
 from mechdesign.settings.costs import QualityCostModel, TokenCostModel, program_units
 from mechdesign.settings.results import MenuResult
 from mechdesign.technology import Technology
@@ -139,6 +139,7 @@ class SingleModelProblem:
                 "source": self.source}
 
     # ------------------------------------------------------------------ solve
+    @resolves_options
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> MenuResult:
         r"""Solve the discretised screening program, certify, audit, compare and report the menu.
 
