@@ -12,14 +12,13 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-Row = dict[str, Any]
+from mechdesign.app.bench_problems import SEED, Row
 
 
 def case_contractible(N: int, T: int, ic: str, formulation: str = "auto") -> Row:
     """Random task profiles w ~ U[0.05, 1.2]^T (seed SEED), equal masses, the shipped technology.
 
     ``formulation``: of the final rounds (:func:`solve_contractible`; the search rounds use the profile one)."""
-    from mechdesign.app.bench import SEED
     from mechdesign.settings.contractible import solve_contractible
     from mechdesign.technology import cobb_douglas
     from mechdesign.types import TaskProfileTypes
@@ -61,7 +60,7 @@ def contractible_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, 
     return cases
 
 
-def _search_speedup(df: pd.DataFrame) -> pd.DataFrame:
+def search_speedup(df: pd.DataFrame) -> pd.DataFrame:
     """Adaptive default (profile final rounds) over the token formulation's final rounds, same N x T."""
     if not {"formulation", "wall_s", "ic", "N", "T"} <= set(df.columns):
         return df

@@ -8,7 +8,9 @@ import json
 from typing import Any
 
 from mechdesign.engine.program import IC_STRATEGIES
-from mechdesign.problemfile import KINDS, MAX_TYPES, TYPE_KINDS
+from mechdesign.problemfile import KINDS
+from mechdesign.problemreaders import TYPE_KINDS
+from mechdesign.problemtables import MAX_TYPES
 from mechdesign.settings.multidim import IC_STRATEGIES as MULTIDIM_IC
 from mechdesign.settings.multidim import MAX_POINTS
 

@@ -12,7 +12,7 @@ gives per-segment qualities :math:`q_{n,t}` produced by per-segment inference to
 
 It is the engine of :mod:`mechdesign.engine.program` with type vectors :math:`v_n = \mu\circ w_n`
 (D = T) and the cost model below; every answer is audited against all IC pairs. The result it returns,
-:class:`ContractibleResult`, lives in :mod:`mechdesign.settings.contractible_result` (re-exported here).
+:class:`ContractibleResult`, lives in :mod:`mechdesign.settings.contractible_result`.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ from mechdesign.engine.audit import AUDIT_RTOL, TIGHT_RTOL
 from mechdesign.engine.lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
 from mechdesign.exceptions import ProblemSpecError
 from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_N, SolveOptions, decide_status, resolves_options
-from mechdesign.settings.results import ResultBase, _jsonable, contract
+from mechdesign.settings.results import ResultBase, jsonable, contract
 from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
@@ -383,5 +383,5 @@ class LeaderFringeProblem:
         return "\n".join(lines)
 
     def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(_jsonable({"problem": {"name": self.name, "kind": "leader_fringe"},
+        Path(path).write_text(json.dumps(jsonable({"problem": {"name": self.name, "kind": "leader_fringe"},
                                                     "analytic": self.analytic()}), indent=1))

@@ -15,18 +15,18 @@ import pandas as pd
 from mechdesign.analytic.monopoly import ContinuousMenu, DiscreteMenu
 from mechdesign.engine.audit import AuditReport, BindingSets
 from mechdesign.engine.certificate import Certificate
-from mechdesign.validation.compare import Comparison
+from mechdesign.settings.comparisons import Comparison
 
 FloatArray = np.ndarray
 
 
-def _jsonable(obj: object) -> object:
+def jsonable(obj: object) -> object:
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return jsonable(obj.tolist())
     if isinstance(obj, (np.floating, float)):
         f = float(obj)
         return f if np.isfinite(f) else None
@@ -97,7 +97,7 @@ def contract(problem: Mapping[str, Any], status: str, profit: float, surplus: fl
         "consumer_surplus": consumer_surplus, "menu": menu, "binding": binding, "audit": audit,
         "certificate": certificate, "solver": solver, "analytic": analytic, "comparison": comparison, **extra,
     }
-    return _jsonable(out)  # type: ignore[return-value]
+    return jsonable(out)  # type: ignore[return-value]
 
 
 def multiplier_binding(ic_pairs: np.ndarray, ic_duals: np.ndarray, ir_duals: np.ndarray, rent: np.ndarray,
@@ -284,7 +284,7 @@ class MenuResult(ResultBase):
                 }
         out.setdefault("analytic", None)
         out["comparison"] = None if self.comparison is None else self.comparison.to_dict()
-        out = _jsonable(out)  # type: ignore[assignment]
+        out = jsonable(out)  # type: ignore[assignment]
         out["menu"] = rows  # plain Python floats already (finite: the menu passed its audit)
         return out
 

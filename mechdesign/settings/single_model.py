@@ -49,7 +49,7 @@ from mechdesign.settings.costs import QualityCostModel, TokenCostModel, program_
 from mechdesign.settings.results import MenuResult
 from mechdesign.technology import Technology
 from mechdesign.types import NEGLIGIBLE_MASS, DiscreteTypes, Distribution, TaskProfileTypes
-from mechdesign.validation.compare import Comparison, compare_continuous, compare_discrete
+from mechdesign.settings.comparisons import Comparison, compare_continuous, compare_discrete
 
 FloatArray = np.ndarray
 

@@ -30,8 +30,9 @@ from mechdesign.analytic.value_scale import (
 )
 from mechdesign.engine.audit import ACTIVE_TOL
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, resolves_options
-from mechdesign.settings.contractible import ContractibleResult, solve_contractible
-from mechdesign.settings.results import ResultBase, _jsonable
+from mechdesign.settings.contractible import solve_contractible
+from mechdesign.settings.contractible_result import ContractibleResult
+from mechdesign.settings.results import ResultBase, jsonable
 from mechdesign.technology import Technology
 
 FloatArray = np.ndarray
@@ -143,7 +144,7 @@ class ValueScaleResult(ResultBase):
         }
         out["comparison"] = self.comparison
         out["options"] = dict(self.options)
-        return _jsonable(out)  # type: ignore[return-value]
+        return jsonable(out)  # type: ignore[return-value]
 
 
 def solve_value_scale(tech: Technology, types: ValueScaleTypes, ic: str = DEFAULT_IC["value_scale"],

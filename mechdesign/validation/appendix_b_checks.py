@@ -18,11 +18,12 @@ from mechdesign.analytic.value_scale import (
     scale_marginal_cost,
 )
 from mechdesign.problemfile import load_problem
-from mechdesign.settings.contractible import ContractibleProblem, ContractibleResult, solve_contractible
+from mechdesign.settings.contractible import ContractibleProblem, solve_contractible
+from mechdesign.settings.contractible_result import ContractibleResult
 from mechdesign.settings.value_scale import CROSS_DUAL_TOL, RENT_TOL, ValueScaleProblem, solve_value_scale
 from mechdesign.technology import CES, BaselineFineTuning, Technology, cobb_douglas
 from mechdesign.types import BetaDist, TaskProfileTypes, Uniform, aggregate_type
-from mechdesign.validation.instances import CheckResult, FloatArray, _random_techs
+from mechdesign.validation.instances import CheckResult, FloatArray, random_technologies
 
 
 def check_prop9(rng: np.random.Generator, problems: Path) -> CheckResult:
@@ -57,7 +58,7 @@ def check_lemma5(rng: np.random.Generator, problems: Path) -> CheckResult:
     strictly increasing and convex in q, decreasing in s, and C_q decreasing in s (submodularity).
     The error column is the largest relative closed-form error; a failed shape property counts 1.
     """
-    techs = _random_techs(rng, 40)
+    techs = random_technologies(rng, 40)
     while len(techs) < 55:
         sigma = float(rng.uniform(0.2, 0.6))
         techs.append(Technology(CES(np.array([1.0])), sigma, rng.uniform(0.3, 3.0, 1),
@@ -215,7 +216,7 @@ def check_prop8(rng: np.random.Generator, problems: Path) -> CheckResult:
     shipped = load_problem(problems / "separable_cost_based.toml")
     assert isinstance(shipped, ContractibleProblem)
     cases: list[tuple[Technology, TaskProfileTypes]] = [(shipped.technology, shipped.types)]
-    techs = _random_techs(rng, 50)
+    techs = random_technologies(rng, 50)
     for tech in techs[1:]:
         T = int(rng.integers(2, 5))
         K, R = int(rng.integers(2, 5)), int(rng.integers(2, 4))
