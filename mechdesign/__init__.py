@@ -53,6 +53,7 @@ from mechdesign.exceptions import (
 )
 from mechdesign.problemfile import load_problem, problem_from_dict
 from mechdesign.settings.base import SolveOptions
+from mechdesign.settings.comparisons import Comparison
 from mechdesign.settings.contractible import ContractibleProblem, solve_contractible
 from mechdesign.settings.contractible_result import ContractibleResult
 from mechdesign.settings.leader_fringe import LeaderFringeProblem
@@ -80,7 +81,6 @@ from mechdesign.types import (
     Uniform,
     aggregate_type,
 )
-from mechdesign.settings.comparisons import Comparison
 
 __all__ = [
     "CES",

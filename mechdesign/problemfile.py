@@ -18,7 +18,12 @@ from pathlib import Path
 
 from mechdesign import _validate as V
 from mechdesign.exceptions import ProblemFileError, ProblemSpecError
-from mechdesign.problemreaders import Problem, read_multidim_problem, read_section5_problem, read_technology_problem
+from mechdesign.problemreaders import (
+    Problem,
+    read_multidim_problem,
+    read_section5_problem,
+    read_technology_problem,
+)
 from mechdesign.problemtables import only_keys, subtable, type_count
 from mechdesign.settings.contractible import ContractibleProblem
 from mechdesign.settings.leader_fringe import LeaderFringeProblem

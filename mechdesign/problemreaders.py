@@ -20,8 +20,8 @@ from mechdesign.engine.program import IC_STRATEGIES
 from mechdesign.exceptions import ProblemSpecError
 from mechdesign.problemtables import (
     number_matrix,
-    required_key,
     only_keys,
+    required_key,
     subtable,
     technology_from_table,
     type_count,
@@ -78,7 +78,8 @@ def _solve_table(data: Mapping[str, object], kind: str, types: object) -> dict[s
     if "ic" in solve_t:
         V.one_of("solve.ic", solve_t["ic"], IC_STRATEGIES)
     if "solver" in solve_t and not (isinstance(solve_t["solver"], str) and solve_t["solver"].strip()):
-        raise ProblemSpecError("solve.solver", solve_t["solver"], "must be the name of a cvxpy solver, e.g. \"CLARABEL\"")
+        raise ProblemSpecError("solve.solver", solve_t["solver"],
+                               "must be the name of a cvxpy solver, e.g. \"CLARABEL\"")
     if "method" in solve_t:
         V.one_of("solve.method", solve_t["method"], ("auto", "structured", "conic"))
         if kind != "single_model":
@@ -179,7 +180,8 @@ def read_multidim_problem(data: Mapping[str, object], kind: str, name: str, sour
                                  [V.integer("types.grid.n", k, 1) for k in counts.tolist()], types_t.get("weights"))
     else:
         only_keys(types_t, ("points", "prob"), "types.")
-        types = VectorTypes(number_matrix(types_t, "points", "types."), V.vector("types.prob", required_key(types_t, "prob", "types.")))
+        types = VectorTypes(number_matrix(types_t, "points", "types."),
+                            V.vector("types.prob", required_key(types_t, "prob", "types.")))
     cost_t = subtable(data, "cost", "")
     ckind = V.one_of("cost.kind", cost_t.get("kind", "quadratic"), ("quadratic", "power", "tokens"))
     if "technology" in data and ckind != "tokens":

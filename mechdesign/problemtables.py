@@ -288,7 +288,8 @@ def distribution_from_table(d: Mapping[str, object], where: str) -> Distribution
         return Uniform(V.as_float(where + "lo", lo), V.as_float(where + "hi", hi))
     if kind == "beta":
         only_keys(d, ("kind", "a", "b", "lo", "hi"), where)
-        return BetaDist(V.positive(where + "a", required_key(d, "a", where)), V.positive(where + "b", required_key(d, "b", where)),
+        return BetaDist(V.positive(where + "a", required_key(d, "a", where)),
+                        V.positive(where + "b", required_key(d, "b", where)),
                         V.as_float(where + "lo", lo), V.as_float(where + "hi", hi))
     if kind == "power":
         only_keys(d, ("kind", "k", "lo", "hi"), where)

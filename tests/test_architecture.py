@@ -58,7 +58,8 @@ def modules(sub: str) -> list[Path]:
 @pytest.mark.parametrize("path", modules("analytic"), ids=lambda p: str(p.relative_to(PKG)))
 def test_analytic_never_imports_the_solver_layer(path: Path) -> None:
     bad = {m for m in imports_of(path)
-           if m.split(".")[0] == "cvxpy" or m.startswith(("mechdesign.engine", "mechdesign.settings", "mechdesign.app"))}
+           if m.split(".")[0] == "cvxpy"
+           or m.startswith(("mechdesign.engine", "mechdesign.settings", "mechdesign.app"))}
     assert not bad, f"{path.name} imports {sorted(bad)}"
 
 

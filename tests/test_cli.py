@@ -252,7 +252,8 @@ def test_contractible_problem_files(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_contractible_needs_task_profiles_and_single_model_commands_refuse_it(tmp_path: Path) -> None:
     text = (PROBLEMS / "binary_screening.toml").read_text()
-    bad = _bad(tmp_path, text[: text.index("[types]")] + '[types]\nkind = "discrete"\ntheta = [0.5, 1.0]\nprob = [0.5, 0.5]\n')
+    bad = _bad(tmp_path, text[: text.index("[types]")]
+               + '[types]\nkind = "discrete"\ntheta = [0.5, 1.0]\nprob = [0.5, 0.5]\n')
     out = _run(["solve", str(bad)])
     assert out.returncode == 2 and "task_profiles" in out.stderr and "Traceback" not in out.stderr
     out = _run(["analytic", str(PROBLEMS / "binary_screening.toml")])

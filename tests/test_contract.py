@@ -1,7 +1,7 @@
 """One contract for every setting: the JSON output keys, and every `solve` option against every kind.
 
 * every shipped problem solved through the CLI with ``--json`` carries every key of the output contract
-  (DESIGN.md; ``mechdesign.settings.base.CONTRACT_KEYS``) and a status from the vocabulary;
+  (docs/architecture.md; ``mechdesign.settings.base.CONTRACT_KEYS``) and a status from the vocabulary;
 * every ``solve`` option against one problem of every kind either takes effect (a file written, or the
   result says the option was used) or exits 2 with a one-line message naming the option; never ignored.
 """
@@ -43,7 +43,8 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_every_shipped_problem_speaks_the_contract(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_shipped_problem_speaks_the_contract(name: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """Through the CLI to JSON: the contract; and the same menu, status and options as from Python (the
     file's ``[solve]`` table belongs to the problem, so both paths solve the same program)."""
     small = name.startswith(("single_model", "multimodel", "figure1", "leader"))

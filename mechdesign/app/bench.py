@@ -50,7 +50,7 @@ import pandas as pd
 from mechdesign.app.bench_accuracy import accuracy_cases, accuracy_rates
 from mechdesign.app.bench_contractible import contractible_cases, search_speedup
 from mechdesign.app.bench_multidim import multidim_cases, peer_ratios
-from mechdesign.app.bench_problems import SEED, Row, problems_dir, single_problem
+from mechdesign.app.bench_problems import SEED, Row, single_problem
 
 SUITES = ("default", "scaling", "contractible", "accuracy", "peers", "solvers", "multidim")
 
@@ -320,8 +320,9 @@ def case_mechaudit(N: int, K: int) -> Row:
     env = FiniteEnvironment(agents={"buyer": list(range(N))}, outcomes=list(range(K)),
                             prior={n: float(f[n]) for n in range(N)},
                             values=PrivateValues(value))
-    coef: dict[Any, float] = {AllocationCoordinate(ReportProfile.from_values(("buyer",), (n,)), k): -float(f[n] * cost[k])
-            for n in range(N) for k in range(K)}
+    coef: dict[Any, float] = {
+        AllocationCoordinate(ReportProfile.from_values(("buyer",), (n,)), k): -float(f[n] * cost[k])
+        for n in range(N) for k in range(K)}
     sol = env.design(objective=ExpectedRevenue() + CustomLinearObjective("token_cost", coef),
                      requirements=(DSIC(), ExPostIR())).solve()
     wall = time.perf_counter() - t0

@@ -35,7 +35,8 @@ def case_contractible(N: int, T: int, ic: str, formulation: str = "auto") -> Row
     cert = r.certificate
     return {"N": N, "T": T, "ic": ic, "formulation": r.solver.get("formulation"), "search": str(r.solver.get("search")),
             "status": r.status, "wall_s": time.perf_counter() - t0,
-            "gap_rel": None if cert is None else cert.gap_rel, "attempts": len(cast("list[object]", r.solver.get("attempts") or [])),
+            "gap_rel": None if cert is None else cert.gap_rel,
+            "attempts": len(cast("list[object]", r.solver.get("attempts") or [])),
             **{f"{k}_s": v for k, v in times.items()}, "rounds": r.solver.get("rounds"),
             "ic_rows": len(r.ic_pairs), "max_ic_viol_rel": r.audit.max_ic_violation_rel,
             "refined": bool(refine.get("applied")) if isinstance(refine, dict) else False, "profit": r.profit}

@@ -305,7 +305,8 @@ def _defs() -> dict[str, Schema]:
         {"ic": enum("IC strategy of the conic program: `all` every pair, `local` each type against the next one "
                     "down plus monotonicity, `adaptive` constraint generation. Multidimensional problems: "
                     f"{' or '.join(f'`{k}`' for k in MULTIDIM_IC)} (vector types have no `local`).",
-                    tuple(IC_STRATEGIES), default="adaptive (all for value-scale problems, local for multi-model ones)"),
+                    tuple(IC_STRATEGIES),
+                    default="adaptive (all for value-scale problems, local for multi-model ones)"),
          "solver": string("Any installed cvxpy solver.", default="CLARABEL", minLength=1),
          "n": integer("Number of type cells; overrides `types.n` (continuous distributions only; not "
                       "multidimensional problems).", ge=2,

@@ -10,7 +10,7 @@
   (``None`` fields, filled in by the setting: e.g. :data:`DEFAULT_IC`), under the problem file's ``[solve]``
   table (kept on the problem, ``problem.source["solve_defaults"]``), under the caller's options. Every
   ``Problem.solve`` is wrapped by :func:`resolves_options`, so Python, the CLI, plots and sweeps agree.
-* :data:`CONTRACT_KEYS` are the keys of the JSON output contract (DESIGN.md) that every result's
+* :data:`CONTRACT_KEYS` are the keys of the JSON output contract (docs/architecture.md) that every result's
   ``to_dict`` carries; ``None`` where a setting has no such thing (e.g. no closed form).
 """
 
@@ -136,8 +136,10 @@ class SolveOptions:
 class Result(Protocol):
     """What every setting's result offers (see :data:`CONTRACT_KEYS`)."""
 
-    status: str
     options: Mapping[str, object]
+
+    @property
+    def status(self) -> str: ...
 
     @property
     def profit(self) -> float: ...

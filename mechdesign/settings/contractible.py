@@ -6,8 +6,8 @@ gives per-segment qualities :math:`q_{n,t}` produced by per-segment inference to
 
 .. math::
     \max \sum_n f_n\Big(t_n - \sum_t \mu_t\, c\cdot x_{n,t} - \hat c\cdot z_n\Big)
-    \ \text{s.t.}\ \Psi(x_{n,t})\Phi(z_n) \ge q_{n,t},\ 
-    \sum_t \mu_t w_{n,t} q_{n,t} - t_n \ge \sum_t \mu_t w_{n,t} q_{m,t} - t_m,\ 
+    \ \text{s.t.}\ \Psi(x_{n,t})\Phi(z_n) \ge q_{n,t},\;
+    \sum_t \mu_t w_{n,t} q_{n,t} - t_n \ge \sum_t \mu_t w_{n,t} q_{m,t} - t_m,\;
     \sum_t \mu_t w_{n,t} q_{n,t} - t_n \ge 0.
 
 It is the engine of :mod:`mechdesign.engine.program` with type vectors :math:`v_n = \mu\circ w_n`
@@ -289,11 +289,13 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = DEFA
             if run is None:
                 raise
             # a menu is at hand (audited, not certified): return it rather than lose it to the limit
-            attempts.append({"formulation": form, "variables": "rents" if rent else "transfers", "error": str(exc)[:200]})
+            attempts.append({"formulation": form, "variables": "rents" if rent else "transfers",
+                             "error": str(exc)[:200]})
             break
         except (SolverError, AuditError) as exc:  # a numerical failure: the next run of the plan
             failure = exc
-            attempts.append({"formulation": form, "variables": "rents" if rent else "transfers", "error": str(exc)[:200]})
+            attempts.append({"formulation": form, "variables": "rents" if rent else "transfers",
+                             "error": str(exc)[:200]})
             continue
         attempts.append(alt.summary())
         if run is None or alt.certificate.passed or alt.certificate.gap_rel < run.certificate.gap_rel:
@@ -388,7 +390,8 @@ def _contractible_result(tech: Technology, types: TaskProfileTypes, name: str, i
         result.comparison = {
             "profit_rel_error": abs(run.profit - an.profit) / max(abs(an.profit), 1e-300),
             "quality_rel_error": float(np.abs(run.quality - an.quality).max() / max(an.quality.max(), 1e-300)),
-            "transfer_rel_error": float(np.abs(run.transfer - an.transfer).max() / max(np.abs(an.transfer).max(), 1e-300)),
+            "transfer_rel_error": float(np.abs(run.transfer - an.transfer).max()
+                                        / max(np.abs(an.transfer).max(), 1e-300)),
         }
     return result
 

@@ -49,7 +49,7 @@ from mechdesign.engine.audit import AUDIT_RTOL, TIGHT_RTOL
 from mechdesign.engine.lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
 from mechdesign.exceptions import ProblemSpecError
 from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_N, SolveOptions, decide_status, resolves_options
-from mechdesign.settings.results import ResultBase, jsonable, contract
+from mechdesign.settings.results import ResultBase, contract, jsonable
 from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
@@ -148,8 +148,8 @@ class LeaderResult(ResultBase):
                  f"numeric cutoffs   {self.numeric_cutoffs()}"]
         if self.lottery is not None:
             lot = self.lottery
-            lines.append(f"lottery LP        profit {lot.profit:.10g}, bound {lot.upper_bound:.10g}, gap {lot.gap:.1e}; "
-                         f"{lot.rounds} rounds, {lot.n_ic_rows} IC rows, {lot.n_columns} columns")
+            lines.append(f"lottery LP        profit {lot.profit:.10g}, bound {lot.upper_bound:.10g}, "
+                         f"gap {lot.gap:.1e}; {lot.rounds} rounds, {lot.n_ic_rows} IC rows, {lot.n_columns} columns")
         if c:
             lines += [(f"analytic cutoffs  entry {c.get('analytic_entry')}, monopoly {c.get('analytic_monopoly')} "
                        f"(Prop 7, continuum); grid cells apart: {c.get('entry_cells_apart')}, "

@@ -86,7 +86,8 @@ class VectorTypes:
         if pts.ndim != 2 or pts.shape[0] < 1 or pts.shape[1] < 1:
             raise ProblemSpecError("types.points", pts.shape, "must be a list of N points with D >= 1 coordinates each")
         if not np.all(np.isfinite(pts)) or np.any(pts < 0):
-            raise ProblemSpecError("types.points", float(pts.min()), "must be finite and non-negative (values of each good)")
+            raise ProblemSpecError("types.points", float(pts.min()),
+                                   "must be finite and non-negative (values of each good)")
         if pts.shape[0] > MAX_POINTS:
             raise ProblemSpecError("types.points", pts.shape[0], f"at most {MAX_POINTS:,} types (the all-pairs "
                                    f"audit compares N^2 = {pts.shape[0] ** 2:.2g} pairs)")
@@ -108,9 +109,11 @@ class VectorTypes:
             raise ProblemSpecError("types.grid", {"lo": lo_a.tolist(), "hi": hi_a.tolist(), "n": counts},
                                    "lo, hi and n must have one entry per dimension")
         if not (np.all(np.isfinite(lo_a)) and np.all(np.isfinite(hi_a))) or np.any(lo_a < 0):
-            raise ProblemSpecError("types.grid.lo", lo_a.tolist(), "must be finite and non-negative (values of each good)")
+            raise ProblemSpecError("types.grid.lo", lo_a.tolist(),
+                                   "must be finite and non-negative (values of each good)")
         if np.any(hi_a <= lo_a):
-            raise ProblemSpecError("types.grid.hi", hi_a.tolist(), f"must exceed lo = {lo_a.tolist()} in every dimension")
+            raise ProblemSpecError("types.grid.hi", hi_a.tolist(),
+                                   f"must exceed lo = {lo_a.tolist()} in every dimension")
         total = int(np.prod(counts))
         if total > MAX_POINTS:
             raise ProblemSpecError("types.grid.n", counts, f"gives {total:,} types; at most {MAX_POINTS:,}")
@@ -330,5 +333,5 @@ class MultiDimProblem:
         option is refused. The problem file's ``[solve]`` table gives the options the caller does not."""
         o = SolveOptions.make(options, **kwargs)  # resolved by @resolves_options
         return solve_multidim(self.types, self.cost, ic=o.ic or DEFAULT_IC[self.kind],
-                              solver=o.solver or DEFAULT_SOLVER, name=self.name, time_limit=o.time_limit, solver_options=o.solver_options,
-                              verbose=o.verbose)
+                              solver=o.solver or DEFAULT_SOLVER, name=self.name, time_limit=o.time_limit,
+                              solver_options=o.solver_options, verbose=o.verbose)

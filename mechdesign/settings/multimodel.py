@@ -180,8 +180,8 @@ class MultiModelResult(ResultBase):
         return "\n".join(lines)
 
 
-def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = DEFAULT_IC["multimodel"], name: str = "multi-model problem",
-                     gap_tol: float = 1e-7, max_nodes: int = 40) -> MultiModelResult:
+def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = DEFAULT_IC["multimodel"],
+                     name: str = "multi-model problem", gap_tol: float = 1e-7, max_nodes: int = 40) -> MultiModelResult:
     """Best-first branch and bound on the convex-envelope relaxation (see the module docstring)."""
     t0 = time.perf_counter()
     th = types.theta
@@ -254,7 +254,8 @@ def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = DEFAULT_IC[
                            cost=mm.cost(Q), ic=ic)
     a_model, a_Q, a_t, a_margin = mm.discrete_monopoly(types)
     a_profit = float(types.prob @ a_margin)
-    a_switch = [float(0.5 * (th[i] + th[i + 1])) for i in range(N - 1) if a_model[i] >= 0 and a_model[i + 1] != a_model[i]]
+    a_switch = [float(0.5 * (th[i] + th[i + 1])) for i in range(N - 1)
+                if a_model[i] >= 0 and a_model[i + 1] != a_model[i]]
     res.analytic = {"kind": "Props 5-6", "profit": a_profit, "quality": a_Q, "transfer": a_t,
                     "switch_types": [s[0] for s in mm.switch_types()], "monopoly_switch_types": a_switch}
     res.comparison = {

@@ -91,7 +91,7 @@ def contract(problem: Mapping[str, Any], status: str, profit: float, surplus: fl
              consumer_surplus: float | None, menu: list[dict[str, Any]], binding: Mapping[str, Any] | None,
              audit: Mapping[str, Any] | None, certificate: Mapping[str, Any] | None, solver: Mapping[str, Any],
              analytic: object = None, comparison: object = None, **extra: object) -> dict[str, object]:
-    """The JSON output contract (DESIGN.md) as one dict, JSON-ready; ``extra`` keys are added after."""
+    """The JSON output contract (docs/architecture.md) as one dict, JSON-ready; ``extra`` keys are added after."""
     out: dict[str, object] = {
         "problem": problem, "status": status, "profit": profit, "surplus": surplus,
         "consumer_surplus": consumer_surplus, "menu": menu, "binding": binding, "audit": audit,
@@ -239,7 +239,7 @@ class MenuResult(ResultBase):
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON output contract of DESIGN.md."""
+        """The JSON output contract (docs/architecture.md)."""
         m = self.menu
         token_cols = [c for c in m.columns if c.startswith(("X_", "Z_"))]
         cols = {c: m[c].to_numpy(dtype=float).tolist() for c in ["prob", "theta", "quality", "transfer", "rent", "cost",

@@ -45,11 +45,11 @@ from mechdesign.exceptions import (
     UncertifiedWarning,
 )
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, MAX_TYPES, SolveOptions, resolves_options
+from mechdesign.settings.comparisons import Comparison, compare_continuous, compare_discrete
 from mechdesign.settings.costs import QualityCostModel, TokenCostModel, program_units
 from mechdesign.settings.results import MenuResult
 from mechdesign.technology import Technology
 from mechdesign.types import NEGLIGIBLE_MASS, DiscreteTypes, Distribution, TaskProfileTypes
-from mechdesign.settings.comparisons import Comparison, compare_continuous, compare_discrete
 
 FloatArray = np.ndarray
 

@@ -63,7 +63,8 @@ def check_lemma5(rng: np.random.Generator, problems: Path) -> CheckResult:
         sigma = float(rng.uniform(0.2, 0.6))
         techs.append(Technology(CES(np.array([1.0])), sigma, rng.uniform(0.3, 3.0, 1),
                                 BaselineFineTuning(float(rng.uniform(0.2, 2.0)),
-                                                   float(rng.uniform(0.1, 0.9) * (1 - sigma)), rng.uniform(0.3, 3.0, 1))))
+                                                   float(rng.uniform(0.1, 0.9) * (1 - sigma)),
+                                                   rng.uniform(0.3, 3.0, 1))))
     errs: list[float] = []
     q = np.geomspace(1e-3, 2.0, 40)
     s_grid = np.linspace(0.1, 1.0, 10)
@@ -134,9 +135,10 @@ def check_assumption2(rng: np.random.Generator, problems: Path) -> CheckResult:
     Where the benchmark menu is IC across scales the contractible optimum must equal it (error column,
     1e-6); where it is not, the contractible profit must be strictly below it (and the note counts the
     instances where cross-scale ICs bind with multiplier > 1e-5 for a type with rent; tiny violations
-    leave tiny multipliers). The note counts how often the discrete Assumption 2 check and the benchmark's cross-scale audit
-    disagree: Assumption 2 is sufficient (Prop 10), not necessary, and with w on a grid the deviation to
-    (w s / s', s') of the proof lands between grid points, so a small violation can survive it.
+    leave tiny multipliers). The note counts how often the discrete Assumption 2 check and the benchmark's
+    cross-scale audit disagree: Assumption 2 is sufficient (Prop 10), not necessary, and with w on a grid
+    the deviation to (w s / s', s') of the proof lands between grid points, so a small violation can
+    survive it.
     """
     cases = _value_scale_cases(problems, "value_scale_a2*.toml") + [_random_value_scale(rng, flat=True)
                                                                      for _ in range(50)]
