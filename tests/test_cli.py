@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +21,32 @@ from .conftest import PROBLEMS, ROOT
 BASE = (PROBLEMS / "single_model_cobb_douglas.toml").read_text()
 
 
-def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+def _run_process(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """The command in a fresh Python process (``python -m mechdesign.app.cli``), from the repository root."""
     return subprocess.run([sys.executable, "-m", "mechdesign.app.cli", *args], check=False, capture_output=True,
                           text=True, cwd=ROOT, timeout=600)
 
 
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """The command in this process, from the repository root: its exit code, stdout and stderr as
+    :func:`_run_process` gives them, without a fresh interpreter importing the package each time (a few
+    seconds a call; :func:`_run_process` keeps one real process per kind of outcome)."""
+    out, err = io.StringIO(), io.StringIO()
+    cwd = Path.cwd()
+    try:
+        os.chdir(ROOT)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(args)
+            except SystemExit as exc:  # argparse: --help, or a bad option
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.chdir(cwd)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
 def test_help_lists_subcommands() -> None:
-    out = _run(["--help"])
+    out = _run_process(["--help"])
     assert out.returncode == 0
     for cmd in ("solve", "analytic", "problems"):
         assert cmd in out.stdout
@@ -133,7 +155,7 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     bad = _bad(tmp_path, "[problem\nname = 1")
     with pytest.raises(ProblemFileError, match="not valid TOML"):
         load_problem(bad)
-    out = _run(["solve", str(bad)])
+    out = _run_process(["solve", str(bad)])  # a real process: one line, exit 2, no traceback
     assert out.returncode == 2 and "Traceback" not in out.stderr and "not valid TOML" in out.stderr
 
 
