@@ -34,7 +34,14 @@ from mechdesign.analytic.multimodel import MultiModel
 from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import AuditError, ProblemSpecError, SolverError, SolverInaccurateWarning
-from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_IC, SolveOptions, decide_status, resolves_options
+from mechdesign.settings.base import (
+    BOUND_GAP_RTOL,
+    DEFAULT_IC,
+    DEFAULT_N,
+    SolveOptions,
+    decide_status,
+    resolves_options,
+)
 from mechdesign.settings.results import ResultBase, contract, scalar_binding
 from mechdesign.types import DiscreteTypes, Distribution
 
@@ -286,7 +293,7 @@ class MultiModelProblem:
 
     models: MultiModel
     types: DiscreteTypes | Distribution
-    n: int = 200
+    n: int = DEFAULT_N
     name: str = "multi-model problem"
     source: dict[str, object] = field(default_factory=dict)
 

@@ -44,7 +44,14 @@ from mechdesign.exceptions import (
     SolverInaccurateWarning,
     UncertifiedWarning,
 )
-from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, MAX_TYPES, SolveOptions, resolves_options
+from mechdesign.settings.base import (
+    DEFAULT_IC,
+    DEFAULT_N,
+    DEFAULT_SOLVER,
+    MAX_TYPES,
+    SolveOptions,
+    resolves_options,
+)
 from mechdesign.settings.comparisons import Comparison, compare_continuous, compare_discrete
 from mechdesign.settings.costs import QualityCostModel, TokenCostModel, program_units
 from mechdesign.settings.results import MenuResult
@@ -83,7 +90,7 @@ class SingleModelProblem:
 
     technology: Technology
     types: DiscreteTypes | TaskProfileTypes | Distribution
-    n: int = 200
+    n: int = DEFAULT_N
     name: str = "single-model problem"
     inference_names: list[str] = field(default_factory=list)
     finetuning_names: list[str] = field(default_factory=list)
