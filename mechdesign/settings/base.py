@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -219,12 +220,23 @@ P = TypeVar("P", bound=Problem)
 
 def resolves_options(solve: Callable[[P, SolveOptions], R]) -> Callable[..., R]:
     """Wrap a setting's ``solve(self, options)``: options resolved once (:func:`resolve_options`), and
-    recorded on the result (``result.options``, the JSON's ``"options"``)."""
+    recorded on the result (``result.options``, the JSON's ``"options"``).
+
+    The warnings of the solve are issued again from the wrapper, one frame up, so that they point at the
+    caller's line as they did without it (the settings warn with ``stacklevel`` counted from ``solve``).
+    """
 
     @functools.wraps(solve)
     def wrapper(self: P, options: SolveOptions | None = None, /, **kwargs: Any) -> R:
         resolved = resolve_options(self, options, **kwargs)
-        result = solve(self, resolved)
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = solve(self, resolved)
+        finally:
+            for w in caught:
+                warnings.warn(w.message, w.category, stacklevel=2)
         result.options = resolved.given()
         return result
 
