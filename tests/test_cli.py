@@ -30,7 +30,7 @@ def _run_process(args: list[str]) -> subprocess.CompletedProcess[str]:
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
     """The command in this process, from the repository root: its exit code, stdout and stderr as
     :func:`_run_process` gives them, without a fresh interpreter importing the package each time (a few
-    seconds a call; :func:`_run_process` keeps one real process per kind of outcome)."""
+    seconds a call; an exception escaping ``main`` fails the test as a traceback would)."""
     out, err = io.StringIO(), io.StringIO()
     cwd = Path.cwd()
     try:
@@ -155,7 +155,7 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     bad = _bad(tmp_path, "[problem\nname = 1")
     with pytest.raises(ProblemFileError, match="not valid TOML"):
         load_problem(bad)
-    out = _run_process(["solve", str(bad)])  # a real process: one line, exit 2, no traceback
+    out = _run(["solve", str(bad)])
     assert out.returncode == 2 and "Traceback" not in out.stderr and "not valid TOML" in out.stderr
 
 
@@ -248,11 +248,11 @@ def test_audit_command_reports_violations(tmp_path: Path, capsys: pytest.Capture
 
 def test_validate_command(tmp_path: Path) -> None:
     js = tmp_path / "v.json"
-    out = _run(["validate", "--only", "prop4", "prop9", "lemma3", "--json", str(js)])
+    out = _run(["validate", "--only", "prop4", "lemma3", "--json", str(js)])  # two quick ones (all: slow step)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "3 passed, 0 failed" in out.stdout
+    assert "2 passed, 0 failed" in out.stdout
     rows = json.loads(js.read_text())
-    assert {r["check"] for r in rows} == {"prop4", "prop9", "lemma3"} and all(r["pass"] for r in rows)
+    assert {r["check"] for r in rows} == {"prop4", "lemma3"} and all(r["pass"] for r in rows)
     bad = _run(["validate", "--only", "prop99"])
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 

@@ -36,12 +36,22 @@ SHIPPED = sorted(p.stem for p in PROBLEMS.glob("*.toml")) + [
     for p in sorted((PROBLEMS / "multidim").glob("*.toml"))]
 
 
-def small_multidim(folder: Path) -> str:
-    """The shipped Rochet-Chone problem on an 8 x 8 grid: every option's effect shows as well, in a second
-    (``--ic all`` on the 20 x 20 grid writes 160,000 IC rows and took a minute)."""
-    text = (PROBLEMS / "multidim" / "rochet_chone_20x20.toml").read_text()
-    path = folder / "rochet_chone_8x8.toml"
-    path.write_text(text.replace("n = [20, 20]", "n = [8, 8]"))
+#: kinds whose problem of KINDS is shrunk for the option checks: (text in the file, its replacement); every
+#: option's effect shows as well on fewer types, in a second (``--ic all`` on the 20 x 20 grid writes 160,000
+#: IC rows and took a minute)
+SHRINK = {"multidim": ("n = [20, 20]", "n = [8, 8]"), "value_scale": ("n = 20", "n = 8")}
+
+
+def problem_of(kind: str, folder: Path) -> str:
+    """The problem of ``kind`` in :data:`KINDS`, as a shipped name or (shrunk) a file in ``folder``."""
+    name = KINDS[kind][0]
+    if kind not in SHRINK:
+        return name
+    old, new = SHRINK[kind]
+    text = (PROBLEMS / f"{name}.toml").read_text()
+    assert old in text
+    path = folder / f"{kind}_small.toml"
+    path.write_text(text.replace(old, new, 1))
     return str(path)
 
 
@@ -96,9 +106,7 @@ OPTIONS = {
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_option_takes_effect_or_is_refused(kind: str, option: str, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    name, base = KINDS[kind]
-    if kind == "multidim":
-        name = small_multidim(tmp_path)
+    name, base = problem_of(kind, tmp_path), KINDS[kind][1]
     words, took_effect = OPTIONS[option]
     if option == "--n":
         base = []
@@ -119,7 +127,7 @@ def test_every_option_takes_effect_or_is_refused(kind: str, option: str, tmp_pat
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_csv_and_plot_are_written_for_every_kind(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    name, base = KINDS[kind]
+    name, base = problem_of(kind, tmp_path), KINDS[kind][1]
     csv, png = tmp_path / "m.csv", tmp_path / "m.png"
     code, _, err = run(["solve", name, *base, "--csv", str(csv), "--plot", str(png)], capsys)
     assert code == 0, err
