@@ -158,7 +158,7 @@ class Problem(Protocol):
     name: str
     source: dict[str, object]
 
-    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> Any: ...
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> Result: ...
 
 
 def decide_status(audit_passed: bool, certified: bool) -> str:
