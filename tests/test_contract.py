@@ -188,6 +188,9 @@ def test_options_resolve_defaults_then_file_then_caller(tmp_path: Path) -> None:
     # the caller's exact structured solver: the file's conic options do not apply (no conflict)
     assert resolve_options(problem, method="structured").given() == {"method": "structured"}
     assert resolve_options(load_problem("single_model_cobb_douglas")).given() == {}
+    structured = tmp_path / "m.toml"
+    structured.write_text(path.read_text().replace('ic = "all"', 'method = "structured"'))
+    assert resolve_options(load_problem(structured), ic="local").given() == {"ic": "local", "solver": "CLARABEL"}
     result = problem.solve(n=30)
     assert result.solver["method"] == "conic" and result.solver["ic"] == "all"
     assert result.to_dict()["options"] == {"n": 30, "ic": "all", "solver": "CLARABEL"}

@@ -211,6 +211,8 @@ def resolve_options(problem: Problem, options: SolveOptions | None = None, /, **
     from_file = file_options(problem)
     if given.get("method") == "structured":  # the caller's exact solver: the file's conic options do not apply
         from_file = {k: v for k, v in from_file.items() if k not in CONIC_OPTIONS}
+    elif "method" not in given and set(given) & set(CONIC_OPTIONS) and from_file.get("method") == "structured":
+        del from_file["method"]  # the caller's conic options: the file's exact solver does not apply
     return SolveOptions.make(**{**from_file, **given})
 
 
