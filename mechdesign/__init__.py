@@ -53,12 +53,16 @@ from mechdesign.exceptions import (
 )
 from mechdesign.problemfile import load_problem, problem_from_dict
 from mechdesign.settings.base import SolveOptions
-from mechdesign.settings.contractible import ContractibleProblem, ContractibleResult, solve_contractible
+from mechdesign.settings.comparisons import Comparison
+from mechdesign.settings.contractible import ContractibleProblem, solve_contractible
+from mechdesign.settings.contractible_result import ContractibleResult
 from mechdesign.settings.leader_fringe import LeaderFringeProblem
+from mechdesign.settings.multidim import MultiDimProblem, MultiDimResult, VectorTypes, solve_multidim
 from mechdesign.settings.multimodel import MultiModelProblem
 from mechdesign.settings.results import MenuResult
 from mechdesign.settings.single_model import SingleModelProblem
 from mechdesign.settings.value_scale import ValueScaleProblem, ValueScaleResult, solve_value_scale
+from mechdesign.settings.vector_costs import QuadraticCost, SeparablePowerCost, TokenTechnologyCost
 from mechdesign.technology import (
     CES,
     BaselineFineTuning,
@@ -77,7 +81,6 @@ from mechdesign.types import (
     Uniform,
     aggregate_type,
 )
-from mechdesign.validation.compare import Comparison
 
 __all__ = [
     "CES",
@@ -105,6 +108,8 @@ __all__ = [
     "MenuResult",
     "Mixture",
     "ModelSpec",
+    "MultiDimProblem",
+    "MultiDimResult",
     "MultiModel",
     "MultiModelProblem",
     "NoFineTuning",
@@ -112,7 +117,9 @@ __all__ = [
     "Power",
     "ProblemFileError",
     "ProblemSpecError",
+    "QuadraticCost",
     "ScreeningProgram",
+    "SeparablePowerCost",
     "SingleModelProblem",
     "SolveOptions",
     "SolverError",
@@ -121,12 +128,14 @@ __all__ = [
     "TaskProfileTypes",
     "Technology",
     "TimeLimitError",
+    "TokenTechnologyCost",
     "UnboundedProgramError",
     "UncertifiedWarning",
     "Uniform",
     "ValueScaleProblem",
     "ValueScaleResult",
     "ValueScaleTypes",
+    "VectorTypes",
     "aggregate_type",
     "assumption2",
     "audit_menu",
@@ -151,6 +160,7 @@ __all__ = [
     "simulate_task_caps",
     "solve_chain",
     "solve_contractible",
+    "solve_multidim",
     "solve_value_scale",
     "task_cap_menu",
 ]

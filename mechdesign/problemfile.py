@@ -5,8 +5,8 @@ against its range with a message that names the key, the value and the allowed r
 
 This module is the entry: it reads a file, picks the reader of its ``problem.kind`` in :data:`REGISTRY`
 and checks what commands may ask of a problem (:func:`check_kind`, :func:`check_n`). The readers live in
-:mod:`mechdesign.problemreaders` and the tables they read in :mod:`mechdesign.problemtables`; their public
-names are re-exported here.
+:mod:`mechdesign.problemreaders` and the tables they read in :mod:`mechdesign.problemtables` (import their
+names from there).
 """
 
 from __future__ import annotations
@@ -19,23 +19,12 @@ from pathlib import Path
 from mechdesign import _validate as V
 from mechdesign.exceptions import ProblemFileError, ProblemSpecError
 from mechdesign.problemreaders import (
-    TYPE_KINDS,
     Problem,
-    _multidim_problem,
-    _section5_problem,
-    _technology_problem,
+    read_multidim_problem,
+    read_section5_problem,
+    read_technology_problem,
 )
-from mechdesign.problemtables import (
-    BYTES_PER_TYPE,
-    MAX_TYPES,
-    _only,
-    _table,
-    distribution_from_table,
-    memory_estimate,
-    technology_from_table,
-    type_count,
-    types_from_table,
-)
+from mechdesign.problemtables import only_keys, subtable, type_count
 from mechdesign.settings.contractible import ContractibleProblem
 from mechdesign.settings.leader_fringe import LeaderFringeProblem
 from mechdesign.settings.multidim import MultiDimProblem
@@ -46,29 +35,20 @@ from mechdesign.shipped import resolve
 from mechdesign.types import DiscreteTypes, Distribution
 
 __all__ = [
-    "BYTES_PER_TYPE",
     "KINDS",
     "KIND_VERBS",
     "KIND_WORDS",
-    "MAX_TYPES",
     "REGISTRY",
-    "TYPE_KINDS",
-    "Problem",
     "ProblemKind",
     "check_kind",
     "check_n",
-    "distribution_from_table",
     "load_problem",
     "load_single_model",
-    "memory_estimate",
     "problem_from_dict",
     "observed_kind",
     "problem_kind",
     "refuse_price_page",
     "read_problem_file",
-    "technology_from_table",
-    "type_count",
-    "types_from_table",
 ]
 
 KINDS = ("single_model", "contractible", "value_scale", "multimodel", "leader_fringe", "multidim")
@@ -214,8 +194,8 @@ def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
     The file's ``problem.kind`` selects its reader in :data:`REGISTRY` (one line per setting).
     """
     refuse_price_page(data, source or "this file")
-    meta = _table(data, "problem", "", required=False)
-    _only(meta, ("name", "kind", "description"), "problem.")
+    meta = subtable(data, "problem", "", required=False)
+    only_keys(meta, ("name", "kind", "description"), "problem.")
     kind = V.one_of("problem.kind", meta.get("kind", "single_model"), KINDS)
     name = str(meta.get("name", Path(source).stem if source else "problem"))
     return REGISTRY[kind].reader(data, kind, name, source)
@@ -234,10 +214,10 @@ class ProblemKind:
 #: sweeps, benchmarks and validation all read files through :func:`load_problem` and this table, and
 #: then speak to the problem through the one contract (``kind``, ``options``, ``solve``)
 REGISTRY: dict[str, ProblemKind] = {
-    "single_model": ProblemKind(SingleModelProblem, _technology_problem),
-    "contractible": ProblemKind(ContractibleProblem, _technology_problem),
-    "value_scale": ProblemKind(ValueScaleProblem, _technology_problem),
-    "multimodel": ProblemKind(MultiModelProblem, _section5_problem),
-    "leader_fringe": ProblemKind(LeaderFringeProblem, _section5_problem),
-    "multidim": ProblemKind(MultiDimProblem, _multidim_problem),
+    "single_model": ProblemKind(SingleModelProblem, read_technology_problem),
+    "contractible": ProblemKind(ContractibleProblem, read_technology_problem),
+    "value_scale": ProblemKind(ValueScaleProblem, read_technology_problem),
+    "multimodel": ProblemKind(MultiModelProblem, read_section5_problem),
+    "leader_fringe": ProblemKind(LeaderFringeProblem, read_section5_problem),
+    "multidim": ProblemKind(MultiDimProblem, read_multidim_problem),
 }

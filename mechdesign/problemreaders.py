@@ -19,10 +19,10 @@ from mechdesign.analytic.value_scale import ValueScaleTypes
 from mechdesign.engine.program import IC_STRATEGIES
 from mechdesign.exceptions import ProblemSpecError
 from mechdesign.problemtables import (
-    _matrix,
-    _need,
-    _only,
-    _table,
+    number_matrix,
+    only_keys,
+    required_key,
+    subtable,
     technology_from_table,
     type_count,
     types_from_table,
@@ -48,13 +48,13 @@ Problem = (SingleModelProblem | ContractibleProblem | ValueScaleProblem | MultiM
            | MultiDimProblem)
 
 
-def _technology_problem(data: Mapping[str, object], kind: str, name: str, source: str) -> Problem:
+def read_technology_problem(data: Mapping[str, object], kind: str, name: str, source: str) -> Problem:
     """Single-model, contractible and value-scale files: ``[technology]``, ``[types]``, ``[solve]``."""
-    meta = _table(data, "problem", "", required=False)
-    _only(data, ("problem", "technology", "types", "solve"), "")
-    tech_t = _table(data, "technology", "")
+    meta = subtable(data, "problem", "", required=False)
+    only_keys(data, ("problem", "technology", "types", "solve"), "")
+    tech_t = subtable(data, "technology", "")
     tech, inames, fnames = technology_from_table(tech_t)
-    types_t = _table(data, "types", "")
+    types_t = subtable(data, "types", "")
     tkind = types_t.get("kind", "distribution")
     if tkind not in TYPE_KINDS[kind]:
         raise ProblemSpecError("types.kind", tkind, f"must be one of {', '.join(TYPE_KINDS[kind])} for "
@@ -74,12 +74,13 @@ def _technology_problem(data: Mapping[str, object], kind: str, name: str, source
 
 def _solve_table(data: Mapping[str, object], kind: str, types: object) -> dict[str, object]:
     """``[solve]``: defaults for ``mechdesign solve``; a key the problem cannot use is an error."""
-    solve_t = _table(data, "solve", "", required=False)
-    _only(solve_t, ("ic", "solver", "n", "method"), "solve.")
+    solve_t = subtable(data, "solve", "", required=False)
+    only_keys(solve_t, ("ic", "solver", "n", "method"), "solve.")
     if "ic" in solve_t:
         V.one_of("solve.ic", solve_t["ic"], IC_STRATEGIES)
     if "solver" in solve_t and not (isinstance(solve_t["solver"], str) and solve_t["solver"].strip()):
-        raise ProblemSpecError("solve.solver", solve_t["solver"], "must be the name of a cvxpy solver, e.g. \"CLARABEL\"")
+        raise ProblemSpecError("solve.solver", solve_t["solver"],
+                               "must be the name of a cvxpy solver, e.g. \"CLARABEL\"")
     if "method" in solve_t:
         V.one_of("solve.method", solve_t["method"], ("auto", "structured", "conic"))
         if kind != "single_model":
@@ -104,15 +105,15 @@ def _solve_defaults(data: Mapping[str, object], src: dict[str, object], n: int, 
     return n
 
 
-def _section5_problem(data: Mapping[str, object], kind: str, name: str,
+def read_section5_problem(data: Mapping[str, object], kind: str, name: str,
                          source: str) -> MultiModelProblem | LeaderFringeProblem:
     """§5 files: ``[technology] sigma``; ``[[models]]`` (multimodel) or ``[leader]``/``[fringe]``."""
-    meta = _table(data, "problem", "", required=False)
+    meta = subtable(data, "problem", "", required=False)
     src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
-    tech_t = _table(data, "technology", "")
-    _only(tech_t, ("sigma",), "technology.")
-    sigma = V.in_open("technology.sigma", _need(tech_t, "sigma", "technology."), 0.0, 1.0)
-    types_t = _table(data, "types", "")
+    tech_t = subtable(data, "technology", "")
+    only_keys(tech_t, ("sigma",), "technology.")
+    sigma = V.in_open("technology.sigma", required_key(tech_t, "sigma", "technology."), 0.0, 1.0)
+    types_t = subtable(data, "types", "")
     tkind = types_t.get("kind", "distribution")
     if tkind not in TYPE_KINDS[kind]:
         raise ProblemSpecError("types.kind", tkind, f"must be one of {', '.join(TYPE_KINDS[kind])} for "
@@ -120,8 +121,8 @@ def _section5_problem(data: Mapping[str, object], kind: str, name: str,
     types, n = types_from_table(types_t, sigma)
     n = _solve_defaults(data, src, n, kind, types)
     if kind == "multimodel":
-        _only(data, ("problem", "technology", "types", "models", "solve"), "")
-        raw = _need(data, "models", "")
+        only_keys(data, ("problem", "technology", "types", "models", "solve"), "")
+        raw = required_key(data, "models", "")
         if not isinstance(raw, list) or not raw or not all(isinstance(m, Mapping) for m in raw):
             raise ProblemSpecError("models", raw, "must be a non-empty array of tables [[models]]")
         specs = []
@@ -134,8 +135,8 @@ def _section5_problem(data: Mapping[str, object], kind: str, name: str,
                                        "same name (menus would not say which model a type buys)")
             seen[mname] = i
             if "technology" in m:  # a full technology: (sigma_hat, kappa = C0) by Lemma 3
-                _only(m, ("name", "technology"), where)
-                tt = dict(_table(m, "technology", where))
+                only_keys(m, ("name", "technology"), where)
+                tt = dict(subtable(m, "technology", where))
                 if "sigma" in tt and abs(V.as_float(where + "technology.sigma", tt["sigma"]) - sigma) > 1e-12:
                     raise ProblemSpecError(where + "technology.sigma", tt["sigma"],
                                            f"must equal technology.sigma = {sigma:g} (§5: models share sigma)")
@@ -146,65 +147,66 @@ def _section5_problem(data: Mapping[str, object], kind: str, name: str,
                                            "must be none or ces (Assumption 1: homogeneous fine-tuning)")
                 specs.append(ModelSpec.from_technology(tech, mname))
                 continue
-            _only(m, ("name", "sigma_hat", "kappa"), where)
-            specs.append(ModelSpec(V.as_float(where + "sigma_hat", _need(m, "sigma_hat", where)),
-                                   V.positive(where + "kappa", _need(m, "kappa", where)), mname))
+            only_keys(m, ("name", "sigma_hat", "kappa"), where)
+            specs.append(ModelSpec(V.as_float(where + "sigma_hat", required_key(m, "sigma_hat", where)),
+                                   V.positive(where + "kappa", required_key(m, "kappa", where)), mname))
         assert isinstance(types, (DiscreteTypes, Distribution))
         return MultiModelProblem(MultiModel(sigma, tuple(specs)), types, n=n, name=name, source=src)
-    _only(data, ("problem", "technology", "types", "leader", "fringe", "solve"), "")
-    lead = _table(data, "leader", "")
-    fr = _table(data, "fringe", "")
-    _only(lead, ("sigma_hat", "cost"), "leader.")
-    _only(fr, ("sigma_hat", "cost"), "fringe.")
-    market = LeaderFringe(sigma, V.as_float("leader.sigma_hat", _need(lead, "sigma_hat", "leader.")),
-                          V.positive("leader.cost", _need(lead, "cost", "leader.")),
-                          V.positive("fringe.cost", _need(fr, "cost", "fringe.")),
+    only_keys(data, ("problem", "technology", "types", "leader", "fringe", "solve"), "")
+    lead = subtable(data, "leader", "")
+    fr = subtable(data, "fringe", "")
+    only_keys(lead, ("sigma_hat", "cost"), "leader.")
+    only_keys(fr, ("sigma_hat", "cost"), "fringe.")
+    market = LeaderFringe(sigma, V.as_float("leader.sigma_hat", required_key(lead, "sigma_hat", "leader.")),
+                          V.positive("leader.cost", required_key(lead, "cost", "leader.")),
+                          V.positive("fringe.cost", required_key(fr, "cost", "fringe.")),
                           V.as_float("fringe.sigma_hat", fr.get("sigma_hat", 0.0)))
     assert isinstance(types, Distribution)
     return LeaderFringeProblem(market, types, name=name, source=src, n=n)
 
 
-def _multidim_problem(data: Mapping[str, object], kind: str, name: str, source: str) -> MultiDimProblem:
+def read_multidim_problem(data: Mapping[str, object], kind: str, name: str, source: str) -> MultiDimProblem:
     """Multidimensional files: ``[types]`` (``points`` and ``prob``, or a ``grid`` on a box with optional
     cell ``weights``), ``[cost]`` (``quadratic`` A, ``power`` c and p, or ``tokens`` measures with a
     ``[technology]`` table) and ``[solve]``."""
-    meta = _table(data, "problem", "", required=False)
+    meta = subtable(data, "problem", "", required=False)
     src: dict[str, object] = {"file": source, "description": str(meta.get("description", ""))}
-    _only(data, ("problem", "types", "cost", "technology", "solve"), "")
-    types_t = _table(data, "types", "")
+    only_keys(data, ("problem", "types", "cost", "technology", "solve"), "")
+    types_t = subtable(data, "types", "")
     if "grid" in types_t:
-        _only(types_t, ("grid", "weights"), "types.")
-        g = _table(types_t, "grid", "types.")
-        _only(g, ("lo", "hi", "n"), "types.grid.")
-        counts = V.vector("types.grid.n", _need(g, "n", "types.grid."))
-        lo = V.vector("types.grid.lo", _need(g, "lo", "types.grid."))
+        only_keys(types_t, ("grid", "weights"), "types.")
+        g = subtable(types_t, "grid", "types.")
+        only_keys(g, ("lo", "hi", "n"), "types.grid.")
+        counts = V.vector("types.grid.n", required_key(g, "n", "types.grid."))
+        lo = V.vector("types.grid.lo", required_key(g, "lo", "types.grid."))
         if np.any(lo < 0):
             raise ProblemSpecError("types.grid.lo", g["lo"], "every entry must be >= 0 (types value the goods)")
         types = VectorTypes.grid(lo,
-                                 V.vector("types.grid.hi", _need(g, "hi", "types.grid.")),
+                                 V.vector("types.grid.hi", required_key(g, "hi", "types.grid.")),
                                  [V.integer("types.grid.n", k, 1) for k in counts.tolist()], types_t.get("weights"))
     else:
-        _only(types_t, ("points", "prob"), "types.")
-        types = VectorTypes(_matrix(types_t, "points", "types."), V.vector("types.prob", _need(types_t, "prob", "types.")))
-    cost_t = _table(data, "cost", "")
+        only_keys(types_t, ("points", "prob"), "types.")
+        types = VectorTypes(number_matrix(types_t, "points", "types."),
+                            V.vector("types.prob", required_key(types_t, "prob", "types.")))
+    cost_t = subtable(data, "cost", "")
     ckind = V.one_of("cost.kind", cost_t.get("kind", "quadratic"), ("quadratic", "power", "tokens"))
     if "technology" in data and ckind != "tokens":
         raise ProblemSpecError("technology", "[technology]", "applies to cost.kind = \"tokens\" only")
     cost: QuadraticCost | SeparablePowerCost | TokenTechnologyCost
     if ckind == "quadratic":
-        _only(cost_t, ("kind", "A"), "cost.")
-        cost = QuadraticCost(_matrix(cost_t, "A", "cost.") if "A" in cost_t else np.eye(types.dim))
+        only_keys(cost_t, ("kind", "A"), "cost.")
+        cost = QuadraticCost(number_matrix(cost_t, "A", "cost.") if "A" in cost_t else np.eye(types.dim))
     elif ckind == "power":
-        _only(cost_t, ("kind", "c", "p"), "cost.")
-        cost = SeparablePowerCost(V.vector("cost.c", _need(cost_t, "c", "cost.")),
-                                  V.vector("cost.p", _need(cost_t, "p", "cost.")))
+        only_keys(cost_t, ("kind", "c", "p"), "cost.")
+        cost = SeparablePowerCost(V.vector("cost.c", required_key(cost_t, "c", "cost.")),
+                                  V.vector("cost.p", required_key(cost_t, "p", "cost.")))
     else:
-        _only(cost_t, ("kind", "measures"), "cost.")
-        tech, _, _ = technology_from_table(_table(data, "technology", ""))
+        only_keys(cost_t, ("kind", "measures"), "cost.")
+        tech, _, _ = technology_from_table(subtable(data, "technology", ""))
         mu = V.vector("cost.measures", cost_t.get("measures", [1.0 / types.dim] * types.dim), length=types.dim)
         cost = TokenTechnologyCost(tech, mu)
-    solve_t = _table(data, "solve", "", required=False)
-    _only(solve_t, ("ic", "solver"), "solve.")
+    solve_t = subtable(data, "solve", "", required=False)
+    only_keys(solve_t, ("ic", "solver"), "solve.")
     if "ic" in solve_t:  # vector types: no 'local' strategy
         V.one_of("solve.ic", solve_t["ic"], MULTIDIM_IC)
     _solve_defaults(data, src, types.n, kind, types)

@@ -1,6 +1,6 @@
 """The tables of a problem file, read into the library's objects: ``[technology]``, ``[types]`` and the
-distributions in them, with the small key checks every reader uses (``_table``, ``_only``, ``_need``)
-and the cap on the number of type cells (:func:`type_count`).
+distributions in them, with the small key checks every reader uses (``subtable``, ``only_keys``,
+``required_key``) and the cap on the number of type cells (:func:`type_count`).
 
 Each function checks every key of its table (unknown keys are errors) and every value against its range,
 with a message that names the key; :mod:`mechdesign.problemreaders` assembles whole files from them.
@@ -36,7 +36,8 @@ MAX_PAIR_TYPES = 40_000
 BYTES_PER_TYPE = 1500
 
 
-def _table(parent: Mapping[str, object], key: str, where: str, required: bool = True) -> dict[str, object]:
+def subtable(parent: Mapping[str, object], key: str, where: str, required: bool = True) -> dict[str, object]:
+    """The table ``parent[key]`` (``{}`` when absent and not ``required``); ``where`` prefixes the key in errors."""
     val = parent.get(key)
     if val is None:
         if required:
@@ -47,7 +48,8 @@ def _table(parent: Mapping[str, object], key: str, where: str, required: bool = 
     return dict(val)
 
 
-def _only(table: Mapping[str, object], allowed: tuple[str, ...], where: str) -> None:
+def only_keys(table: Mapping[str, object], allowed: tuple[str, ...], where: str) -> None:
+    """Refuse the first key of ``table`` not in ``allowed`` (usually a typo), naming it and the allowed keys."""
     extra = sorted(set(table) - set(allowed))
     if extra:
         raise ProblemSpecError(
@@ -55,7 +57,8 @@ def _only(table: Mapping[str, object], allowed: tuple[str, ...], where: str) -> 
         )
 
 
-def _need(table: Mapping[str, object], key: str, where: str) -> object:
+def required_key(table: Mapping[str, object], key: str, where: str) -> object:
+    """``table[key]``, or an error naming the missing key."""
     if key not in table:
         raise ProblemSpecError(f"{where}{key}", None, "is missing")
     return table[key]
@@ -136,13 +139,13 @@ def _rho(field: str, value: object) -> float:
 
 def technology_from_table(t: Mapping[str, object]) -> tuple[Technology, list[str], list[str]]:
     """``[technology]``: ``sigma`` and ``[technology.inference]``, optional ``[technology.finetuning]``."""
-    _only(t, ("sigma", "inference", "finetuning"), "technology.")
-    inf = _table(t, "inference", "technology.")
+    only_keys(t, ("sigma", "inference", "finetuning"), "technology.")
+    inf = subtable(t, "inference", "technology.")
     where = "technology.inference."
-    _only(inf, ("names", "alpha", "rho", "cost", "exponents"), where)
+    only_keys(inf, ("names", "alpha", "rho", "cost", "exponents"), where)
     shape = "exponents" if "exponents" in inf else "alpha"
     _lengths_agree(where, {k: inf[k] for k in (shape, "cost", "names") if k in inf})
-    cost = V.positive_vector(where + "cost", _need(inf, "cost", where))
+    cost = V.positive_vector(where + "cost", required_key(inf, "cost", where))
     if "exponents" in inf:
         if "alpha" in inf or "sigma" in t:
             raise ProblemSpecError(where + "exponents", inf["exponents"],
@@ -157,22 +160,22 @@ def technology_from_table(t: Mapping[str, object]) -> tuple[Technology, list[str
                                    f"must sum to less than 1 (they sum to {sigma:.6g}: decreasing returns)")
         ces = CES(ex / sigma, 0.0, where + "alpha")
     else:
-        sigma = V.in_open("technology.sigma", _need(t, "sigma", "technology."), 0.0, 1.0)
-        alpha = V.weights(where + "alpha", _need(inf, "alpha", where), length=cost.size)
+        sigma = V.in_open("technology.sigma", required_key(t, "sigma", "technology."), 0.0, 1.0)
+        alpha = V.weights(where + "alpha", required_key(inf, "alpha", where), length=cost.size)
         ces = CES(alpha, _rho(where + "rho", inf.get("rho", 0.0)), where + "alpha")
     inames = _names(inf, where + "names", cost.size, "x")
-    ft_t = _table(t, "finetuning", "technology.", required=False)
+    ft_t = subtable(t, "finetuning", "technology.", required=False)
     ft: FineTuning
     fnames: list[str] = []
     where = "technology.finetuning."
     kind = V.one_of(where + "kind", ft_t.get("kind", "none" if not ft_t else "ces"), ("none", "ces", "baseline"))
     if kind == "none":
-        _only(ft_t, ("kind",), where)
+        only_keys(ft_t, ("kind",), where)
         ft = NoFineTuning()
     elif kind == "ces":
-        _only(ft_t, ("kind", "names", "alpha", "rho", "cost", "sigma_hat", "exponents"), where)
+        only_keys(ft_t, ("kind", "names", "alpha", "rho", "cost", "sigma_hat", "exponents"), where)
         _lengths_agree(where, {k: ft_t[k] for k in ("exponents", "alpha", "cost", "names") if k in ft_t})
-        fcost = V.positive_vector(where + "cost", _need(ft_t, "cost", where))
+        fcost = V.positive_vector(where + "cost", required_key(ft_t, "cost", where))
         if "exponents" in ft_t:
             if "alpha" in ft_t or "sigma_hat" in ft_t or "rho" in ft_t:
                 raise ProblemSpecError(where + "exponents", ft_t["exponents"],
@@ -182,7 +185,7 @@ def technology_from_table(t: Mapping[str, object]) -> tuple[Technology, list[str
             fces = CES(fx / sh, 0.0, where + "alpha")
             sh_key, sh_val = where + "exponents", ft_t["exponents"]
         else:
-            sh = V.in_open(where + "sigma_hat", _need(ft_t, "sigma_hat", where), 0.0, 1.0)
+            sh = V.in_open(where + "sigma_hat", required_key(ft_t, "sigma_hat", where), 0.0, 1.0)
             falpha = V.weights(where + "alpha", ft_t.get("alpha", [1.0] * fcost.size), length=fcost.size)
             fces = CES(falpha, _rho(where + "rho", ft_t.get("rho", 0.0)), where + "alpha")
             sh_key, sh_val = where + "sigma_hat", ft_t["sigma_hat"]
@@ -192,14 +195,14 @@ def technology_from_table(t: Mapping[str, object]) -> tuple[Technology, list[str
         ft = CESFineTuning(fces, sh, fcost)
         fnames = _names(ft_t, where + "names", fcost.size, "z")
     else:
-        _only(ft_t, ("kind", "names", "b", "gamma", "cost"), where)
+        only_keys(ft_t, ("kind", "names", "b", "gamma", "cost"), where)
         _lengths_agree(where, {k: ft_t[k] for k in ("cost", "names") if k in ft_t})
-        gamma = V.in_open(where + "gamma", _need(ft_t, "gamma", where), 0.0, 1.0)
+        gamma = V.in_open(where + "gamma", required_key(ft_t, "gamma", where), 0.0, 1.0)
         if not gamma < 1.0 - sigma:
             raise ProblemSpecError(where + "gamma", ft_t["gamma"], f"must be < 1 - technology.sigma = {1 - sigma:g} "
                                    "so that g is strictly concave (BBS §2.1)")
-        ft = BaselineFineTuning(V.positive(where + "b", _need(ft_t, "b", where)), gamma,
-                                V.positive_vector(where + "cost", _need(ft_t, "cost", where), length=1))
+        ft = BaselineFineTuning(V.positive(where + "b", required_key(ft_t, "b", where)), gamma,
+                                V.positive_vector(where + "cost", required_key(ft_t, "cost", where), length=1))
         fnames = _names(ft_t, where + "names", 1, "z")
     return Technology(ces, sigma, cost, ft), inames, fnames
 
@@ -216,8 +219,9 @@ def _names(t: Mapping[str, object], field: str, n: int, prefix: str) -> list[str
     return list(names)
 
 
-def _matrix(t: Mapping[str, object], key: str, where: str) -> np.ndarray:
-    raw = _need(t, key, where)
+def number_matrix(t: Mapping[str, object], key: str, where: str) -> np.ndarray:
+    """``t[key]`` as a float matrix (a list of equal-length lists of numbers), or an error naming the key."""
+    raw = required_key(t, key, where)
     V.refuse_non_numbers(where + key, raw)
     try:
         arr = np.asarray(raw, dtype=float)
@@ -238,55 +242,55 @@ def types_from_table(t: Mapping[str, object], sigma: float = 0.5
                     ("distribution", "discrete", "task_profiles", "separable", "joint", "value_scale"))
     n = 200
     if kind == "distribution":
-        _only(t, ("kind", "n", "distribution"), "types.")
+        only_keys(t, ("kind", "n", "distribution"), "types.")
         if "n" in t:
             n = type_count("types.n", t["n"])
-        return distribution_from_table(_table(t, "distribution", "types."), "types.distribution."), n
+        return distribution_from_table(subtable(t, "distribution", "types."), "types.distribution."), n
     if kind == "discrete":
-        _only(t, ("kind", "theta", "prob"), "types.")
-        theta = V.vector("types.theta", _need(t, "theta", "types."))
-        prob = V.vector("types.prob", _need(t, "prob", "types."), length=theta.size)
+        only_keys(t, ("kind", "theta", "prob"), "types.")
+        theta = V.vector("types.theta", required_key(t, "theta", "types."))
+        prob = V.vector("types.prob", required_key(t, "prob", "types."), length=theta.size)
         return DiscreteTypes(theta, prob), theta.size
     if kind == "task_profiles":
-        _only(t, ("kind", "w", "prob", "measures"), "types.")
-        warr = _matrix(t, "w", "types.")
+        only_keys(t, ("kind", "w", "prob", "measures"), "types.")
+        warr = number_matrix(t, "w", "types.")
         T = warr.shape[1]
         measures = V.vector("types.measures", t.get("measures", [1.0 / T] * T))
-        return TaskProfileTypes(warr, V.vector("types.prob", _need(t, "prob", "types.")), measures), len(warr)
+        return TaskProfileTypes(warr, V.vector("types.prob", required_key(t, "prob", "types.")), measures), len(warr)
     if kind in ("separable", "joint"):
         extra = ("size_prob", "direction_prob") if kind == "separable" else ("joint",)
-        _only(t, ("kind", "sizes", "directions", "measures") + extra, "types.")
-        d = _matrix(t, "directions", "types.")
+        only_keys(t, ("kind", "sizes", "directions", "measures") + extra, "types.")
+        d = number_matrix(t, "directions", "types.")
         T = d.shape[1]
         measures = V.vector("types.measures", t.get("measures", [1.0 / T] * T))
-        sizes = V.vector("types.sizes", _need(t, "sizes", "types."))
+        sizes = V.vector("types.sizes", required_key(t, "sizes", "types."))
         if kind == "separable":
-            prof = separable_profiles(sizes, V.vector("types.size_prob", _need(t, "size_prob", "types.")), d,
-                                      V.vector("types.direction_prob", _need(t, "direction_prob", "types.")),
+            prof = separable_profiles(sizes, V.vector("types.size_prob", required_key(t, "size_prob", "types.")), d,
+                                      V.vector("types.direction_prob", required_key(t, "direction_prob", "types.")),
                                       measures, sigma)
         else:
-            prof = joint_profiles(sizes, d, _matrix(t, "joint", "types."), measures, sigma)
+            prof = joint_profiles(sizes, d, number_matrix(t, "joint", "types."), measures, sigma)
         return prof, len(prof.prob)
-    _only(t, ("kind", "w", "s"), "types.")
-    wt = _table(t, "w", "types.")
+    only_keys(t, ("kind", "w", "s"), "types.")
+    wt = subtable(t, "w", "types.")
     wkind = V.one_of("types.w.kind", wt.get("kind", "discrete"), ("discrete", "distribution", "flat_virtual_value"))
     w: DiscreteTypes | None
     if wkind == "discrete":
-        _only(wt, ("kind", "values", "prob"), "types.w.")
-        vals = V.vector("types.w.values", _need(wt, "values", "types.w."))
-        w = DiscreteTypes(vals, V.vector("types.w.prob", _need(wt, "prob", "types.w."), length=vals.size),
+        only_keys(wt, ("kind", "values", "prob"), "types.w.")
+        vals = V.vector("types.w.values", required_key(wt, "values", "types.w."))
+        w = DiscreteTypes(vals, V.vector("types.w.prob", required_key(wt, "prob", "types.w."), length=vals.size),
                           fields=("types.w.values", "types.w.prob"))
     elif wkind == "distribution":
-        _only(wt, ("kind", "n", "distribution"), "types.w.")
+        only_keys(wt, ("kind", "n", "distribution"), "types.w.")
         nw = type_count("types.w.n", wt.get("n", 20))
         w = None  # discretised once the scales are known and the size is checked
     else:
-        _only(wt, ("kind", "values", "level"), "types.w.")
-        w = flat_virtual_value_types(V.vector("types.w.values", _need(wt, "values", "types.w.")),
-                                     V.as_float("types.w.level", _need(wt, "level", "types.w.")))
-    st = _table(t, "s", "types.")
-    _only(st, ("values", "prob"), "types.s.")
-    s_vals = V.vector("types.s.values", _need(st, "values", "types.s."))
+        only_keys(wt, ("kind", "values", "level"), "types.w.")
+        w = flat_virtual_value_types(V.vector("types.w.values", required_key(wt, "values", "types.w.")),
+                                     V.as_float("types.w.level", required_key(wt, "level", "types.w.")))
+    st = subtable(t, "s", "types.")
+    only_keys(st, ("values", "prob"), "types.s.")
+    s_vals = V.vector("types.s.values", required_key(st, "values", "types.s."))
     s_prob = V.vector("types.s.prob", st.get("prob", [1.0 / s_vals.size] * s_vals.size), length=s_vals.size)
     field = "types.w.n" if w is None else "types.w.values"
     count = nw if w is None else w.n
@@ -303,26 +307,27 @@ def distribution_from_table(d: Mapping[str, object], where: str) -> Distribution
     kind = V.one_of(where + "kind", d.get("kind"), ("uniform", "beta", "power", "mixture", "tabulated"))
     lo, hi = d.get("lo", 0.0), d.get("hi", 1.0)
     if kind == "uniform":
-        _only(d, ("kind", "lo", "hi"), where)
+        only_keys(d, ("kind", "lo", "hi"), where)
         return Uniform(V.as_float(where + "lo", lo), V.as_float(where + "hi", hi))
     if kind == "beta":
-        _only(d, ("kind", "a", "b", "lo", "hi"), where)
-        return BetaDist(V.positive(where + "a", _need(d, "a", where)), V.positive(where + "b", _need(d, "b", where)),
+        only_keys(d, ("kind", "a", "b", "lo", "hi"), where)
+        return BetaDist(V.positive(where + "a", required_key(d, "a", where)),
+                        V.positive(where + "b", required_key(d, "b", where)),
                         V.as_float(where + "lo", lo), V.as_float(where + "hi", hi))
     if kind == "power":
-        _only(d, ("kind", "k", "lo", "hi"), where)
-        return Power(V.positive(where + "k", _need(d, "k", where)), V.as_float(where + "lo", lo),
+        only_keys(d, ("kind", "k", "lo", "hi"), where)
+        return Power(V.positive(where + "k", required_key(d, "k", where)), V.as_float(where + "lo", lo),
                      V.as_float(where + "hi", hi))
     if kind == "tabulated":
-        _only(d, ("kind", "points", "values"), where)
-        return Tabulated(points=V.vector(where + "points", _need(d, "points", where)),  # type: ignore[arg-type]
-                         values=V.vector(where + "values", _need(d, "values", where)))  # type: ignore[arg-type]
-    _only(d, ("kind", "weights", "components"), where)
-    comps = _need(d, "components", where)
+        only_keys(d, ("kind", "points", "values"), where)
+        return Tabulated(points=V.vector(where + "points", required_key(d, "points", where)),  # type: ignore[arg-type]
+                         values=V.vector(where + "values", required_key(d, "values", where)))  # type: ignore[arg-type]
+    only_keys(d, ("kind", "weights", "components"), where)
+    comps = required_key(d, "components", where)
     if not isinstance(comps, list) or not comps or not all(isinstance(c, Mapping) for c in comps):
         raise ProblemSpecError(where + "components", comps, "must be a non-empty list of distribution tables")
     parts = tuple(distribution_from_table(c, f"{where}components[{i}].") for i, c in enumerate(comps))
     if any(isinstance(c, Mixture) for c in parts):
         raise ProblemSpecError(where + "components", comps, "cannot contain mixtures (flatten them)")
-    return Mixture(V.vector(where + "weights", _need(d, "weights", where), length=len(parts)), parts)
+    return Mixture(V.vector(where + "weights", required_key(d, "weights", where), length=len(parts)), parts)
 

@@ -491,7 +491,8 @@ class Technology:
         return val, grad, hess
 
     def profile_tokens(self, q: FloatArray, measures: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Cost-minimising tokens for :meth:`profile_cost`: per-segment ``X`` ``(N, T, J)`` and shared ``Z`` ``(N, K)``."""
+        """Cost-minimising tokens for :meth:`profile_cost`: per-segment ``X`` ``(N, T, J)`` and shared ``Z``
+        ``(N, K)``."""
         q = np.maximum(np.asarray(q, dtype=float), 0.0)
         _, p, e, r = self._profile_constants()
         _, d, eh, dh = self.unit_costs()

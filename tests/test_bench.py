@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mechdesign.app import bench
+from mechdesign.app import bench, bench_accuracy, bench_contractible, bench_problems
 from mechdesign.app.cli import main
 
 
 def test_fitted_rate_recovers_a_power_law() -> None:
     n = np.array([10, 20, 40, 80, 160])
-    assert bench.fitted_rate(n, 3.0 * n**-2.0) == pytest.approx(-2.0, abs=1e-12)
-    assert bench.fitted_rate(n, 0.5 * n**-1.0) == pytest.approx(-1.0, abs=1e-12)
-    assert np.isnan(bench.fitted_rate(n[:1], np.array([1.0])))
+    assert bench_accuracy.fitted_rate(n, 3.0 * n**-2.0) == pytest.approx(-2.0, abs=1e-12)
+    assert bench_accuracy.fitted_rate(n, 0.5 * n**-1.0) == pytest.approx(-1.0, abs=1e-12)
+    assert np.isnan(bench_accuracy.fitted_rate(n[:1], np.array([1.0])))
 
 
 def _sleepy(seconds: float) -> dict[str, object]:
@@ -66,8 +66,8 @@ def test_problem_files_are_found_from_any_directory(tmp_path: object, monkeypatc
     from mechdesign.shipped import shipped_dir
 
     monkeypatch.chdir(str(tmp_path))  # no problems/ here: the bench reads the shipped problems, not ./problems
-    assert bench.problems_dir() == shipped_dir()
-    assert (bench.problems_dir() / "single_model_cobb_douglas.toml").is_file()
+    assert bench_problems.problems_dir() == shipped_dir()
+    assert (bench_problems.problems_dir() / "single_model_cobb_douglas.toml").is_file()
     assert not (Path(str(tmp_path)) / "problems").exists()
 
 
@@ -76,5 +76,5 @@ def test_search_speedup_compares_the_two_final_formulations_at_the_same_size() -
                        "ic": ["all", "adaptive", "adaptive", "adaptive", "adaptive"],
                        "formulation": ["tokens", "profile", "tokens", "profile", "tokens"],
                        "wall_s": [9.0, 2.0, 6.0, 5.0, 20.0]})
-    out = bench._search_speedup(df)["speedup_vs_tokens_final"].tolist()
+    out = bench_contractible.search_speedup(df)["speedup_vs_tokens_final"].tolist()
     assert np.isnan(out[0]) and out[1] == 3.0 and np.isnan(out[2]) and out[3] == 4.0 and np.isnan(out[4])

@@ -114,7 +114,8 @@ def test_price_writes_nothing_when_one_output_cannot_be_written(tmp_path: Path, 
 def test_analytic_json_is_written_for_single_model_and_all_or_nothing(tmp_path: Path,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     ok_csv, js = tmp_path / "ok.csv", tmp_path / "a.json"
-    assert main(["analytic", str(SINGLE), "--n", "30", "--csv", str(ok_csv), "--json", str(tmp_path / "no" / "a.json")]) == 2
+    assert main(["analytic", str(SINGLE), "--n", "30", "--csv", str(ok_csv),
+                 "--json", str(tmp_path / "no" / "a.json")]) == 2
     _one_line_error(capsys, "--json")
     assert not ok_csv.exists()
     assert main(["analytic", str(SINGLE), "--n", "30", "--csv", str(ok_csv), "--json", str(js)]) == 0
@@ -130,8 +131,8 @@ def test_analytic_json_is_written_for_single_model_and_all_or_nothing(tmp_path: 
      "--json", "{tmp}/missing/s.json"],
     ["bench", "scaling", "--out", "{tmp}/file.txt"],
 ])
-def test_every_writing_verb_checks_its_outputs_before_working(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                               monkeypatch: pytest.MonkeyPatch, verb: list[str]) -> None:
+def test_every_writing_verb_checks_its_outputs_before_working(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, verb: list[str]) -> None:
     (tmp_path / "file.txt").write_text("not a folder")
     _no_solve(monkeypatch)
     from mechdesign.app import bench, sweep

@@ -211,7 +211,7 @@ def test_leader_program_certified_and_converges_to_prop7(lf: LeaderFringe) -> No
 def test_multimodel_file_accepts_full_technologies(tmp_path: Path) -> None:
     # a model given as a full technology enters through Lemma 3: (sigma_hat, kappa = C0)
     from mechdesign import Technology, load_problem
-    from mechdesign.problemfile import technology_from_table
+    from mechdesign.problemtables import technology_from_table
 
     text = (PROBLEMS / "multimodel_two_models.toml").read_text().replace(
         'name = "reasoning"\nsigma_hat = 0.3\nkappa = 0.4',

@@ -82,7 +82,8 @@ def _bench_types(N: int, T: int) -> tuple[object, object]:
 
     rng = np.random.default_rng(0)
     w = rng.uniform(0.05, 1.2, (N, T))
-    return cobb_douglas([0.3, 0.2], [1.0, 3.0], [0.25], [2.0]), TaskProfileTypes(w, np.full(N, 1 / N), np.full(T, 1 / T))
+    types = TaskProfileTypes(w, np.full(N, 1 / N), np.full(T, 1 / T))
+    return cobb_douglas([0.3, 0.2], [1.0, 3.0], [0.25], [2.0]), types
 
 
 def _agree_within_certificates(a: object, b: object) -> None:

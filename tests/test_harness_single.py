@@ -85,7 +85,8 @@ def ironed_by_hull(theta: np.ndarray, prob: np.ndarray) -> np.ndarray:
     return out
 
 
-def exact_menu(theta: np.ndarray, prob: np.ndarray, lc0: float, beta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def exact_menu(theta: np.ndarray, prob: np.ndarray, lc0: float,
+               beta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quality, transfer and ironed virtual value of the exact discrete optimum (Prop 3, discrete)."""
     phi = ironed_by_hull(theta, prob)
     q = np.zeros(len(theta))
@@ -145,11 +146,13 @@ def representable(theta_max: float, info: dict[str, float]) -> bool:
     """The top type's efficient quality and gross payoff are far inside double precision (the test's own count)."""
     beta = info["beta"]
     log_q = (math.log(theta_max) - info["lc0"] - math.log(beta)) / (beta - 1.0)
-    return abs(log_q) < 500 and abs(log_q + math.log(theta_max)) < 500 and abs(log_q / (info["sigma"] + info["sigma_hat"])) < 500
+    return (abs(log_q) < 500 and abs(log_q + math.log(theta_max)) < 500
+            and abs(log_q / (info["sigma"] + info["sigma_hat"])) < 500)
 
 
 def check_instance(seed: int, conic: bool = False) -> str:
-    """Solve one instance and check it; returns 'optimal' or 'refused' (a clear error on an unrepresentable instance)."""
+    """Solve one instance and check it; returns 'optimal' or 'refused' (a clear error on an unrepresentable
+    instance)."""
     tech, types, N, info = draw_instance(seed)
     problem = SingleModelProblem(tech, types, n=N)  # type: ignore[arg-type]
     try:
@@ -221,6 +224,7 @@ def test_the_independent_side_is_right() -> None:
 
     w, rho, p = np.array([0.3, 0.7]), -0.6, np.array([2.0, 0.5])
     res = minimize(lambda lx: float(p @ np.exp(lx)), np.zeros(2), method="SLSQP",
-                   constraints=[{"type": "ineq", "fun": lambda lx: float(np.sum(w * np.exp(lx) ** rho) ** (1 / rho)) - 1}],
+                   constraints=[{"type": "ineq",
+                                 "fun": lambda lx: float(np.sum(w * np.exp(lx) ** rho) ** (1 / rho)) - 1}],
                    options={"ftol": 1e-14, "maxiter": 500})
     assert ces_unit_cost(w, rho, p) == pytest.approx(res.fun, rel=1e-6)

@@ -174,7 +174,8 @@ def test_problem_file_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[
 ])
 def test_bad_costs_name_their_field(cost: str, field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text(f'[problem]\nkind = "multidim"\n\n[types]\ngrid = {{ lo = [0.0, 0.0], hi = [1.0, 1.0], n = [3, 3] }}\n\n'
+    path.write_text('[problem]\nkind = "multidim"\n\n'
+                    '[types]\ngrid = { lo = [0.0, 0.0], hi = [1.0, 1.0], n = [3, 3] }\n\n'
                     f'[cost]\n{cost}\n')
     out = tmp_path / "o.json"
     assert main(["solve", str(path), "--json", str(out)]) == 2

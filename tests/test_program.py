@@ -31,20 +31,35 @@ from .conftest import AUDIT_RTOL, MENU_RTOL, PROBLEMS, TECHNOLOGIES
 RANDOM_RTOL = 5e-6
 
 SHIPPED = ["single_model_cobb_douglas", "single_model_beta", "single_model_ironing"]
+STRATEGIES = ("all", "local", "adaptive")
+
+
+def slow_unless(sample: bool, *values: str) -> object:
+    """``values`` as one parameter set, in the slow suite unless ``sample`` (the default suite's sample)."""
+    return pytest.param(*values) if sample else pytest.param(*values, marks=pytest.mark.slow)
+
+
+#: every shipped problem with every strategy; ``all`` (every IC pair: 15-30 s at n = 200) on the first problem
+#: only in the default suite, on the others in the slow one
+CASES = [slow_unless(ic != "all" or name == SHIPPED[0], name, ic) for name in SHIPPED for ic in STRATEGIES]
+
+
+class Solved(dict[tuple[str, str], object]):
+    """``(problem, strategy) -> result`` at n = 200, each solved on first use (so that a run without the
+    slow tests never solves the cases only they need)."""
+
+    def __missing__(self, key: tuple[str, str]) -> object:
+        name, ic = key
+        self[key] = load_problem(PROBLEMS / f"{name}.toml").solve(n=200, ic=ic)
+        return self[key]
 
 
 @pytest.fixture(scope="module")
-def shipped_results() -> dict[tuple[str, str], object]:
-    out = {}
-    for name in SHIPPED:
-        problem = load_problem(PROBLEMS / f"{name}.toml")
-        for ic in ("all", "local", "adaptive"):
-            out[(name, ic)] = problem.solve(n=200, ic=ic)
-    return out
+def shipped_results() -> Solved:
+    return Solved()
 
 
-@pytest.mark.parametrize("ic", ["all", "local", "adaptive"])
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize(("name", "ic"), CASES)
 def test_shipped_problem_matches_exact_discrete_menu(shipped_results, name: str, ic: str) -> None:  # type: ignore[no-untyped-def]
     # Reference: the exact optimum of the discretised problem (Prop 3 with discrete virtual values,
     # ironed; rents by the discrete eq. 13), computed in closed form by mechdesign.analytic.
@@ -63,23 +78,23 @@ def test_shipped_problem_matches_exact_discrete_menu(shipped_results, name: str,
     assert c.binding_agree and c.agree
 
 
-def test_ironing_pools_exactly_the_ironed_types(shipped_results) -> None:  # type: ignore[no-untyped-def]
-    for ic in ("all", "local", "adaptive"):
-        r = shipped_results[("single_model_ironing", ic)]
-        assert r.analytic.pooled_blocks, "the ironing problem must have a pooled block"
-        assert r.comparison.pooled_numeric == [tuple(b) for b in r.analytic.pooled_blocks]
-        i, j = r.analytic.pooled_blocks[0]
-        q = r.quality[i:j]
-        assert np.ptp(q) <= 1e-7 * r.quality.max()
+@pytest.mark.parametrize("ic", [slow_unless(ic != "all", ic) for ic in STRATEGIES])
+def test_ironing_pools_exactly_the_ironed_types(shipped_results, ic: str) -> None:  # type: ignore[no-untyped-def]
+    r = shipped_results[("single_model_ironing", ic)]
+    assert r.analytic.pooled_blocks, "the ironing problem must have a pooled block"
+    assert r.comparison.pooled_numeric == [tuple(b) for b in r.analytic.pooled_blocks]
+    i, j = r.analytic.pooled_blocks[0]
+    q = r.quality[i:j]
+    assert np.ptp(q) <= 1e-7 * r.quality.max()
 
 
-def test_strategies_return_the_same_menu(shipped_results) -> None:  # type: ignore[no-untyped-def]
-    for name in SHIPPED:
-        ref = shipped_results[(name, "all")]
-        for ic in ("local", "adaptive"):
-            r = shipped_results[(name, ic)]
-            np.testing.assert_allclose(r.quality, ref.quality, rtol=0, atol=MENU_RTOL * ref.quality.max())
-            np.testing.assert_allclose(r.transfer, ref.transfer, rtol=0, atol=MENU_RTOL * ref.transfer.max())
+@pytest.mark.parametrize("name", [slow_unless(name == SHIPPED[0], name) for name in SHIPPED])
+def test_strategies_return_the_same_menu(shipped_results, name: str) -> None:  # type: ignore[no-untyped-def]
+    ref = shipped_results[(name, "all")]
+    for ic in ("local", "adaptive"):
+        r = shipped_results[(name, ic)]
+        np.testing.assert_allclose(r.quality, ref.quality, rtol=0, atol=MENU_RTOL * ref.quality.max())
+        np.testing.assert_allclose(r.transfer, ref.transfer, rtol=0, atol=MENU_RTOL * ref.transfer.max())
 
 
 def test_local_downward_multipliers_are_tail_masses(shipped_tech: Technology) -> None:

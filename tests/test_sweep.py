@@ -39,6 +39,7 @@ def test_sweep_rows_match_closed_forms_and_bad_keys() -> None:
     assert bad["status"].iloc[0] == "error" and "fringe.cost" in bad["error"].iloc[0]
 
 
+@pytest.mark.slow  # two worker processes, each importing the package: half a minute
 def test_sweep_on_a_local_dask_cluster(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:

@@ -58,7 +58,8 @@ def test_uniform_virtual_values() -> None:
 
 
 def test_discretize_masses() -> None:
-    for d in (Uniform(0.2, 1.5), BetaDist(2, 3), Power(2.0), Mixture(np.array([0.5, 0.5]), (BetaDist(2, 2), BetaDist(5, 1)))):
+    for d in (Uniform(0.2, 1.5), BetaDist(2, 3), Power(2.0),
+              Mixture(np.array([0.5, 0.5]), (BetaDist(2, 2), BetaDist(5, 1)))):
         t = d.discretize(50)
         assert t.prob.sum() == pytest.approx(1.0, abs=1e-12)
         assert np.all(np.diff(t.theta) > 0)

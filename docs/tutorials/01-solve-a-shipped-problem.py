@@ -38,7 +38,8 @@ print(result.status, result.profit)
 # %%
 cert = result.certificate
 print(cert.line())
-print(f"profit {cert.profit:.10e}  bound {cert.bound:.10e}  relative gap {cert.gap_rel:.1e}  audit passed: {cert.audit_passed}")
+print(f"profit {cert.profit:.10e}  bound {cert.bound:.10e}  relative gap {cert.gap_rel:.1e}  "
+      f"audit passed: {cert.audit_passed}")
 
 # %% [markdown]
 # ## The menu

@@ -21,7 +21,6 @@
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 
 import mechdesign as md
 

@@ -305,7 +305,10 @@ def topup_payoff_numeric(lf: LeaderFringe, theta: float, q_L: float) -> tuple[fl
     i = int(np.argmin(vals))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
     res = optimize.minimize_scalar(neg, bounds=(lo, hi), method="bounded", options={"xatol": 1e-13})
-    best, qf = (-float(res.fun), float(np.exp(res.x))) if res.fun <= vals[i] else (-float(vals[i]), float(np.exp(grid[i])))
+    if res.fun <= vals[i]:
+        best, qf = -float(res.fun), float(np.exp(res.x))
+    else:
+        best, qf = -float(vals[i]), float(np.exp(grid[i]))
     at_zero = float(theta * q_L**dL)
     return (best, qf) if best > at_zero else (at_zero, 0.0)
 

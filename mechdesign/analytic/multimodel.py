@@ -8,8 +8,10 @@ and :math:`\kappa_l > 0`, with :math:`C_l(Q) = \kappa_l Q^{1/(\sigma+\hat\sigma_
   :math:`\theta(\sum_l Q_l^{1/\sigma})^\sigma`.
 * Eq. (21): the cost of aggregate quality is the lower envelope :math:`\min_l \kappa_l Q^{1/(\sigma+\hat\sigma_l)}`.
 * Prop 5 (eqs. 22-23): type :math:`\theta` uses the model maximising
-  :math:`u_l^*(\theta) = (1-\sigma-\hat\sigma_l)((\sigma+\hat\sigma_l)/\kappa_l)^{(\sigma+\hat\sigma_l)/(1-\sigma-\hat\sigma_l)}
-  \theta^{1/(1-\sigma-\hat\sigma_l)}` with :math:`Q^*(\theta) = (\theta(\sigma+\hat\sigma_l)/\kappa_l)^{(\sigma+\hat\sigma_l)/(1-\sigma-\hat\sigma_l)}`;
+  :math:`u_l^*(\theta) = (1-\sigma-\hat\sigma_l)
+  ((\sigma+\hat\sigma_l)/\kappa_l)^{(\sigma+\hat\sigma_l)/(1-\sigma-\hat\sigma_l)}
+  \theta^{1/(1-\sigma-\hat\sigma_l)}` with :math:`Q^*(\theta) =
+  (\theta(\sigma+\hat\sigma_l)/\kappa_l)^{(\sigma+\hat\sigma_l)/(1-\sigma-\hat\sigma_l)}`;
   at a switch the quality jumps by :math:`(1-\sigma-\hat\sigma_l)/(1-\sigma-\hat\sigma_{l'})`.
 * Prop 6 (eqs. 25-27): the monopoly menu is efficient for the virtual type; for discrete types the exact
   discrete optimum uses the (ironed) discrete virtual values, since :math:`Q^*` is increasing.
@@ -107,7 +109,8 @@ class MultiModel:
         return (1.0 - d) * (d / k) ** (d / (1.0 - d)) * th[None] ** (1.0 / (1.0 - d))
 
     def model_quality(self, theta: FloatArray) -> FloatArray:
-        """Eq. (23) for every model: :math:`(\\theta(\\sigma+\\hat\\sigma_l)/\\kappa_l)^{d/(1-d)}`, shape ``(L,) + theta.shape``."""
+        """Eq. (23) for every model: :math:`(\\theta(\\sigma+\\hat\\sigma_l)/\\kappa_l)^{d/(1-d)}`, shape
+        ``(L,) + theta.shape``."""
         th = np.maximum(np.asarray(theta, dtype=float), 0.0)
         d = self.degrees.reshape((-1,) + (1,) * th.ndim)
         k = self.kappas.reshape(d.shape)

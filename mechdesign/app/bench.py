@@ -27,8 +27,8 @@ Suites
     instances: time, status, accuracy, failures.
 
 The contractible and accuracy suites live in :mod:`mechdesign.app.bench_contractible` and
-:mod:`mechdesign.app.bench_accuracy` (their cases re-exported here: ``bench.case_contractible``,
-``bench.case_accuracy``, ``bench.fitted_rate``), the multidim suite in :mod:`mechdesign.app.bench_multidim`.
+:mod:`mechdesign.app.bench_accuracy`, the multidim suite in :mod:`mechdesign.app.bench_multidim`; what they
+share (seed, problems, the single-model instance) in :mod:`mechdesign.app.bench_problems`.
 """
 
 from __future__ import annotations
@@ -47,34 +47,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mechdesign.app.bench_accuracy import (  # case_accuracy, fitted_rate: re-exported
-    accuracy_cases,
-    accuracy_rates,
-    case_accuracy,  # noqa: F401
-    fitted_rate,  # noqa: F401
-)
-from mechdesign.app.bench_contractible import (
-    _search_speedup,
-    case_contractible,  # noqa: F401
-    contractible_cases,
-    finished,
-)
+from mechdesign.app.bench_accuracy import accuracy_cases, accuracy_rates
+from mechdesign.app.bench_contractible import contractible_cases, finished, search_speedup
 from mechdesign.app.bench_multidim import multidim_cases, peer_ratios
+from mechdesign.app.bench_problems import SEED, Row, single_problem
 
 SUITES = ("default", "scaling", "contractible", "accuracy", "peers", "solvers", "multidim")
-#: seed of every random instance in the suites
-SEED = 0
-
-
-def problems_dir() -> Path:
-    """The shipped problem files (:func:`mechdesign.shipped.shipped_dir`: the installed package data, else the
-    repository's ``problems/``), from any working directory."""
-    from mechdesign.shipped import shipped_dir
-
-    return shipped_dir()
-
-
-Row = dict[str, Any]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -145,15 +123,9 @@ def run_isolated(fn: Callable[..., Row], kwargs: dict[str, Any], timeout: float)
 
 
 # ---------------------------------------------------------------------------------------------- scaling
-def _single_problem() -> Any:
-    from mechdesign.problemfile import load_problem
-
-    return load_problem(problems_dir() / "single_model_cobb_douglas.toml")
-
-
 def _errors(N: int, quality: np.ndarray, transfer: np.ndarray, profit: float) -> Row:
     """Errors against the exact discrete menu (closed form, Prop 3 discrete)."""
-    exact = _single_problem().analytic(N)
+    exact = single_problem().analytic(N)
     scale_q = float(np.max(exact.quality))
     scale_t = float(np.max(np.abs(exact.transfer)))
     return {"profit_err": abs(profit - exact.profit) / abs(exact.profit),
@@ -164,7 +136,7 @@ def _errors(N: int, quality: np.ndarray, transfer: np.ndarray, profit: float) ->
 def case_mechdesign(N: int, ic: str, formulation: str = "auto", polish: bool = True,
                     solver: str = "CLARABEL") -> Row:
     """One single-model solve by mechdesign (full pipeline: build, solve, refine, all-pairs audit)."""
-    problem = _single_problem()
+    problem = single_problem()
     t0 = time.perf_counter()
     r = problem.solve(n=N, ic=ic, binding="local", compare=False, polish=polish, formulation=formulation,
                       solver=solver)
@@ -184,7 +156,7 @@ def case_mechdesign(N: int, ic: str, formulation: str = "auto", polish: bool = T
 def case_default(N: int) -> Row:
     """The user's default single-model path: ``problem.solve(n=N)`` (structured exact solver, certificate,
     all-pairs audit); ``solve_s`` + ``certificate_s`` + ``audit_s`` is what the JSON's ``times`` report."""
-    problem = _single_problem()
+    problem = single_problem()
     t0 = time.perf_counter()
     r = problem.solve(n=N, binding="local", compare=False)
     wall = time.perf_counter() - t0
@@ -202,7 +174,7 @@ def case_closed_form(N: int) -> Row:
     """The physical limit: the exact discrete menu from the closed form (Prop 3 discrete) plus the all-pairs audit."""
     from mechdesign.engine.audit import audit_menu
 
-    problem = _single_problem()
+    problem = single_problem()
     types = problem.discrete_types(N)
     t0 = time.perf_counter()
     exact = problem.analytic(N)
@@ -223,7 +195,7 @@ def _solve_handwritten(q: Any, t: Any, cons: list[Any], t0: float, method: str, 
 
     from mechdesign.engine.audit import audit_menu
 
-    problem = _single_problem()
+    problem = single_problem()
     types = problem.discrete_types(N)
     tech = problem.technology
     th, f = types.theta, types.prob
@@ -248,7 +220,7 @@ def case_handwritten_local(N: int) -> Row:
     lowest type; then the all-pairs audit."""
     import cvxpy as cp
 
-    th = _single_problem().discrete_types(N).theta
+    th = single_problem().discrete_types(N).theta
     t0 = time.perf_counter()
     q = cp.Variable(N, nonneg=True)
     t = cp.Variable(N)
@@ -263,7 +235,7 @@ def case_handwritten(N: int, style: str) -> Row:
     Clarabel with its default settings; then the same all-pairs audit."""
     import cvxpy as cp
 
-    th = _single_problem().discrete_types(N).theta
+    th = single_problem().discrete_types(N).theta
     t0 = time.perf_counter()
     q = cp.Variable(N, nonneg=True)
     t = cp.Variable(N)
@@ -336,7 +308,7 @@ def case_mechaudit(N: int, K: int) -> Row:
     from mechaudit.objectives import CustomLinearObjective
     from mechaudit.requirements import AllocationCoordinate
 
-    problem = _single_problem()
+    problem = single_problem()
     types = problem.discrete_types(N)
     tech = problem.technology
     th, f = types.theta, types.prob
@@ -349,8 +321,9 @@ def case_mechaudit(N: int, K: int) -> Row:
     env = FiniteEnvironment(agents={"buyer": list(range(N))}, outcomes=list(range(K)),
                             prior={n: float(f[n]) for n in range(N)},
                             values=PrivateValues(value))
-    coef: dict[Any, float] = {AllocationCoordinate(ReportProfile.from_values(("buyer",), (n,)), k): -float(f[n] * cost[k])
-            for n in range(N) for k in range(K)}
+    coef: dict[Any, float] = {
+        AllocationCoordinate(ReportProfile.from_values(("buyer",), (n,)), k): -float(f[n] * cost[k])
+        for n in range(N) for k in range(K)}
     sol = env.design(objective=ExpectedRevenue() + CustomLinearObjective("token_cost", coef),
                      requirements=(DSIC(), ExPostIR())).solve()
     wall = time.perf_counter() - t0
@@ -422,7 +395,7 @@ def run_suite(name: str, out: str | Path, quick: bool = False, timeout: float = 
     if name == "peers":
         df = _with_ratio(df, {"speedup_vs_mechaudit": "mechaudit LP over lotteries"})
     if name == "contractible":
-        df = _search_speedup(df)
+        df = search_speedup(df)
     if name == "multidim":
         df = peer_ratios(df)
     header = [f"# mechdesign bench: {name}", "",

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-Row = dict[str, Any]
+from mechdesign.app.bench_problems import Row, problems_dir, single_problem
 
 
 def fitted_rate(n: np.ndarray, err: np.ndarray) -> float:
@@ -26,13 +26,12 @@ def fitted_rate(n: np.ndarray, err: np.ndarray) -> float:
 
 def case_accuracy(setting: str, N: int) -> Row:
     """Numeric menu on N cells against the continuous closed form of the setting."""
-    from mechdesign.app.bench import _single_problem, problems_dir
     from mechdesign.problemfile import load_problem
 
     row: Row = {"setting": setting, "N": N}
     t0 = time.perf_counter()
     if setting == "single_model":
-        r = _single_problem().solve(n=N, ic="local", binding="local")
+        r = single_problem().solve(n=N, ic="local", binding="local")
         c = r.comparison.continuous
         row.update(status=r.status, profit_err=c["profit_rel_error"], Q_err=c["quality_rel_error"],
                    t_err=c["transfer_rel_error"])

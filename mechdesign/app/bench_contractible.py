@@ -12,14 +12,13 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-Row = dict[str, Any]
+from mechdesign.app.bench_problems import SEED, Row
 
 
 def case_contractible(N: int, T: int, ic: str, formulation: str = "auto") -> Row:
     """Random task profiles w ~ U[0.05, 1.2]^T (seed SEED), equal masses, the shipped technology.
 
     ``formulation``: of the final rounds (:func:`solve_contractible`; the search rounds use the profile one)."""
-    from mechdesign.app.bench import SEED
     from mechdesign.settings.contractible import solve_contractible
     from mechdesign.technology import cobb_douglas
     from mechdesign.types import TaskProfileTypes
@@ -36,7 +35,8 @@ def case_contractible(N: int, T: int, ic: str, formulation: str = "auto") -> Row
     cert = r.certificate
     return {"N": N, "T": T, "ic": ic, "formulation": r.solver.get("formulation"), "search": str(r.solver.get("search")),
             "status": r.status, "wall_s": time.perf_counter() - t0,
-            "gap_rel": None if cert is None else cert.gap_rel, "attempts": len(cast("list[object]", r.solver.get("attempts") or [])),
+            "gap_rel": None if cert is None else cert.gap_rel,
+            "attempts": len(cast("list[object]", r.solver.get("attempts") or [])),
             **{f"{k}_s": v for k, v in times.items()}, "rounds": r.solver.get("rounds"),
             "ic_rows": len(r.ic_pairs), "max_ic_viol_rel": r.audit.max_ic_violation_rel,
             "refined": bool(refine.get("applied")) if isinstance(refine, dict) else False, "profit": r.profit}
@@ -68,7 +68,7 @@ def finished(df: pd.DataFrame) -> pd.Series:
     return ~(status.str.startswith("not finished") | status.str.startswith("failed"))
 
 
-def _search_speedup(df: pd.DataFrame) -> pd.DataFrame:
+def search_speedup(df: pd.DataFrame) -> pd.DataFrame:
     """Adaptive default (profile final rounds) over the token formulation's final rounds, same N x T."""
     if not {"formulation", "wall_s", "ic", "N", "T"} <= set(df.columns):
         return df

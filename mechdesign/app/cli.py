@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
                         "structured unless --ic/--solver/--formulation/--no-polish ask for the conic program)")
     s.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                    help="stop with an error (exit 1) when the solve takes longer (the only use of the clock)")
-    s.add_argument("--ic", choices=IC_STRATEGIES, default=None, help="IC strategy of the conic program (default adaptive)")
+    s.add_argument("--ic", choices=IC_STRATEGIES, default=None,
+                   help="IC strategy of the conic program (default adaptive)")
     s.add_argument("--solver", default=None, help="cvxpy solver of the conic program (default CLARABEL)")
     s.add_argument("--json", metavar="PATH", help="write the result as JSON (output contract)")
     s.add_argument("--csv", metavar="PATH", help="write the menu table as CSV")
@@ -144,7 +145,8 @@ def _parser() -> argparse.ArgumentParser:
                         description="Suites: scaling (one-dimensional types, with the hand-written every-pair "
                                     "formulation as baseline), contractible (N x T), accuracy (fitted rates), peers "
                                     "(mechaudit), solvers (Clarabel vs SCS). Each case runs in a fresh process.")
-    be.add_argument("suite", nargs="*", help="suites to run (default: all): default scaling contractible accuracy peers solvers")
+    be.add_argument("suite", nargs="*",
+                    help="suites to run (default: all): default scaling contractible accuracy peers solvers")
     be.add_argument("--out", required=True, metavar="DIR",
                     help="folder for <suite>.csv and <suite>.md (created if needed)")
     be.add_argument("--quick", action="store_true", help="small grids (a few minutes in all)")

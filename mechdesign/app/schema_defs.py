@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from typing import Any
 
 from mechdesign.engine.program import IC_STRATEGIES
-from mechdesign.problemfile import KINDS, MAX_TYPES, TYPE_KINDS
+from mechdesign.problemfile import KIND_WORDS, KINDS
+from mechdesign.problemreaders import TYPE_KINDS
+from mechdesign.problemtables import MAX_TYPES
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER
 from mechdesign.settings.multidim import IC_STRATEGIES as MULTIDIM_IC
 from mechdesign.settings.multidim import MAX_POINTS
 
@@ -19,6 +23,14 @@ Schema = dict[str, Any]
 
 # ----------------------------------------------------------------------------------------------- field helpers
 
+
+
+def _ic_defaults() -> str:
+    """Each setting's default IC strategy (``settings.base.DEFAULT_IC``), in words: the most common one,
+    then the others with their kinds."""
+    common = Counter(DEFAULT_IC.values()).most_common(1)[0][0]
+    others = ", ".join(f"{ic} for {KIND_WORDS[kind]} problems" for kind, ic in DEFAULT_IC.items() if ic != common)
+    return f"{common} ({others})" if others else common
 
 def _leaf(kind: str, desc: str, *, paper: str | None = None, default: object = None, kinds: tuple[str, ...] = (),
           constraints: tuple[str, ...] = (), **keywords: object) -> Schema:
@@ -297,13 +309,14 @@ def _defs() -> dict[str, Schema]:
         required=("values",), toml="[types.s]\nvalues = [0.25, 0.5, 0.75, 1.0]\nprob = [0.25, 0.25, 0.25, 0.25]")
     d["solve"] = table(
         "[solve]",
-        "Defaults for `mechdesign solve` (its command-line options override them); an option the problem "
-        "cannot use is an error. (`--formulation` and `--no-polish` are command-line only.)",
+        "Defaults of every solve of this problem: `load_problem(...).solve()` in Python and `mechdesign solve`, "
+        "`plot`, `sweep` and `price` alike (the caller's options override them); an option the problem cannot "
+        "use is an error. (`--formulation` and `--no-polish` are command-line only.)",
         {"ic": enum("IC strategy of the conic program: `all` every pair, `local` each type against the next one "
                     "down plus monotonicity, `adaptive` constraint generation. Multidimensional problems: "
                     f"{' or '.join(f'`{k}`' for k in MULTIDIM_IC)} (vector types have no `local`).",
-                    tuple(IC_STRATEGIES), default="adaptive (all for value-scale problems, local for multi-model ones)"),
-         "solver": string("Any installed cvxpy solver.", default="CLARABEL", minLength=1),
+                    tuple(IC_STRATEGIES), default=_ic_defaults()),
+         "solver": string("Any installed cvxpy solver.", default=DEFAULT_SOLVER, minLength=1),
          "n": integer("Number of type cells; overrides `types.n` (continuous distributions only; not "
                       "multidimensional problems).", ge=2,
                       le=MAX_TYPES),

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from mechdesign.app.schema_defs import EXAMPLES, Schema, problem_schema
-from mechdesign.problemfile import KINDS, TYPE_KINDS
+from mechdesign.problemfile import KINDS
+from mechdesign.problemreaders import TYPE_KINDS
 
 #: the order of the reference's sections: (``$defs`` name, where it appears in a file, problem kinds)
 SECTIONS: list[tuple[str, str, str]] = [

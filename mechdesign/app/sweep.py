@@ -47,7 +47,8 @@ def parse_param(spec: str) -> tuple[str, list[float]]:
         else:
             values = [float(x) for x in rhs.split(",") if x.strip()]
     except ValueError:
-        raise ProblemSpecError("--param", spec, "values must be lo:hi:count (count >= 1) or a comma list of numbers") from None
+        raise ProblemSpecError("--param", spec,
+                               "values must be lo:hi:count (count >= 1) or a comma list of numbers") from None
     if count > MAX_POINTS:
         raise ProblemSpecError("--param", spec, f"asks for {count:,} values; a sweep has at most {MAX_POINTS:,} points")
     if not values or not path.strip():

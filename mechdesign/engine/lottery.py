@@ -32,8 +32,8 @@ than that). Each :math:`h_n` is maximised on a dense logarithmic grid and refine
 around its best points. Columns are generated: a quantity with :math:`h_n(q)` above type :math:`n`'s dual
 price enters the pool (the pricing problem of column generation), until upper and lower bounds meet
 within ``gap_tol`` (relative to the bound, or to :math:`10^{-9}` times the largest payoff when the
-bound is about zero, e.g. when selling nothing is optimal). The bound holds for lotteries and hence for deterministic menus (Lemma 4's
-:math:`q \mapsto (q, t)` menus are the degenerate lotteries).
+bound is about zero, e.g. when selling nothing is optimal). The bound holds for lotteries and hence for
+deterministic menus (Lemma 4's :math:`q \mapsto (q, t)` menus are the degenerate lotteries).
 """
 
 from __future__ import annotations

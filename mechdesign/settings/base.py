@@ -6,14 +6,21 @@
 * :func:`decide_status` is the only place that turns a certificate into a status: ``"optimal"`` when
   the all-pairs audit passes and the certificate holds, ``"uncertified"`` otherwise (errors are
   exceptions, never statuses).
-* :data:`CONTRACT_KEYS` are the keys of the JSON output contract (DESIGN.md) that every result's
+* :func:`resolve_options` is the only place that decides the options of a solve: the setting's defaults
+  (``None`` fields, filled in by the setting: e.g. :data:`DEFAULT_IC`), under the problem file's ``[solve]``
+  table (kept on the problem, ``problem.source["solve_defaults"]``), under the caller's options. Every
+  ``Problem.solve`` is wrapped by :func:`resolves_options`, so Python, the CLI, plots and sweeps agree.
+* :data:`CONTRACT_KEYS` are the keys of the JSON output contract (docs/architecture.md) that every result's
   ``to_dict`` carries; ``None`` where a setting has no such thing (e.g. no closed form).
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from mechdesign import _validate as V
 from mechdesign.engine.audit import AUDIT_RTOL
@@ -27,11 +34,13 @@ DEFAULT_N = 200
 #: relaxation keeps single crossing)
 DEFAULT_IC = {"single_model": "adaptive", "contractible": "adaptive", "value_scale": "all", "multimodel": "local",
               "multidim": "adaptive"}
+#: the options of the single-model conic program: given (by the file or the caller), ``method='auto'`` picks it
+CONIC_OPTIONS = ("ic", "solver", "solver_options", "formulation", "polish")
 #: the solver of every conic program when the user gives none
 DEFAULT_SOLVER = "CLARABEL"
 #: the JSON output contract: keys every result's ``to_dict()`` has
 CONTRACT_KEYS = ("problem", "status", "profit", "surplus", "consumer_surplus", "menu", "binding", "audit",
-                 "certificate", "solver", "analytic", "comparison")
+                 "certificate", "solver", "analytic", "comparison", "options")
 #: the status vocabulary (errors are exceptions)
 STATUSES = ("optimal", "uncertified")
 #: settings certified by an upper bound (multi-model, leader-fringe): the relative gap that counts as optimal
@@ -128,7 +137,10 @@ class SolveOptions:
 class Result(Protocol):
     """What every setting's result offers (see :data:`CONTRACT_KEYS`)."""
 
-    status: str
+    options: Mapping[str, object]
+
+    @property
+    def status(self) -> str: ...
 
     @property
     def profit(self) -> float: ...
@@ -144,8 +156,9 @@ class Problem(Protocol):
     kind: ClassVar[str]
     options: ClassVar[tuple[str, ...]]
     name: str
+    source: dict[str, object]
 
-    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> Any: ...
+    def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> Result: ...
 
 
 def decide_status(audit_passed: bool, certified: bool) -> str:
@@ -159,3 +172,74 @@ def check_size(n: int, per_type_bytes: float, what: str, limit_bytes: float = 16
     if n > MAX_TYPES or est > limit_bytes:
         raise ProblemSpecError("n", n, f"needs about {est / 1e9:.1f} GB for {what} (at most {MAX_TYPES:,} types and "
                                f"{limit_bytes / 1e9:.0f} GB)", "Use fewer types.")
+
+
+def file_options(problem: Problem) -> dict[str, Any]:
+    """The problem file's ``[solve]`` table as solve options (empty for a problem built in Python).
+
+    ``solve.n`` is not among them: the reader already made it the problem's own number of cells.
+    """
+    table = problem.source.get("solve_defaults", {}) if isinstance(problem.source, Mapping) else {}
+    assert isinstance(table, Mapping)
+    return {k: v for k, v in table.items() if k != "n" and k in problem.options}
+
+
+def resolve_options(problem: Problem, options: SolveOptions | None = None, /, **kwargs: Any) -> SolveOptions:
+    """The options of one solve: the setting's defaults, under the file's ``[solve]``, under the caller's.
+
+    Parameters
+    ----------
+    problem : Problem
+        Any setting's problem; its ``options`` are the options it honours and ``source`` holds the file's
+        ``[solve]`` table.
+    options : SolveOptions, optional
+        The caller's options; ``kwargs`` override them (see :meth:`SolveOptions.make`).
+
+    Returns
+    -------
+    SolveOptions
+        The caller's options where given, else the file's; ``None`` fields take the setting's default.
+
+    Raises
+    ------
+    ProblemSpecError
+        An unknown option, or one the setting cannot honour (named as given).
+    """
+    caller = SolveOptions.make(options, **kwargs)
+    caller.check(problem.kind, problem.options)
+    given = caller.given()
+    from_file = file_options(problem)
+    if given.get("method") == "structured":  # the caller's exact solver: the file's conic options do not apply
+        from_file = {k: v for k, v in from_file.items() if k not in CONIC_OPTIONS}
+    elif "method" not in given and set(given) & set(CONIC_OPTIONS) and from_file.get("method") == "structured":
+        del from_file["method"]  # the caller's conic options: the file's exact solver does not apply
+    return SolveOptions.make(**{**from_file, **given})
+
+
+R = TypeVar("R", bound=Result)
+P = TypeVar("P", bound=Problem)
+
+
+def resolves_options(solve: Callable[[P, SolveOptions], R]) -> Callable[..., R]:
+    """Wrap a setting's ``solve(self, options)``: options resolved once (:func:`resolve_options`), and
+    recorded on the result (``result.options``, the JSON's ``"options"``).
+
+    The warnings of the solve are issued again from the wrapper, one frame up, so that they point at the
+    caller's line as they did without it (the settings warn with ``stacklevel`` counted from ``solve``).
+    """
+
+    @functools.wraps(solve)
+    def wrapper(self: P, options: SolveOptions | None = None, /, **kwargs: Any) -> R:
+        resolved = resolve_options(self, options, **kwargs)
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = solve(self, resolved)
+        finally:
+            for w in caught:
+                warnings.warn(w.message, w.category, stacklevel=2)
+        result.options = resolved.given()
+        return result
+
+    return wrapper

@@ -6,13 +6,13 @@ gives per-segment qualities :math:`q_{n,t}` produced by per-segment inference to
 
 .. math::
     \max \sum_n f_n\Big(t_n - \sum_t \mu_t\, c\cdot x_{n,t} - \hat c\cdot z_n\Big)
-    \ \text{s.t.}\ \Psi(x_{n,t})\Phi(z_n) \ge q_{n,t},\ 
-    \sum_t \mu_t w_{n,t} q_{n,t} - t_n \ge \sum_t \mu_t w_{n,t} q_{m,t} - t_m,\ 
+    \ \text{s.t.}\ \Psi(x_{n,t})\Phi(z_n) \ge q_{n,t},\;
+    \sum_t \mu_t w_{n,t} q_{n,t} - t_n \ge \sum_t \mu_t w_{n,t} q_{m,t} - t_m,\;
     \sum_t \mu_t w_{n,t} q_{n,t} - t_n \ge 0.
 
 It is the engine of :mod:`mechdesign.engine.program` with type vectors :math:`v_n = \mu\circ w_n`
 (D = T) and the cost model below; every answer is audited against all IC pairs. The result it returns,
-:class:`ContractibleResult`, lives in :mod:`mechdesign.settings.contractible_result` (re-exported here).
+:class:`ContractibleResult`, lives in :mod:`mechdesign.settings.contractible_result`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from mechdesign.exceptions import (
     TimeLimitError,
     UncertifiedWarning,
 )
-from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status, resolves_options
 from mechdesign.settings.contractible_result import ContractibleResult
 from mechdesign.settings.costs import (
     ces_hypograph,
@@ -214,8 +214,8 @@ class ContractibleCostModel:
         return out
 
 
-def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "adaptive",
-                       solver: str = "CLARABEL", name: str = "contractible problem",
+def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = DEFAULT_IC["contractible"],
+                       solver: str = DEFAULT_SOLVER, name: str = "contractible problem",
                        formulation: str = "auto", search: str | None = "auto",
                        time_limit: float | None = None) -> ContractibleResult:
     r"""Solve the contractible program for task-profile types, audit every IC pair and certify the menu.
@@ -289,11 +289,13 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = "ada
             if run is None:
                 raise
             # a menu is at hand (audited, not certified): return it rather than lose it to the limit
-            attempts.append({"formulation": form, "variables": "rents" if rent else "transfers", "error": str(exc)[:200]})
+            attempts.append({"formulation": form, "variables": "rents" if rent else "transfers",
+                             "error": str(exc)[:200]})
             break
         except (SolverError, AuditError) as exc:  # a numerical failure: the next run of the plan
             failure = exc
-            attempts.append({"formulation": form, "variables": "rents" if rent else "transfers", "error": str(exc)[:200]})
+            attempts.append({"formulation": form, "variables": "rents" if rent else "transfers",
+                             "error": str(exc)[:200]})
             continue
         attempts.append(alt.summary())
         if run is None or alt.certificate.passed or alt.certificate.gap_rel < run.certificate.gap_rel:
@@ -388,7 +390,8 @@ def _contractible_result(tech: Technology, types: TaskProfileTypes, name: str, i
         result.comparison = {
             "profit_rel_error": abs(run.profit - an.profit) / max(abs(an.profit), 1e-300),
             "quality_rel_error": float(np.abs(run.quality - an.quality).max() / max(an.quality.max(), 1e-300)),
-            "transfer_rel_error": float(np.abs(run.transfer - an.transfer).max() / max(np.abs(an.transfer).max(), 1e-300)),
+            "transfer_rel_error": float(np.abs(run.transfer - an.transfer).max()
+                                        / max(np.abs(an.transfer).max(), 1e-300)),
         }
     return result
 
@@ -437,14 +440,16 @@ class ContractibleProblem:
     kind: ClassVar[str] = "contractible"
     options: ClassVar[tuple[str, ...]] = ("ic", "solver", "formulation", "time_limit")
 
+    @resolves_options
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> ContractibleResult:
         """Solve, certify, audit and (for two types) compare with Prop 9.
 
         Options (a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords): ``ic`` ('adaptive',
         the default, or 'all'), ``solver``, ``formulation`` ('auto', the default, 'tokens' or 'profile'),
-        ``time_limit``; any other option is refused.
+        ``time_limit``; any other option is refused. The problem file's ``[solve]`` table gives the options
+        the caller does not (:func:`~mechdesign.settings.base.resolve_options`).
         """
-        o = SolveOptions.make(options, **kwargs)
-        o.check(self.kind, self.options)
-        return solve_contractible(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind], solver=o.solver or DEFAULT_SOLVER,
-                                  name=self.name, formulation=o.formulation or "auto", time_limit=o.time_limit)
+        o = SolveOptions.make(options, **kwargs)  # resolved by @resolves_options
+        return solve_contractible(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind],
+                                  solver=o.solver or DEFAULT_SOLVER, name=self.name,
+                                  formulation=o.formulation or "auto", time_limit=o.time_limit)

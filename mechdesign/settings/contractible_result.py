@@ -90,7 +90,8 @@ class ContractibleResult(ResultBase):
         return (self.profit - self.cost_based.profit) / max(abs(self.profit), 1e-300)
 
     def summary(self) -> str:
-        lines = [f"mechdesign contractible menu: {self.name}  ({len(self.prob)} types x {self.w.shape[1]} task segments)",
+        lines = [f"mechdesign contractible menu: {self.name}  ({len(self.prob)} types x {self.w.shape[1]} "
+                 "task segments)",
                  "=" * 78,
                  f"status            {self.status}",
                  f"profit            {self.profit:.10g}",
@@ -114,11 +115,12 @@ class ContractibleResult(ResultBase):
             lines.append(f"Prop 9 (closed form): high type {an.high}, condition (52) = {an.condition_52:.6g}, {case}; "
                          f"profit {an.profit:.10g}")
             c = self.comparison
-            lines.append(f"Numeric vs Prop 9: profit {c['profit_rel_error']:.2e}, quality {c['quality_rel_error']:.2e}, "
-                         f"transfer {c['transfer_rel_error']:.2e} (relative)")
+            lines.append(f"Numeric vs Prop 9: profit {c['profit_rel_error']:.2e}, "
+                         f"quality {c['quality_rel_error']:.2e}, transfer {c['transfer_rel_error']:.2e} (relative)")
         if self.cost_based is not None:
             sep = self.separability_gap <= 1e-12
-            lines.append(f"Cost-based tariff (Def 4, best menu of token budgets): profit {self.cost_based.profit:.10g}; "
+            lines.append("Cost-based tariff (Def 4, best menu of token budgets): "
+                         f"profit {self.cost_based.profit:.10g}; "
                          f"contracting on tasks gains {self.contracting_gain_rel:.3e} relative")
             lines.append("Type distribution is separable (Def 6): Prop 8 predicts no gain" if sep else
                          f"Type distribution is not separable (max |P(size,dir) - P(size)P(dir)| = "
@@ -146,4 +148,4 @@ class ContractibleResult(ResultBase):
         return contract({"name": self.name, "kind": "contractible", "measures": self.measures}, self.status,
                         self.profit, self.surplus, self.consumer_surplus, rows, binding, self.audit.to_dict(),
                         None if self.certificate is None else self.certificate.to_dict(), self.solver, analytic,
-                        comparison, **extra)
+                        comparison, options=dict(self.options), **extra)

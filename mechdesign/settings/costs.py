@@ -15,7 +15,8 @@ exponents are fractions with small denominators (decimal inputs), otherwise 3-D 
 
 Variables are scaled (proof of Lemma 3 in reverse): tokens are measured in units of the
 cost-minimising budgets :math:`(\bar X, \bar Z)` at a reference quality :math:`\bar Q`, so that
-:math:`g(\bar X\circ\tilde x, \bar Z\circ\tilde z) = \bar Q\,\tilde y(\tilde x)^\sigma\tilde{\hat y}(\tilde z)^{\hat\sigma}`
+:math:`g(\bar X\circ\tilde x, \bar Z\circ\tilde z) =
+\bar Q\,\tilde y(\tilde x)^\sigma\tilde{\hat y}(\tilde z)^{\hat\sigma}`
 with reweighted CES aggregators (:meth:`~mechdesign.technology.CES.reweighted`), and the solver sees
 numbers near one whatever the token costs.
 """

@@ -48,9 +48,9 @@ from mechdesign.analytic.leader_fringe import LeaderFringe, topup_payoff, topup_
 from mechdesign.engine.audit import AUDIT_RTOL, TIGHT_RTOL
 from mechdesign.engine.lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
 from mechdesign.exceptions import ProblemSpecError
-from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_N, SolveOptions, decide_status
+from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_N, SolveOptions, decide_status, resolves_options
+from mechdesign.settings.results import ResultBase, contract, jsonable
 from mechdesign.settings.costs import check_units
-from mechdesign.settings.results import ResultBase, _jsonable, contract
 from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
@@ -149,8 +149,8 @@ class LeaderResult(ResultBase):
                  f"numeric cutoffs   {self.numeric_cutoffs()}"]
         if self.lottery is not None:
             lot = self.lottery
-            lines.append(f"lottery LP        profit {lot.profit:.10g}, bound {lot.upper_bound:.10g}, gap {lot.gap:.1e}; "
-                         f"{lot.rounds} rounds, {lot.n_ic_rows} IC rows, {lot.n_columns} columns")
+            lines.append(f"lottery LP        profit {lot.profit:.10g}, bound {lot.upper_bound:.10g}, "
+                         f"gap {lot.gap:.1e}; {lot.rounds} rounds, {lot.n_ic_rows} IC rows, {lot.n_columns} columns")
         if c:
             lines += [(f"analytic cutoffs  entry {c.get('analytic_entry')}, monopoly {c.get('analytic_monopoly')} "
                        f"(Prop 7, continuum); grid cells apart: {c.get('entry_cells_apart')}, "
@@ -192,7 +192,8 @@ class LeaderResult(ResultBase):
                   "HiGHS lottery LP (scipy)", "status": self.status, "method": self.method}
         return contract({"name": self.name, "kind": "leader_fringe"}, self.status, self.profit, self.surplus,
                         self.consumer_surplus, rows, binding, audit, certificate, solver, self.analytic or None,
-                        self.comparison or None, numeric_cutoffs=self.numeric_cutoffs())
+                        self.comparison or None, numeric_cutoffs=self.numeric_cutoffs(),
+                        options=dict(self.options))
 
 
 def _relaxation(u: object, th: FloatArray, f: FloatArray, cost: float, q_hi: float,
@@ -350,13 +351,13 @@ class LeaderFringeProblem:
     kind: ClassVar[str] = "leader_fringe"
     options: ClassVar[tuple[str, ...]] = ("n",)
 
+    @resolves_options
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> LeaderResult:
         """The certified numeric leader menu on ``n`` cells (:mod:`mechdesign.settings.leader_fringe`).
 
         Options: ``n`` (default: the file's ``types.n``, else 200); any other is refused.
         """
-        o = SolveOptions.make(options, **kwargs)
-        o.check(self.kind, self.options)
+        o = SolveOptions.make(options, **kwargs)  # resolved by @resolves_options
         return solve_leader(self.market, self.dist.discretize(o.n or self.n), self.dist, name=self.name)
 
     def analytic(self) -> dict[str, object]:
@@ -387,5 +388,5 @@ class LeaderFringeProblem:
         return "\n".join(lines)
 
     def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(_jsonable({"problem": {"name": self.name, "kind": "leader_fringe"},
+        Path(path).write_text(json.dumps(jsonable({"problem": {"name": self.name, "kind": "leader_fringe"},
                                                     "analytic": self.analytic()}), indent=1))

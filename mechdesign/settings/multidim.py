@@ -31,8 +31,8 @@ from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_m
 from mechdesign.engine.certificate import Certificate, null_menu_certificate
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import ProblemSpecError, UncertifiedWarning
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status, resolves_options
 from mechdesign.settings.costs import check_units
-from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status
 from mechdesign.settings.results import ResultBase, contract, multiplier_binding
 from mechdesign.settings.vector_costs import units
 from mechdesign.settings.vector_pipeline import solve_audit_certify
@@ -87,7 +87,8 @@ class VectorTypes:
         if pts.ndim != 2 or pts.shape[0] < 1 or pts.shape[1] < 1:
             raise ProblemSpecError("types.points", pts.shape, "must be a list of N points with D >= 1 coordinates each")
         if not np.all(np.isfinite(pts)) or np.any(pts < 0):
-            raise ProblemSpecError("types.points", float(pts.min()), "must be finite and non-negative (values of each good)")
+            raise ProblemSpecError("types.points", float(pts.min()),
+                                   "must be finite and non-negative (values of each good)")
         if pts.shape[0] > MAX_POINTS:
             raise ProblemSpecError("types.points", pts.shape[0], f"at most {MAX_POINTS:,} types (the all-pairs "
                                    f"audit compares N^2 = {pts.shape[0] ** 2:.2g} pairs)")
@@ -109,9 +110,11 @@ class VectorTypes:
             raise ProblemSpecError("types.grid", {"lo": lo_a.tolist(), "hi": hi_a.tolist(), "n": counts},
                                    "lo, hi and n must have one entry per dimension")
         if not (np.all(np.isfinite(lo_a)) and np.all(np.isfinite(hi_a))) or np.any(lo_a < 0):
-            raise ProblemSpecError("types.grid.lo", lo_a.tolist(), "must be finite and non-negative (values of each good)")
+            raise ProblemSpecError("types.grid.lo", lo_a.tolist(),
+                                   "must be finite and non-negative (values of each good)")
         if np.any(hi_a <= lo_a):
-            raise ProblemSpecError("types.grid.hi", hi_a.tolist(), f"must exceed lo = {lo_a.tolist()} in every dimension")
+            raise ProblemSpecError("types.grid.hi", hi_a.tolist(),
+                                   f"must exceed lo = {lo_a.tolist()} in every dimension")
         total = int(np.prod(counts))
         if total > MAX_POINTS:
             raise ProblemSpecError("types.grid.n", counts, f"gives {total:,} types; at most {MAX_POINTS:,}")
@@ -241,7 +244,7 @@ class MultiDimResult(ResultBase):
                    "cost": self.cost_model.to_dict()}
         return contract(problem, self.status, self.profit, self.surplus, self.consumer_surplus, rows, binding,
                         self.audit.to_dict(), None if self.certificate is None else self.certificate.to_dict(),
-                        self.solver, None, None, regions=self.region_counts())
+                        self.solver, None, None, regions=self.region_counts(), options=dict(self.options))
 
     def sweep_row(self) -> dict[str, object]:
         return {f"n_{k}": v for k, v in self.region_counts().items()}
@@ -253,7 +256,7 @@ def _check_dims(cost: VectorCost, types: VectorTypes) -> None:
                                f"types have D = {types.dim} coordinates; give one entry per dimension")
 
 
-def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = "adaptive", solver: str = DEFAULT_SOLVER,
+def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = DEFAULT_IC["multidim"], solver: str = DEFAULT_SOLVER,
                    name: str = "multidimensional problem", time_limit: float | None = None,
                    solver_options: dict[str, object] | None = None, verbose: bool = False) -> MultiDimResult:
     r"""Solve, audit and certify the multidimensional screening program.
@@ -331,14 +334,14 @@ class MultiDimProblem:
     def __post_init__(self) -> None:
         _check_dims(self.cost, self.types)
 
+    @resolves_options
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> MultiDimResult:
         """Solve, audit and certify (:func:`solve_multidim`).
 
         Options (a :class:`~mechdesign.settings.base.SolveOptions` and/or keywords): ``ic`` ('adaptive',
         the default, or 'all'), ``solver``, ``solver_options``, ``time_limit``, ``verbose``; any other
-        option is refused."""
-        o = SolveOptions.make(options, **kwargs)
-        o.check(self.kind, self.options)
-        return solve_multidim(self.types, self.cost, ic=o.ic or DEFAULT_IC[self.kind], solver=o.solver or DEFAULT_SOLVER,
-                              name=self.name, time_limit=o.time_limit, solver_options=o.solver_options,
-                              verbose=o.verbose)
+        option is refused. The problem file's ``[solve]`` table gives the options the caller does not."""
+        o = SolveOptions.make(options, **kwargs)  # resolved by @resolves_options
+        return solve_multidim(self.types, self.cost, ic=o.ic or DEFAULT_IC[self.kind],
+                              solver=o.solver or DEFAULT_SOLVER, name=self.name, time_limit=o.time_limit,
+                              solver_options=o.solver_options, verbose=o.verbose)

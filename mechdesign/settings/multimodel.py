@@ -34,7 +34,14 @@ from mechdesign.analytic.multimodel import MultiModel
 from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import AuditError, ProblemSpecError, SolverError, SolverInaccurateWarning
-from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_IC, SolveOptions, decide_status
+from mechdesign.settings.base import (
+    BOUND_GAP_RTOL,
+    DEFAULT_IC,
+    DEFAULT_N,
+    SolveOptions,
+    decide_status,
+    resolves_options,
+)
 from mechdesign.settings.costs import check_units
 from mechdesign.settings.results import ResultBase, contract, scalar_binding
 from mechdesign.types import DiscreteTypes, Distribution
@@ -102,7 +109,7 @@ class MultiModelResult(ResultBase):
     analytic: dict[str, object] = field(default_factory=dict)
     comparison: dict[str, object] = field(default_factory=dict)
     cost: FloatArray | None = None
-    ic: str = "local"
+    ic: str = DEFAULT_IC["multimodel"]
 
     @property
     def gap(self) -> float:
@@ -154,7 +161,8 @@ class MultiModelResult(ResultBase):
              "lower_bound": self.lower_bound, "gap_rel": self.gap, "gap_rtol": BOUND_GAP_RTOL, "nodes": self.nodes},
             {"name": "CLARABEL (cvxpy)", "status": self.status, "ic": self.ic, "nodes": self.nodes,
              "times": {"solve": self.seconds}},
-            self.analytic or None, self.comparison or None, switch_types_menu=self.switch_types)
+            self.analytic or None, self.comparison or None, switch_types_menu=self.switch_types,
+            options=dict(self.options))
 
     def table(self) -> pd.DataFrame:
         names = [self.model_names[m] if m >= 0 else None for m in self.model]
@@ -184,8 +192,8 @@ class MultiModelResult(ResultBase):
         return "\n".join(lines)
 
 
-def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = "local", name: str = "multi-model problem",
-                     gap_tol: float = 1e-7, max_nodes: int = 40) -> MultiModelResult:
+def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = DEFAULT_IC["multimodel"],
+                     name: str = "multi-model problem", gap_tol: float = 1e-7, max_nodes: int = 40) -> MultiModelResult:
     """Best-first branch and bound on the convex-envelope relaxation (see the module docstring)."""
     t0 = time.perf_counter()
     th = types.theta
@@ -261,7 +269,8 @@ def solve_multimodel(mm: MultiModel, types: DiscreteTypes, ic: str = "local", na
                            cost=mm.cost(Q), ic=ic)
     a_model, a_Q, a_t, a_margin = mm.discrete_monopoly(types)
     a_profit = float(types.prob @ a_margin)
-    a_switch = [float(0.5 * (th[i] + th[i + 1])) for i in range(N - 1) if a_model[i] >= 0 and a_model[i + 1] != a_model[i]]
+    a_switch = [float(0.5 * (th[i] + th[i + 1])) for i in range(N - 1)
+                if a_model[i] >= 0 and a_model[i + 1] != a_model[i]]
     res.analytic = {"kind": "Props 5-6", "profit": a_profit, "quality": a_Q, "transfer": a_t,
                     "switch_types": [s[0] for s in mm.switch_types()], "monopoly_switch_types": a_switch}
     res.comparison = {
@@ -292,7 +301,7 @@ class MultiModelProblem:
 
     models: MultiModel
     types: DiscreteTypes | Distribution
-    n: int = 200
+    n: int = DEFAULT_N
     name: str = "multi-model problem"
     source: dict[str, object] = field(default_factory=dict)
 
@@ -317,16 +326,18 @@ class MultiModelProblem:
     kind: ClassVar[str] = "multimodel"
     options: ClassVar[tuple[str, ...]] = ("n", "ic")
 
+    @resolves_options
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> MultiModelResult:
         """The certified numerical menu (convex-envelope relaxation + branch and bound).
 
         Options: ``n`` (cells of a continuous distribution), ``ic`` ('local', the default, 'all' or
-        'adaptive'); any other is refused.
+        'adaptive'); any other is refused. The problem file's ``[solve]`` table gives the options the
+        caller does not.
         """
-        o = SolveOptions.make(options, **kwargs)
-        o.check(self.kind, self.options)
+        o = SolveOptions.make(options, **kwargs)  # resolved by @resolves_options
         _check_n(o.n, self.types)
-        return solve_multimodel(self.models, _discrete(self.types, o.n or self.n), ic=o.ic or DEFAULT_IC[self.kind], name=self.name)
+        return solve_multimodel(self.models, _discrete(self.types, o.n or self.n), ic=o.ic or DEFAULT_IC[self.kind],
+                                name=self.name)
 
     def report(self, n: int | None = None) -> str:
         an = self.analytic(n)

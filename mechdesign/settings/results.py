@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -14,18 +15,18 @@ import pandas as pd
 from mechdesign.analytic.monopoly import ContinuousMenu, DiscreteMenu
 from mechdesign.engine.audit import AuditReport, BindingSets
 from mechdesign.engine.certificate import Certificate
-from mechdesign.validation.compare import Comparison
+from mechdesign.settings.comparisons import Comparison
 
 FloatArray = np.ndarray
 
 
-def _jsonable(obj: object) -> object:
+def jsonable(obj: object) -> object:
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return jsonable(obj.tolist())
     if isinstance(obj, (np.floating, float)):
         f = float(obj)
         return f if np.isfinite(f) else None
@@ -61,8 +62,11 @@ class ResultBase(SummaryMixin):
     Subclasses provide ``summary()``, ``to_frame()`` (one row per type) and ``to_dict()``, whose keys
     include every entry of :data:`mechdesign.settings.base.CONTRACT_KEYS` (``None`` where the setting
     has no such thing). ``status`` is ``"optimal"`` only when the menu is certified
-    (:func:`mechdesign.settings.base.decide_status`).
+    (:func:`mechdesign.settings.base.decide_status`). ``options`` are the options the solve ran with (the
+    caller's over the problem file's ``[solve]``; set by :func:`mechdesign.settings.base.resolves_options`).
     """
+
+    options: Mapping[str, object] = MappingProxyType({})
 
     def to_frame(self) -> pd.DataFrame:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -87,13 +91,13 @@ def contract(problem: Mapping[str, Any], status: str, profit: float, surplus: fl
              consumer_surplus: float | None, menu: list[dict[str, Any]], binding: Mapping[str, Any] | None,
              audit: Mapping[str, Any] | None, certificate: Mapping[str, Any] | None, solver: Mapping[str, Any],
              analytic: object = None, comparison: object = None, **extra: object) -> dict[str, object]:
-    """The JSON output contract (DESIGN.md) as one dict, JSON-ready; ``extra`` keys are added after."""
+    """The JSON output contract (docs/architecture.md) as one dict, JSON-ready; ``extra`` keys are added after."""
     out: dict[str, object] = {
         "problem": problem, "status": status, "profit": profit, "surplus": surplus,
         "consumer_surplus": consumer_surplus, "menu": menu, "binding": binding, "audit": audit,
         "certificate": certificate, "solver": solver, "analytic": analytic, "comparison": comparison, **extra,
     }
-    return _jsonable(out)  # type: ignore[return-value]
+    return jsonable(out)  # type: ignore[return-value]
 
 
 def multiplier_binding(ic_pairs: np.ndarray, ic_duals: np.ndarray, ir_duals: np.ndarray, rent: np.ndarray,
@@ -235,7 +239,7 @@ class MenuResult(ResultBase):
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON output contract of DESIGN.md."""
+        """The JSON output contract (docs/architecture.md)."""
         m = self.menu
         token_cols = [c for c in m.columns if c.startswith(("X_", "Z_"))]
         cols = {c: m[c].to_numpy(dtype=float).tolist() for c in ["prob", "theta", "quality", "transfer", "rent", "cost",
@@ -258,6 +262,7 @@ class MenuResult(ResultBase):
             "audit": self.audit.to_dict(),
             "certificate": None if self.certificate is None else self.certificate.to_dict(),
             "solver": self.solver,
+            "options": dict(self.options),
             "notes": self.notes,
         }
         if self.analytic is not None:
@@ -279,7 +284,7 @@ class MenuResult(ResultBase):
                 }
         out.setdefault("analytic", None)
         out["comparison"] = None if self.comparison is None else self.comparison.to_dict()
-        out = _jsonable(out)  # type: ignore[assignment]
+        out = jsonable(out)  # type: ignore[assignment]
         out["menu"] = rows  # plain Python floats already (finite: the menu passed its audit)
         return out
 

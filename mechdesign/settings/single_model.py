@@ -46,12 +46,19 @@ from mechdesign.exceptions import (
     TimeLimitError,
     UncertifiedWarning,
 )
-from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, MAX_TYPES, SolveOptions
+from mechdesign.settings.base import (
+    DEFAULT_IC,
+    DEFAULT_N,
+    DEFAULT_SOLVER,
+    MAX_TYPES,
+    SolveOptions,
+    resolves_options,
+)
+from mechdesign.settings.comparisons import Comparison, compare_continuous, compare_discrete
 from mechdesign.settings.costs import QualityCostModel, TokenCostModel, program_units
 from mechdesign.settings.results import MenuResult
 from mechdesign.technology import Technology
 from mechdesign.types import NEGLIGIBLE_MASS, DiscreteTypes, Distribution, TaskProfileTypes
-from mechdesign.validation.compare import Comparison, compare_continuous, compare_discrete
 
 FloatArray = np.ndarray
 
@@ -85,7 +92,7 @@ class SingleModelProblem:
 
     technology: Technology
     types: DiscreteTypes | TaskProfileTypes | Distribution
-    n: int = 200
+    n: int = DEFAULT_N
     name: str = "single-model problem"
     inference_names: list[str] = field(default_factory=list)
     finetuning_names: list[str] = field(default_factory=list)
@@ -146,6 +153,7 @@ class SingleModelProblem:
                 "source": self.source}
 
     # ------------------------------------------------------------------ solve
+    @resolves_options
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> MenuResult:
         r"""Solve the discretised screening program, certify, audit, compare and report the menu.
 

@@ -29,9 +29,10 @@ from mechdesign.analytic.value_scale import (
     observable_scale_menu,
 )
 from mechdesign.engine.audit import ACTIVE_TOL
-from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions
-from mechdesign.settings.contractible import ContractibleResult, solve_contractible
-from mechdesign.settings.results import ResultBase, _jsonable
+from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, resolves_options
+from mechdesign.settings.contractible import solve_contractible
+from mechdesign.settings.contractible_result import ContractibleResult
+from mechdesign.settings.results import ResultBase, jsonable
 from mechdesign.technology import Technology
 
 FloatArray = np.ndarray
@@ -142,10 +143,12 @@ class ValueScaleResult(ResultBase):
             "budget_menu_profit": self.budget_menu_profit,
         }
         out["comparison"] = self.comparison
-        return _jsonable(out)  # type: ignore[return-value]
+        out["options"] = dict(self.options)
+        return jsonable(out)  # type: ignore[return-value]
 
 
-def solve_value_scale(tech: Technology, types: ValueScaleTypes, ic: str = "all", solver: str = "CLARABEL",
+def solve_value_scale(tech: Technology, types: ValueScaleTypes, ic: str = DEFAULT_IC["value_scale"],
+                      solver: str = DEFAULT_SOLVER,
                       name: str = "value-scale problem", time_limit: float | None = None) -> ValueScaleResult:
     """Solve the contractible program for value-scale types and compare with Prop 10's benchmark."""
     prof = types.to_profiles()
@@ -196,12 +199,13 @@ class ValueScaleProblem:
     kind: ClassVar[str] = "value_scale"
     options: ClassVar[tuple[str, ...]] = ("ic", "solver", "time_limit")
 
+    @resolves_options
     def solve(self, options: SolveOptions | None = None, /, **kwargs: Any) -> ValueScaleResult:
         """Solve, certify, audit and compare with the observable-scale benchmark (Prop 10).
 
-        Options: ``ic`` ('all' or 'adaptive'), ``solver``, ``time_limit``; any other is refused.
+        Options: ``ic`` ('all' or 'adaptive'), ``solver``, ``time_limit``; any other is refused. The problem
+        file's ``[solve]`` table gives the options the caller does not.
         """
-        o = SolveOptions.make(options, **kwargs)
-        o.check(self.kind, self.options)
-        return solve_value_scale(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind], solver=o.solver or DEFAULT_SOLVER,
-                                 name=self.name, time_limit=o.time_limit)
+        o = SolveOptions.make(options, **kwargs)  # resolved by @resolves_options
+        return solve_value_scale(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind],
+                                 solver=o.solver or DEFAULT_SOLVER, name=self.name, time_limit=o.time_limit)

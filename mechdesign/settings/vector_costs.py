@@ -162,7 +162,8 @@ class SeparablePowerCost:
         if p.size == 1 and c.size > 1:
             p = np.full(c.size, float(p[0]))
         if c.size != p.size:
-            raise ProblemSpecError("cost.p", p.tolist(), f"must have one exponent per dimension ({c.size}, like cost.c)")
+            raise ProblemSpecError("cost.p", p.tolist(),
+                                   f"must have one exponent per dimension ({c.size}, like cost.c)")
         if not np.all(np.isfinite(c)) or np.any(c <= 0):
             raise ProblemSpecError("cost.c", c.tolist(), "must be positive finite numbers")
         if not np.all(np.isfinite(p)) or np.any(p <= 1) or np.any(p > 20):
@@ -256,7 +257,8 @@ class TokenTechnologyCost:
 
     def describe(self) -> str:
         t = self.technology
-        return f"token technology (sigma {t.sigma:g}, sigma_hat {t.sigma_hat:g}), segment measures {self.measures.tolist()}"
+        return (f"token technology (sigma {t.sigma:g}, sigma_hat {t.sigma_hat:g}), "
+                f"segment measures {self.measures.tolist()}")
 
     def to_dict(self) -> dict[str, object]:
         return {"kind": "tokens", "measures": self.measures.tolist(), "sigma": self.technology.sigma,

@@ -18,11 +18,12 @@ from mechdesign.analytic.value_scale import (
     scale_marginal_cost,
 )
 from mechdesign.problemfile import load_problem
-from mechdesign.settings.contractible import ContractibleProblem, ContractibleResult, solve_contractible
+from mechdesign.settings.contractible import ContractibleProblem, solve_contractible
+from mechdesign.settings.contractible_result import ContractibleResult
 from mechdesign.settings.value_scale import CROSS_DUAL_TOL, RENT_TOL, ValueScaleProblem, solve_value_scale
 from mechdesign.technology import CES, BaselineFineTuning, Technology, cobb_douglas
 from mechdesign.types import BetaDist, TaskProfileTypes, Uniform, aggregate_type
-from mechdesign.validation.instances import CheckResult, FloatArray, _random_techs
+from mechdesign.validation.instances import CheckResult, FloatArray, random_technologies
 
 
 def check_prop9(rng: np.random.Generator, problems: Path) -> CheckResult:
@@ -57,12 +58,13 @@ def check_lemma5(rng: np.random.Generator, problems: Path) -> CheckResult:
     strictly increasing and convex in q, decreasing in s, and C_q decreasing in s (submodularity).
     The error column is the largest relative closed-form error; a failed shape property counts 1.
     """
-    techs = _random_techs(rng, 40)
+    techs = random_technologies(rng, 40)
     while len(techs) < 55:
         sigma = float(rng.uniform(0.2, 0.6))
         techs.append(Technology(CES(np.array([1.0])), sigma, rng.uniform(0.3, 3.0, 1),
                                 BaselineFineTuning(float(rng.uniform(0.2, 2.0)),
-                                                   float(rng.uniform(0.1, 0.9) * (1 - sigma)), rng.uniform(0.3, 3.0, 1))))
+                                                   float(rng.uniform(0.1, 0.9) * (1 - sigma)),
+                                                   rng.uniform(0.3, 3.0, 1))))
     errs: list[float] = []
     q = np.geomspace(1e-3, 2.0, 40)
     s_grid = np.linspace(0.1, 1.0, 10)
@@ -133,9 +135,10 @@ def check_assumption2(rng: np.random.Generator, problems: Path) -> CheckResult:
     Where the benchmark menu is IC across scales the contractible optimum must equal it (error column,
     1e-6); where it is not, the contractible profit must be strictly below it (and the note counts the
     instances where cross-scale ICs bind with multiplier > 1e-5 for a type with rent; tiny violations
-    leave tiny multipliers). The note counts how often the discrete Assumption 2 check and the benchmark's cross-scale audit
-    disagree: Assumption 2 is sufficient (Prop 10), not necessary, and with w on a grid the deviation to
-    (w s / s', s') of the proof lands between grid points, so a small violation can survive it.
+    leave tiny multipliers). The note counts how often the discrete Assumption 2 check and the benchmark's
+    cross-scale audit disagree: Assumption 2 is sufficient (Prop 10), not necessary, and with w on a grid
+    the deviation to (w s / s', s') of the proof lands between grid points, so a small violation can
+    survive it.
     """
     cases = _value_scale_cases(problems, "value_scale_a2*.toml") + [_random_value_scale(rng, flat=True)
                                                                      for _ in range(50)]
@@ -215,7 +218,7 @@ def check_prop8(rng: np.random.Generator, problems: Path) -> CheckResult:
     shipped = load_problem(problems / "separable_cost_based.toml")
     assert isinstance(shipped, ContractibleProblem)
     cases: list[tuple[Technology, TaskProfileTypes]] = [(shipped.technology, shipped.types)]
-    techs = _random_techs(rng, 50)
+    techs = random_technologies(rng, 50)
     for tech in techs[1:]:
         T = int(rng.integers(2, 5))
         K, R = int(rng.integers(2, 5)), int(rng.integers(2, 4))

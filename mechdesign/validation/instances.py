@@ -31,7 +31,7 @@ class CheckResult:
         return self.instances > 0 and bool(self.max_error <= self.tolerance) and (self.binding_agree is None or bool(self.binding_agree))
 
 
-def _random_techs(rng: np.random.Generator, n: int) -> list[Technology]:
+def random_technologies(rng: np.random.Generator, n: int) -> list[Technology]:
     out = [cobb_douglas([0.3, 0.2], [1.0, 3.0], [0.25], [2.0])]
     while len(out) < n:
         J = int(rng.integers(1, 4))
@@ -44,6 +44,6 @@ def _random_techs(rng: np.random.Generator, n: int) -> list[Technology]:
     return out
 
 
-def _profiles(rng: np.random.Generator, T: int) -> tuple[FloatArray, FloatArray]:
+def random_profiles(rng: np.random.Generator, T: int) -> tuple[FloatArray, FloatArray]:
     mu = rng.uniform(0.2, 1.0, T)
     return rng.uniform(0.05, 1.2, T), mu / mu.sum()

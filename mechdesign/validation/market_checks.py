@@ -20,7 +20,8 @@ def _random_multimodel(rng: np.random.Generator) -> MultiModel:
     sigma = float(rng.uniform(0.3, 0.6))
     L = int(rng.integers(2, 4))
     sh = np.sort(rng.uniform(0.0, 0.8 - sigma, L))
-    return MultiModel(sigma, tuple(ModelSpec(float(h), float(rng.uniform(0.2, 1.0)), f"m{i}") for i, h in enumerate(sh)))
+    return MultiModel(sigma, tuple(ModelSpec(float(h), float(rng.uniform(0.2, 1.0)), f"m{i}")
+                                   for i, h in enumerate(sh)))
 
 
 def check_lemma2(rng: np.random.Generator, problems: Path) -> CheckResult:
@@ -149,6 +150,7 @@ def check_leader_lottery(rng: np.random.Generator, problems: Path) -> CheckResul
             relaxed = solve_leader(lf, types, method="relaxation")
             agree &= relaxed.upper_bound >= r.lower_bound * (1 - 1e-9)
             errs.append(max(r.gap, 0.0))
-    return CheckResult("leader_lottery", "lottery LP with every IC pair = exact discrete leader menu (sigma_hat_F = 0); "
+    return CheckResult("leader_lottery",
+                       "lottery LP with every IC pair = exact discrete leader menu (sigma_hat_F = 0); "
                        "certified gap <= 1e-6 and audited menu for sigma_hat_F > 0 (numerical only)",
                        len(closed) + len(tuned), max(errs), 1e-6, agree, 0.0)

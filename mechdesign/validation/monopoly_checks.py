@@ -21,12 +21,12 @@ from mechdesign.validation.checks import (
     solve_constrained_efficient,
     solve_efficient_tasks,
 )
-from mechdesign.validation.instances import CheckResult, _profiles, _random_techs
+from mechdesign.validation.instances import CheckResult, random_profiles, random_technologies
 
 
 def check_lemma3(rng: np.random.Generator, problems: Path) -> CheckResult:
     errs = []
-    for tech in _random_techs(rng, 12):
+    for tech in random_technologies(rng, 12):
         for Q in (1e-3, 0.3, 4.0):
             num = tech.cost_numeric(Q)[0]
             errs.append(abs(float(tech.cost(np.array(Q))) - num) / num)
@@ -36,7 +36,7 @@ def check_lemma3(rng: np.random.Generator, problems: Path) -> CheckResult:
 
 def check_lemma1(rng: np.random.Generator, problems: Path) -> CheckResult:
     bad = 0
-    techs = _random_techs(rng, 12)
+    techs = random_technologies(rng, 12)
     for tech in techs:
         q = np.geomspace(1e-6, 10, 200)
         c = tech.cost(q)
@@ -48,9 +48,9 @@ def check_lemma1(rng: np.random.Generator, problems: Path) -> CheckResult:
 
 def check_prop1(rng: np.random.Generator, problems: Path) -> CheckResult:
     errs = []
-    techs = _random_techs(rng, 5)
+    techs = random_technologies(rng, 5)
     for tech in techs:
-        w, mu = _profiles(rng, 4)
+        w, mu = random_profiles(rng, 4)
         th = float(aggregate_type(w, mu, tech.sigma))
         eff = efficient_allocation(tech, th)
         sol = solve_efficient_tasks(tech, w, mu, eff.quality)
@@ -62,9 +62,9 @@ def check_prop1(rng: np.random.Generator, problems: Path) -> CheckResult:
 
 def check_prop2(rng: np.random.Generator, problems: Path) -> CheckResult:
     errs = []
-    techs = _random_techs(rng, 5)
+    techs = random_technologies(rng, 5)
     for tech in techs:
-        w, mu = _profiles(rng, 5)
+        w, mu = random_profiles(rng, 5)
         X = rng.uniform(0.1, 1.0, tech.J)
         Z = rng.uniform(0.1, 1.0, tech.K)
         sol = solve_buyer_allocation(tech, w, mu, X, Z)
@@ -76,7 +76,7 @@ def check_prop2(rng: np.random.Generator, problems: Path) -> CheckResult:
 
 def check_cor1(rng: np.random.Generator, problems: Path) -> CheckResult:
     errs = []
-    techs = _random_techs(rng, 5)
+    techs = random_technologies(rng, 5)
     for tech in techs:
         eff = efficient_allocation(tech, 1.0)
         ce = solve_constrained_efficient(tech, 1.0, 0.5 * eff.X, 2.0 * eff.Z)

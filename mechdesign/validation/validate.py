@@ -27,7 +27,7 @@ from mechdesign.validation.appendix_b_checks import (
     check_prop10,
     check_prop10_tariffs,
 )
-from mechdesign.validation.instances import CheckResult, FloatArray  # noqa: F401 (FloatArray: re-exported)
+from mechdesign.validation.instances import CheckResult
 from mechdesign.validation.market_checks import (
     check_leader_lottery,
     check_lemma2,

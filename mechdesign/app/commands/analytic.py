@@ -12,7 +12,7 @@ import pandas as pd
 
 from mechdesign.app.commands import wrote
 from mechdesign.exceptions import ProblemSpecError
-from mechdesign.settings.results import _jsonable
+from mechdesign.settings.results import jsonable
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +47,7 @@ def _analytic_multimodel(loaded: Any, args: argparse.Namespace, n: int | None, w
     print(loaded.report(n))
     if args.json:
         data = {"problem": {"name": loaded.name, "kind": "multimodel"}, "analytic": loaded.analytic(n)}
-        text = json.dumps(_jsonable(data), indent=1)
+        text = json.dumps(jsonable(data), indent=1)
         writers[args.json] = lambda path: Path(path).write_text(text)
 
 
@@ -93,7 +93,7 @@ def _analytic_single_model(problem: Any, args: argparse.Namespace, n: int | None
                                             {"cutoff": cont.cutoff, "pooled_intervals": cont.pooled_intervals,
                                              "profit": cont.profit()})},
                 "menu": table.reset_index().to_dict(orient="records")}
-        text = json.dumps(_jsonable(data), indent=1)
+        text = json.dumps(jsonable(data), indent=1)
         writers[args.json] = lambda path: Path(path).write_text(text)
 
 

@@ -106,8 +106,8 @@ def _format_report(problem: object, types: object) -> pd.DataFrame:
     q2 = tech.inverse_marginal_cost(th / k2)
     pay2 = p0 + k2 * tech.cost(q2)
     buy = th * q2 - pay2 >= 0
-    rows.append({"format": "one two-part tariff", "items": 1, "profit": pr2, "revenue": float(f @ np.where(buy, pay2, 0.0)),
-                 "surplus": s2, "consumer_surplus": cs2})
+    rows.append({"format": "one two-part tariff", "items": 1, "profit": pr2,
+                 "revenue": float(f @ np.where(buy, pay2, 0.0)), "surplus": s2, "consumer_surplus": cs2})
     k, pr1, s1, cs1 = linear_price(tech, types)  # type: ignore[arg-type]
     rev1 = float(f @ (k * tech.cost(tech.inverse_marginal_cost(th / k))))
     rows.append({"format": "one linear price", "items": 1, "profit": pr1, "revenue": rev1, "surplus": s1,

@@ -1,5 +1,8 @@
 """``mechdesign solve``: every problem kind through one path, options -> ``problem.solve`` -> summary
-and files (JSON output contract, CSV, PNG; all or nothing)."""
+and files (JSON output contract, CSV, PNG; all or nothing).
+
+The command line's options go to ``problem.solve``, which puts them over the file's ``[solve]`` table
+(:func:`mechdesign.settings.base.resolve_options`), exactly as a Python caller's."""
 
 from __future__ import annotations
 
@@ -29,12 +32,7 @@ def run(args: argparse.Namespace) -> int:
             raise ProblemSpecError(flags[name], given[name], f"is not an option of {problem.kind} problems "
                                    f"(problem.kind = {problem.kind!r} takes: "
                                    + ", ".join(flags[o] for o in problem.options if o in flags) + ")")
-    defaults = problem.source.get("solve_defaults", {})
-    assert isinstance(defaults, dict)
-    for name, value in defaults.items():  # the file's [solve] table, where the command line is silent
-        if name in problem.options and name not in opts and not (name == "n" and problem.kind == "single_model"):
-            opts[name] = value
-    options = SolveOptions.make(**opts)
+    options = SolveOptions.make(**opts)  # the file's [solve] table fills the rest (problem.solve resolves)
     outputs = {"--json": args.json, "--csv": args.csv, "--plot": args.plot}
     check_output_paths(**outputs)  # an empty path is refused, not ignored
     with warnings.catch_warnings(record=True) as caught:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from mechdesign.app.commands import wrote
 from mechdesign.exceptions import ProblemSpecError
-from mechdesign.settings.results import _jsonable
+from mechdesign.settings.results import jsonable
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         writers[args.csv] = lambda path: table.to_csv(path, index=False)
     if args.json:
-        payload = json.dumps(_jsonable({"file": args.file, "params": args.param, "n": args.n,
+        payload = json.dumps(jsonable({"file": args.file, "params": args.param, "n": args.n,
                                         "provenance": provenance(), "rows": table.to_dict(orient="records")}),
                              indent=1)
         writers[args.json] = lambda path: Path(path).write_text(payload)
