@@ -297,7 +297,7 @@ def types_from_table(t: Mapping[str, object], sigma: float = 0.5
     _pair_count(field, wt.get("n", 20) if w is None else f"{w.n} values", count * s_vals.size,
                 f"{count:,} values x {s_vals.size} scales")
     if w is None:
-        w = distribution_from_table(_table(wt, "distribution", "types.w."), "types.w.distribution.").discretize(nw)
+        w = distribution_from_table(subtable(wt, "distribution", "types.w."), "types.w.distribution.").discretize(nw)
     vs = ValueScaleTypes(w, s_vals, s_prob)
     return vs, vs.n
 

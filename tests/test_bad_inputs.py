@@ -294,7 +294,7 @@ def _mutations(value: Any, key: str, schema: dict[str, list[dict[str, Any]]]) ->
     if isinstance(value, (int, float)):
         integer = isinstance(value, int)
         out += [(f"extreme {v!r}", v) for v in EXTREMES]
-        out += [(f"list instead of a number", [value])]
+        out += [("list instead of a number", [value])]
         if integer:
             out.append(("not an integer", value + 0.5))
         for spec in specs:

@@ -674,7 +674,8 @@ def near_tied_primitives(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float
     tie = draw(st.integers(0, K - 2))
     u_phi = [draw(st.floats(0.3, 0.9)) for _ in range(K - 1)]
     u_phi[tie] = 1.0 - draw(st.floats(1e-4, 1e-2))
-    theta, f = _regular_primitives(K, draw(st.floats(0.5, 5.0)), u_phi, [draw(st.floats(0.25, 0.9)) for _ in range(K - 1)])
+    theta, f = _regular_primitives(K, draw(st.floats(0.5, 5.0)), u_phi,
+                                   [draw(st.floats(0.25, 0.9)) for _ in range(K - 1)])
     return theta, f, draw(st.floats(0.15, 0.85)), tie
 
 
@@ -837,7 +838,8 @@ def test_out_of_sample_history(provider: str, tmp_path: Path, capsys: pytest.Cap
     a, z, extra = HISTORIES[provider]
     out = {k: tmp_path / f"h.{k}" for k in ("json", "csv", "png")}
     argv = ["calibrate", f"observed/{a}", "--against", f"observed/{z}", *extra]
-    code, text, err = _main([*argv, "--json", str(out["json"]), "--csv", str(out["csv"]), "--plot", str(out["png"])], capsys)
+    code, text, err = _main([*argv, "--json", str(out["json"]), "--csv", str(out["csv"]), "--plot", str(out["png"])],
+                            capsys)
     assert code == 0, err
     assert all(p.stat().st_size > 0 for p in out.values()) and "Out-of-sample test" in text
     payload = json.loads(out["json"].read_text())

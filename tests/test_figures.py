@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
-from matplotlib.lines import Line2D
 
 import mechdesign as md
 from mechdesign.app.plot2d import types_2d_figure

@@ -19,7 +19,6 @@ from mechdesign.app.commands import analytic, audit, bench, plot, price, problem
 from mechdesign.engine.program import IC_STRATEGIES
 from mechdesign.exceptions import MechDesignError, ProblemFileError, ProblemSpecError
 
-
 #: the help of every --n (it discretises continuous theta distributions only; checked by problemfile.check_n)
 N_HELP = ("number of type cells of a continuous theta distribution (types.kind = \"distribution\"); value-scale "
           "files set the cells of w with types.w.n")

@@ -71,7 +71,7 @@ def legend_below(fig: Figure, ncols: int = 4) -> Legend | None:
             seen.setdefault(label, handle)
     if not seen:
         return None
-    return fig.legend(list(seen.values()), list(seen), loc="outside lower center",
+    return fig.legend(list(seen.values()), list(seen), loc="outside lower center",  # type: ignore[call-overload]
                       ncols=min(ncols, len(seen)), fontsize=8, frameon=False)
 
 
@@ -147,7 +147,7 @@ def contractible_figure(frame: pd.DataFrame, title: str = "") -> Figure:
         elif len(frame) <= 24:
             ax.set_xticks(idx)
         else:
-            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
     legend_below(fig, ncols=min(len(segs) + 1, 6))
     return fig
 

@@ -79,7 +79,8 @@ def check_options(params: list[tuple[str, list[float]]], workers: object = None,
                                f"most {MAX_POINTS:,} (use fewer values)")
     if workers is not None:
         if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or not 1 <= workers <= MAX_WORKERS:
-            raise ProblemSpecError("--workers", workers, f"must be an integer >= 1 and <= {MAX_WORKERS} (local processes)")
+            raise ProblemSpecError("--workers", workers,
+                                   f"must be an integer >= 1 and <= {MAX_WORKERS} (local processes)")
         if scheduler:
             raise ProblemSpecError("--workers", workers, "applies to local processes; with --scheduler the Dask "
                                    "cluster's workers run the sweep (leave out --workers)")

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from mechdesign.engine.audit import AuditReport
 
@@ -369,7 +370,7 @@ def kkt_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray, tra
     return lam, float(res.fun) / max(float(np.max(np.abs(target), initial=0.0)), float(f.max()))
 
 
-def _kkt_matrices(v: FloatArray, cand: FloatArray, ir_rows: FloatArray) -> tuple[object, object]:
+def _kkt_matrices(v: FloatArray, cand: FloatArray, ir_rows: FloatArray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """The flow balance (N rows: out - in + nu = f) and the stationarity map (N*D rows:
     :math:`s_{nd}`) over the multipliers of the IC rows ``cand`` and the IR rows ``ir_rows``."""
     import scipy.sparse as sps

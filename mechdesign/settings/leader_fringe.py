@@ -49,8 +49,8 @@ from mechdesign.engine.audit import AUDIT_RTOL, TIGHT_RTOL
 from mechdesign.engine.lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
 from mechdesign.exceptions import ProblemSpecError
 from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_N, SolveOptions, decide_status, resolves_options
-from mechdesign.settings.results import ResultBase, contract, jsonable
 from mechdesign.settings.costs import check_units
+from mechdesign.settings.results import ResultBase, contract, jsonable
 from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
@@ -262,7 +262,8 @@ def solve_leader(lf: LeaderFringe, types: DiscreteTypes, dist: Distribution | No
     assert callable(u)
     closed = lf.sigma_hat_F == 0.0
     with np.errstate(all="ignore"):
-        q_hi = 10.0 * float((lf.d * th[-1] / lf.c_L) ** (1 / (1 - lf.d)))  # 10x the efficient leader quantity at the top
+        # 10x the efficient leader quantity at the top
+        q_hi = 10.0 * float((lf.d * th[-1] / lf.c_L) ** (1 / (1 - lf.d)))
     check_units("types.distribution.hi", float(th[-1]), q_hi * 1e-12, q_hi * float(th[-1]),
                 "the types with leader.cost")  # the quantity grid spans 12 decades below q_hi
     q, ub = _relaxation(u, th, f, lf.c_L, q_hi, lf.q_hat(th) if closed else np.zeros(0))
@@ -382,7 +383,7 @@ class LeaderFringeProblem:
                            ("theta_2", "monopoly region starts (eq. 49)"),
                            ("theta_3", "entry when theta_2 < theta_1")):
             val = an[key]  # None: no such cutoff; inf (theta_m): phi never reaches theta_hat on the support
-            shown = "-" if val is None else "never" if np.isinf(val) else f"{val:.10g}"
+            shown = "-" if val is None else "never" if np.isinf(float(val)) else f"{val:.10g}"  # type: ignore[arg-type]
             lines.append(f"{key:10s} {shown:>16s}   {label}")
         lines.append(f"regions: {an['regions']}")
         return "\n".join(lines)

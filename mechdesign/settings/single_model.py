@@ -35,8 +35,8 @@ from mechdesign.engine.audit import (
     tight_pairs,
 )
 from mechdesign.engine.certificate import Conjugate, lagrangian_certificate
-from mechdesign.engine.finish import FINISH_TOLS, finish_scalar
 from mechdesign.engine.chain import PowerCost, ScalarCost, chain_multipliers, solve_chain
+from mechdesign.engine.finish import FINISH_TOLS, finish_scalar
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import (
     AuditError,

@@ -28,7 +28,8 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         """Within tolerance, binding sets agreeing, and at least one instance checked (0 is no evidence)."""
-        return self.instances > 0 and bool(self.max_error <= self.tolerance) and (self.binding_agree is None or bool(self.binding_agree))
+        return (self.instances > 0 and bool(self.max_error <= self.tolerance)
+                and (self.binding_agree is None or bool(self.binding_agree)))
 
 
 def random_technologies(rng: np.random.Generator, n: int) -> list[Technology]:

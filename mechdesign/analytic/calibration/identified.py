@@ -150,7 +150,9 @@ def _exact_set(
         col = vals[:, j]
         for i in range(grid.size - 1):
             if np.isfinite(col[i]) and np.isfinite(col[i + 1]) and (col[i] > 0) != (col[i + 1] > 0):
-                f = lambda s, j=j: float(_components(T, A, s, lam)[j])
+                def f(s: float, j: int = j) -> float:
+                    return float(_components(T, A, s, lam)[j])
+
                 if f(float(grid[i])) == 0.0:
                     cuts.add(float(grid[i]))
                     continue

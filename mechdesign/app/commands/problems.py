@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mechdesign.exceptions import ProblemFileError
 
+
 def run(args: argparse.Namespace) -> int:
     import tomllib
 
@@ -18,7 +19,8 @@ def run(args: argparse.Namespace) -> int:
         rows = [(name, folder / f"{name}.toml") for name in problem_names(folder)]
     else:
         if not args.dir.strip():
-            raise ProblemFileError("--dir '' is empty; give the folder of problem files (omit --dir for the shipped ones)")
+            raise ProblemFileError("--dir '' is empty; give the folder of problem files "
+                                   "(omit --dir for the shipped ones)")
         folder = Path(args.dir)
         if folder.exists() and not folder.is_dir():
             raise ProblemFileError(f"--dir {args.dir!r} is a file; give the folder of problem files")

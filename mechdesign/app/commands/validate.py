@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.problems).exists() and not Path(args.problems).is_dir():
         raise ProblemFileError(f"--problems {args.problems!r} is a file; give the folder of problem files")
     if not Path(args.problems).is_dir():
-        raise ProblemFileError(f"folder {args.problems!r} does not exist (omit --problems to check the shipped problems)")
+        raise ProblemFileError(f"folder {args.problems!r} does not exist "
+                               "(omit --problems to check the shipped problems)")
     check_output_paths(json=args.json)
     table = run_checks(args.only, args.seed, args.problems)
     for line in _check_lines(table):
