@@ -109,7 +109,7 @@ KNOWN_CIRCLES = [{"mechdesign.engine.program", "mechdesign.engine.refine"}]
 KNOWN_PRIVATE = {
     ("mechdesign.analytic.calibration", "mechdesign.analytic.calibration.pricing", "_menu_items"),
     ("mechdesign.analytic.calibration.consistency", "mechdesign.analytic.calibration.data", "_sorted_tiers"),
-    ("mechdesign.analytic.calibration.core", "mechdesign.analytic.calibration.consistency", "_D"),
+
     ("mechdesign.analytic.calibration.core", "mechdesign.analytic.calibration.consistency", "_checked"),
     ("mechdesign.analytic.calibration.core", "mechdesign.analytic.calibration.consistency", "_exponent"),
     ("mechdesign.analytic.calibration.core", "mechdesign.analytic.calibration.consistency", "_restrictions"),

@@ -138,7 +138,7 @@ def test_multimodel_shows_the_model_each_type_buys() -> None:
     ax = fig.axes[0]
     by_label = {ln.get_label().split(" (")[0]: ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
     for name, line in by_label.items():
-        sel = frame["model"].isna() if name == "excluded" else frame["model"] == name
+        sel = frame["model"].isna() | (frame["model"] == "none") if name == "excluded" else frame["model"] == name
         np.testing.assert_allclose(line.get_xdata(), frame["theta"][sel])
     colours = {name: matplotlib.colors.to_hex(line.get_color()) for name, line in by_label.items()}
     assert len(set(colours.values())) == len(colours)  # one colour per model

@@ -143,11 +143,13 @@ def draw_instance(seed: int) -> tuple[Technology, object, int, dict[str, float]]
 
 
 def representable(theta_max: float, info: dict[str, float]) -> bool:
-    """The top type's efficient quality and gross payoff are far inside double precision (the test's own count)."""
+    """The top type's efficient quality, gross payoff and token budgets are inside the documented magnitude limit,
+    10^-130 .. 10^130 (natural logs within 300, so that products of two stay finite), with a margin (the test's
+    own count)."""
     beta = info["beta"]
     log_q = (math.log(theta_max) - info["lc0"] - math.log(beta)) / (beta - 1.0)
-    return (abs(log_q) < 500 and abs(log_q + math.log(theta_max)) < 500
-            and abs(log_q / (info["sigma"] + info["sigma_hat"])) < 500)
+    return (abs(log_q) < 290 and abs(log_q + math.log(theta_max)) < 290
+            and abs(log_q / (info["sigma"] + info["sigma_hat"])) < 290)
 
 
 def check_instance(seed: int, conic: bool = False) -> str:

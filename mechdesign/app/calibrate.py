@@ -28,6 +28,7 @@ import pandas as pd
 import mechdesign as md
 from mechdesign.analytic import calibration as cal
 from mechdesign.exceptions import ProblemSpecError
+from mechdesign.settings.results import jsonable
 
 #: the solver round trip must reproduce the posted menu to this relative accuracy
 ROUND_TRIP_RTOL = 1e-8
@@ -162,24 +163,6 @@ def _check_step(step: float, sigma_total: float) -> None:
         )
 
 
-def _jsonable(obj: object) -> object:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return _jsonable(obj.to_dict(orient="records"))
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    return obj
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``mechdesign calibrate``; 0 when the menu is consistent (and round-trips), 1 when not."""
     from mechdesign.app.output import check_output_paths
@@ -267,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
         payload = res.to_dict()
         payload["round_trip"] = rt
         payload["counterfactuals"] = cf
-        outputs.append((args.json, json.dumps(_jsonable(payload), indent=2).encode()))
+        outputs.append((args.json, json.dumps(jsonable(payload), indent=2).encode()))
     if args.csv:
         outputs.append((args.csv, res.table().to_csv(index=False).encode()))
     if args.plot:
@@ -317,7 +300,7 @@ def _run_allowance_set(args: argparse.Namespace, menu: cal.ObservedMenu, tier: s
     outputs: list[tuple[str, bytes]] = []
     if args.json:
         payload = {"menu": menu.describe(), "allowance_identified_set": aset.to_dict()}
-        outputs.append((args.json, json.dumps(_jsonable(payload), indent=2).encode()))
+        outputs.append((args.json, json.dumps(jsonable(payload), indent=2).encode()))
     if args.csv:
         outputs.append((args.csv, aset.table().to_csv(index=False).encode()))
     if args.plot:

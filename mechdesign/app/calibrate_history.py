@@ -54,7 +54,7 @@ def run_against(
     args: argparse.Namespace, allowances: dict[str, float], write: Callable[[list[tuple[str, bytes]]], None]
 ) -> int:
     """Run ``mechdesign calibrate OLD --against NEW`` (outputs written through ``write``)."""
-    from mechdesign.app.calibrate import _jsonable
+    from mechdesign.settings.results import jsonable
     from mechdesign.shipped import resolve
 
     old = cal.load_observed(resolve(args.menu_file))
@@ -73,7 +73,7 @@ def run_against(
     print(cmp.summary())
     outputs: list[tuple[str, bytes]] = []
     if args.json:
-        outputs.append((args.json, json.dumps(_jsonable(cmp.to_dict()), indent=2).encode()))
+        outputs.append((args.json, json.dumps(jsonable(cmp.to_dict()), indent=2).encode()))
     if args.csv:
         outputs.append((args.csv, cmp.tiers.to_csv(index=False).encode()))
     if args.plot:

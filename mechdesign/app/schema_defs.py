@@ -462,8 +462,13 @@ EXAMPLES: list[dict[str, Any]] = [
     {"problem": {"kind": "multimodel"}, "technology": {"sigma": 0.0001},
      "models": [{"name": "only", "sigma_hat": 0.5, "kappa": 1.0}],
      "types": {"kind": "discrete", "theta": [0.5, 1.0], "prob": [0.5, 0.5]}},
+    # (leader-fringe quantities grow like (theta d / c)^(1 / (1 - d)), d = sigma + sigma_hat: with d near 1 the
+    # costs sit near d theta so that they stay inside double precision; a cheap fringe in a second example)
     {"problem": {"kind": "leader_fringe"}, "technology": {"sigma": 0.0001},
-     "leader": {"sigma_hat": 0.9995, "cost": 0.125}, "fringe": {"sigma_hat": 0.0, "cost": 1e-9},
+     "leader": {"sigma_hat": 0.9995, "cost": 1.0}, "fringe": {"sigma_hat": 0.0, "cost": 0.99},
+     "types": {"kind": "distribution", "n": 20, "distribution": {"kind": "uniform"}}},
+    {"problem": {"kind": "leader_fringe"}, "technology": {"sigma": 0.5},
+     "leader": {"sigma_hat": 0.25, "cost": 0.125}, "fringe": {"sigma_hat": 0.0, "cost": 1e-9},
      "types": {"kind": "distribution", "n": 20, "distribution": {"kind": "uniform"}}},
     # multidimensional: listed points with a power cost, a weighted grid with the token cost, a 1-D grid
     {"problem": {"kind": "multidim"},

@@ -21,6 +21,10 @@ FloatArray = np.ndarray
 
 
 def jsonable(obj: object) -> object:
+    """``obj`` with numpy scalars and arrays, tuples and data frames (as records) made JSON-ready; non-finite
+    numbers become None."""
+    if isinstance(obj, pd.DataFrame):
+        return jsonable(obj.to_dict(orient="records"))
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

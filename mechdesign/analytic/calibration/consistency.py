@@ -125,7 +125,7 @@ def _exponent(
     return None
 
 
-def _D(A: FloatArray, b: float) -> FloatArray:
+def allowance_factors(A: FloatArray, b: float) -> FloatArray:
     r""":math:`D_k = b A_k [1-(A_{k-1}/A_k)^{1/b}]` (A_0 = 0): :math:`\lambda D_k = C'(Q_k)\Delta Q_k`."""
     prev = np.concatenate([[0.0], A[:-1]])
     with np.errstate(divide="ignore"):
@@ -138,7 +138,7 @@ def _slacks(T: FloatArray, A: FloatArray, b: float, lam: float | None = None) ->
     a = A ** (1.0 / b)
     dT = np.diff(np.concatenate([[0.0], T]))
     th = dT / np.diff(np.concatenate([[0.0], a]))  # proportional to theta: factor (lambda/C0)^(-1/b)
-    D = _D(A, b)
+    D = allowance_factors(A, b)
     m = (dT / D) / (lam if lam is not None else dT[-1] / D[-1])
     with np.errstate(divide="ignore", invalid="ignore"):
         out = {
@@ -383,7 +383,7 @@ def nearest_consistent_menu(
     u = float(T[-1])  # variables x = T' / T_K
     scale = np.where(T > 0, T, T[T > 0].min()) / u
     da = np.diff(np.concatenate([[0.0], A ** (1.0 / b)]))
-    D = _D(A, b)
+    D = allowance_factors(A, b)
     Dm = np.eye(K) - np.eye(K, k=-1)  # fee increments: dT = Dm @ T
     rows = [Dm[-1], Dm[0] / da[0]]  # top increment > 0 and theta_1 > 0
     rhs = [margin * 1e-3, margin * 1e-3 / da[-1]]

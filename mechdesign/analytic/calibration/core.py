@@ -90,12 +90,12 @@ from ...technology import Technology, cobb_douglas
 from ...types import DiscreteTypes
 from ..monopoly import discrete_menu
 from .consistency import (
-    _D,
     NearestMenu,
     Restriction,
     _checked,
     _exponent,
     _restrictions,
+    allowance_factors,
     nearest_consistent_menu,
 )
 from .data import FloatArray, ObservedMenu, _sorted_tiers
@@ -295,7 +295,7 @@ def _implied(
 ) -> tuple[float, float, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """(C1)-(C6): cost scale, C0, budgets, Q, theta, C'(Q), tail ratios and masses."""
     dT = np.diff(np.concatenate([[0.0], T]))
-    D = _D(A, b)
+    D = allowance_factors(A, b)
     if lam is None:
         lam = float(dT[-1] / D[-1])  # (C4)
     B = lam * A
@@ -328,7 +328,7 @@ def _usd_unit_note(T: FloatArray, A: FloatArray, b: float, lam: float) -> str:
     dTK = float(T[-1] - T[-2])
 
     def g(s: float) -> float:
-        return float(dTK / _D(A, 1.0 / s)[-1]) - 1.0
+        return float(dTK / allowance_factors(A, 1.0 / s)[-1]) - 1.0
 
     where = ""
     lo, hi = 1e-6, 1 - 1e-9

@@ -19,7 +19,7 @@ from scipy import optimize
 
 from ... import _validate as V
 from ...exceptions import ProblemSpecError
-from .consistency import _D, _checked, _exponent, _margin, _slacks
+from .consistency import _checked, _exponent, _margin, _slacks, allowance_factors
 from .data import FloatArray, ObservedMenu
 
 #: sigma + sigma_hat used when no cost exponent is given and the identified set is empty (BBS Fig. 1: 1/2)
@@ -129,7 +129,7 @@ def _components(T: FloatArray, A: FloatArray, s: float, lam: float | None) -> Fl
     parts = [sl["positive"], sl["ic"], sl["markup"]]
     if lam is not None:
         dT = np.diff(np.concatenate([[0.0], T]))
-        mK = float(dT[-1] / (lam * _D(A, b)[-1]))
+        mK = float(dT[-1] / (lam * allowance_factors(A, b)[-1]))
         parts.append(np.array([mK - (1.0 - 1e-9), (1.0 + 1e-9) - mK]))
     return np.concatenate(parts)
 
