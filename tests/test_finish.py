@@ -44,3 +44,27 @@ def test_finish_from_a_noisy_menu_is_the_exact_discrete_menu(seed: int) -> None:
     # the pools of the exact menu are exactly tied in the finished one
     tied_ref = np.isclose(np.diff(q_ref), 0.0, atol=1e-15) & (q_ref[1:] > 0)
     assert np.array_equal((np.diff(fin.allocation) == 0) & (fin.allocation[1:] > 0), tied_ref)
+
+
+def test_a_wrong_exact_tie_falls_back_to_every_type_alone() -> None:
+    """The solver's exact ties are read as pools; when one is wrong (the optimum separates the pair) the first
+    reading cannot recover it, and the fallback reading (every type its own block) is exact."""
+    theta = np.linspace(0.2, 1.0, 9)
+    f = np.full(9, 1 / 9)
+    cost = PowerCost(1.0, 2.0)
+    q_ref, _, _ = exact_menu(theta, f, 0.0, 2.0)
+    tied = q_ref.copy()
+    tied[6] = tied[7]  # a tie the optimum does not have
+    assert not np.allclose(finish_scalar(theta, f, tied, cost, 0.0).allocation, q_ref, rtol=1e-12)
+    np.testing.assert_allclose(finish_scalar(theta, f, tied, cost, -1.0).allocation, q_ref, rtol=1e-12)
+
+
+def test_multidim_values_that_underflow_the_units_are_refused_not_a_traceback() -> None:
+    """Review finding: tiny non-zero values took the null-menu path and crashed in its certificate."""
+    from mechdesign.exceptions import ProblemSpecError
+    from mechdesign.settings.multidim import MultiDimProblem, VectorTypes
+    from mechdesign.settings.vector_costs import QuadraticCost
+
+    with pytest.raises(ProblemSpecError, match="types.points"):
+        MultiDimProblem(VectorTypes(np.array([[1e-170, 0.0], [0.0, 1e-170]]), np.array([0.5, 0.5])),
+                        QuadraticCost(np.eye(2))).solve()

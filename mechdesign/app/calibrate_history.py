@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from mechdesign.analytic import calibration as cal
 from mechdesign.analytic.calibration.history import out_of_sample
-from mechdesign.exceptions import ProblemSpecError
+from mechdesign.exceptions import ProblemFileError, ProblemSpecError
 
 
 def _assume(
@@ -58,7 +58,11 @@ def run_against(
     from mechdesign.shipped import resolve
 
     old = cal.load_observed(resolve(args.menu_file))
-    new = cal.load_observed(resolve(args.against))
+    try:
+        new_path = resolve(args.against)
+    except ProblemFileError as exc:  # name the option the path came from
+        raise ProblemFileError(f"--against: {exc}") from None
+    new = cal.load_observed(new_path)
     old, new = _assume(old, new, allowances)
     missing = [t.name for t in old.tiers if t.allowance is None and t.fee > 0]
     if missing:

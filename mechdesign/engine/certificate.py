@@ -93,7 +93,7 @@ class Certificate:
     audit_passed : bool
         The all-pairs IC/IR audit at its tolerance.
     passed : bool
-        ``audit_passed`` and ``gap_rel <= tolerances['gap_rtol']``.
+        ``audit_passed`` and ``|gap_rel| <= tolerances['gap_rtol']``.
     """
 
     method: str
@@ -425,11 +425,11 @@ def support_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray,
     own = np.sum(v * a, axis=1) - t
     slack = own[pairs[:, 0]] - (np.sum(v[pairs[:, 0]] * a[pairs[:, 1]], axis=1) - t[pairs[:, 1]])
     keep = (duals > rel * max(float(np.max(duals, initial=0.0)), 1e-300)) | (slack <= TIGHT_FIT_RTOL * scale)
-    # one column per distinct row
-    _, first = np.unique(pairs, axis=0, return_index=True)
-    unique = np.zeros(len(pairs), dtype=bool)
-    unique[first] = True
-    keep &= unique
+    # one column per distinct kept row
+    kept = np.flatnonzero(keep)
+    _, first = np.unique(pairs[kept], axis=0, return_index=True)
+    keep = np.zeros(len(pairs), dtype=bool)
+    keep[kept[first]] = True
     ir_rows = np.flatnonzero(own - u0 <= KKT_SLACK_RTOL * scale)
     B, S = _kkt_matrices(v, pairs[keep], ir_rows)
     pos = (a > 0).reshape(-1)
@@ -437,7 +437,6 @@ def support_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray,
 
     # zero components: s_nd <= f_n d_d c(a_n), written with a slack column >= 0 each
     k_zero = int((~pos).sum())
-    cols = B.shape[1]  # type: ignore[attr-defined]
     A = sps.vstack([sps.hstack([B, sps.csr_matrix((N, k_zero))]),
                     sps.hstack([S[pos], sps.csr_matrix((int(pos.sum()), k_zero))]),  # type: ignore[index]
                     sps.hstack([S[~pos], sps.identity(k_zero)])]).tocsr()  # type: ignore[index]
@@ -447,7 +446,7 @@ def support_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray,
     x = _crossover(A, b, x0, support=np.arange(x0.size))  # every support column (and IR row) enters the fit
     if x is x0 or not np.all(np.isfinite(x)):
         return None
-    if float(np.linalg.norm(A @ x - b)) > 1e-9 * max(float(np.linalg.norm(b)), 1e-300) or cols < int(keep.sum()):
+    if float(np.linalg.norm(A @ x - b)) > 1e-9 * max(float(np.linalg.norm(b)), 1e-300):
         return None  # the support cannot satisfy the KKT conditions: not an exact fit
     lam = np.zeros(len(pairs))
     lam[np.flatnonzero(keep)] = x[:int(keep.sum())]
@@ -527,7 +526,7 @@ def certify_menu(values: FloatArray, prob: FloatArray, alloc: FloatArray, transf
     KKT LP (:func:`kkt_multipliers`), with the rows towards the null item (:func:`null_item_pairs`) as
     extra candidates. The tighter bound is kept. ``finish`` (IC pairs, multipliers, IR rows, multipliers) are
     the exact finish's multipliers (:mod:`mechdesign.engine.refine`): tried first, and kept when their gap
-    is at the rounding level (:data:`MARGIN_RTOL`)."""
+    is at the rounding level (:attr:`Certificate.has_margin`)."""
     scaled = (values, prob, alloc, transfer)
     best: Certificate | None = None
     if finish is not None:

@@ -21,9 +21,13 @@ types near (not at) the null item and its pooled types nearly (not exactly) equa
    all-pairs program, :mod:`mechdesign.engine.certificate`); when it fails, the finish is run again from
    a finer reading of the active set (``tol`` in :data:`FINISH_TOLS`), a finite, deterministic sequence.
 
-The profit is then exact to rounding: the gap between the menu's profit and the Lagrangian bound is at
-the level of floating-point error (about 1e-15 of the profit), not the interior point's tolerance. The
-module knows nothing about LLMs: the cost enters through :class:`mechdesign.engine.chain.ScalarCost`.
+When the reading refines the optimum's pools (always for the last reading), the profit is exact to
+rounding: the gap between the menu's profit and the Lagrangian bound is at the level of floating-point error
+(about 1e-15 of the profit), not the interior point's tolerance. Because the merges restore every pool, the
+finished menu is the chain relaxation's optimum (:mod:`mechdesign.engine.chain`) whatever the solver's menu
+was: the solver contributes its exact ties, and its own menu is reported beside the finished one
+(``solver['finish']['solver_profit_rel']``) so that the conic program stays a check of its own. The module
+knows nothing about LLMs: the cost enters through :class:`mechdesign.engine.chain.ScalarCost`.
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ FloatArray = np.ndarray
 #: (single_model_cobb_douglas), neighbouring types' optimal allocations differ by less than 1e-9 of the
 #: largest in places, and a reading at 1e-9 tied two types the optimum separates (qualities 3.6e-10 off,
 #: though the profit was within 1e-15). So only exact ties of the solver's menu are read as pools (types the
-#: polish held together), and the merges do the rest.
-FINISH_TOLS = (0.0,)
+#: polish held together), and the merges do the rest; a negative reading (every type its own block, the
+#: solver's ties ignored) is the fallback when an exact tie was wrong, and is always exact.
+FINISH_TOLS = (0.0, -1.0)
 
 
 @dataclass
@@ -72,6 +77,8 @@ def read_blocks(x: FloatArray, tol: float) -> FloatArray:
     not a pool (each one's stationary allocation is clipped at zero separately), and reading them as one
     could hide a type that the optimum serves."""
     x = np.asarray(x, dtype=float)
+    if tol < 0:
+        return np.arange(x.size)
     ref = max(float(np.max(np.abs(x), initial=0.0)), 1e-300)
     zero = np.abs(x) <= tol * ref
     starts = [0]

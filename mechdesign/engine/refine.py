@@ -51,7 +51,7 @@ REFINE_PASS_MAX_STEPS = 40
 #: least-squares fallback on a singular one, 10 m n min(m, n) per pivoted QR of an m x n matrix
 #: (mostly matrix-vector work), m n min(m, n) per NNLS certificate, and per sparse LU the sum over k
 #: of nnz(L[:, k]) nnz(U[k, :]) plus nnz(K). About a second of this project's 2-core machine when
-#: unloaded (a dense KKT system near REFINE_MAX_DIM costs about 2e9 a step, a sparse one of a
+#: unloaded per 2e10 (a dense KKT system near REFINE_MAX_DIM costs about 2e9 a step, a sparse one of a
 #: local-strategy problem with N = 10,000 about 1e5, one of ic='all' with N = 200 about 5e7).
 REFINE_MAX_WORK = 2e11
 #: candidate active sets: IC/IR constraints whose multiplier exceeds these shares of the largest one
@@ -61,8 +61,9 @@ REFINE_DUAL_RELS = (1e-4, 1e-6, 1e-2)
 REFINE_SLACK_TOL = 1e-9
 #: allocation components below this share of the largest stay at zero
 REFINE_ZERO_TOL = 1e-9
-#: the refined point is rejected when it earns less than the solver's menu by more than this (the program's
-#: units, payoffs of order one; the interior point's own objective is accurate to about 1e-9 there)
+#: the refined point is rejected when it earns less than the solver's menu by more than this share of the
+#: solver's objective (the solver's menu may earn more than the optimum by about its tolerance, 1e-8, when it
+#: violates IC by that much; a refined point lower by more than this comes from a wrong active set)
 REFINE_PROFIT_SLACK = 1e-7
 #: the refined point must satisfy stationarity with non-negative multipliers to this relative residual
 REFINE_KKT_TOL = 1e-7
@@ -221,9 +222,10 @@ class RefinementMixin:
                     # the solver's menu may earn more than the optimum by its own tolerance (it may violate
                     # IC by that much): only a clearly lower profit says the active set is wrong; the
                     # caller's certificate decides the rest. Payoffs are of order one in the program's units.
-                    if objective < sol.objective - REFINE_PROFIT_SLACK * max(abs(sol.objective), 1.0):
+                    if objective < sol.objective - REFINE_PROFIT_SLACK * max(abs(sol.objective), 1e-12):
                         tried[key] = (f"the refined point earns less than the solver's "
-                                      f"({objective - sol.objective:.1e} in the program's units)")
+                                      f"({(objective - sol.objective) / max(abs(sol.objective), 1e-12):.1e} "
+                                      "relative)")
                         continue
                     smooth_tokens = getattr(model, "smooth_tokens", None)  # cost models with token variables
                     tokens = smooth_tokens(a) if smooth_tokens is not None else {}

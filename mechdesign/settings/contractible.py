@@ -257,8 +257,11 @@ def solve_contractible(tech: Technology, types: TaskProfileTypes, ic: str = DEFA
     final = ("profile" if ic == "adaptive" else "tokens") if formulation == "auto" else formulation
     if search == "auto":
         search = "profile" if ic == "adaptive" else None
-    if th_max <= 0.0:
+    if not np.any(w > 0):
         return _null_menu(tech, types, name, ic, final, search)
+    if not th_max > 0.0:  # values that are positive but underflow in the aggregate type
+        raise ProblemSpecError("types.w", float(np.max(w)), "gives an aggregate type that underflows double "
+                               "precision (eq. 7); measure the values in other units")
     program_units(tech, th_max)  # refuses magnitudes double precision cannot represent
     deadline = None if time_limit is None else time.perf_counter() + V.positive("time_limit", time_limit)
 

@@ -275,7 +275,7 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = DEFAULT_IC["m
     v, f = types.points, types.prob
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         q_ref, money = units(cost, v)
-    if q_ref == 0.0 and money == 0.0:
+    if not np.any(v != 0):  # nobody values anything (values that merely underflow the units are refused below)
         return _null_result(types, cost, name, ic)
     _check_units(types, cost, q_ref, money)
     model = cost.scaled(q_ref, money)

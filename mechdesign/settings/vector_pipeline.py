@@ -51,9 +51,11 @@ def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float
         warnings.simplefilter("ignore", SolverInaccurateWarning)
         sol = prog.solve(**solve_options)
     done = _audit_certify(prog, sol, values, q_ref, money, conjugate, scaled_cost, gradient)
-    if not done.certificate.has_margin:
+    if solve_options.get("polish", True) is not False and not done.certificate.has_margin:
         # the exact finish (Newton on the active set), kept when it certifies with a smaller gap
-        finished = prog.finish(copy.copy(sol))
+        trial = copy.copy(sol)  # its own stats and times: a rejected finish leaves the solver's record as it was
+        trial.solver_stats, trial.times = copy.deepcopy(sol.solver_stats), dict(sol.times)
+        finished = prog.finish(trial)
         if finished.finish_multipliers is not None:
             alt = _audit_certify(prog, finished, values, q_ref, money, conjugate, scaled_cost, gradient)
             if alt.audit.passed and (alt.certificate.passed or not done.certificate.passed) and \
