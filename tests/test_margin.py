@@ -12,8 +12,8 @@ Independent answers:
 - single model, ``method="conic"`` under each formulation and IC strategy: the exact discrete menu of Prop 3
   (discrete, ironed virtual values by the lower convex hull; Lemma 3's C0 written out) of
   :mod:`tests.test_harness_single`;
-- multidim with power costs ``p`` in (1, 4): an all-pairs program in transfer form written in the test
-  (:func:`tests.test_multidim.reference_profit`'s construction, one exponent per dimension here);
+- multidim with power costs ``p`` in (1, 4): the all-pairs program in transfer form of
+  :func:`tests.test_multidim.reference_profit` (exact power cones, one exponent per dimension);
 - contractible tasks: the independent program of :mod:`tests.test_harness_contractible`.
 
 A sample runs in the default suite; the slow step runs a few hundred instances of each.
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import warnings
 
-import cvxpy as cp
 import numpy as np
 import pytest
 
@@ -35,6 +34,7 @@ from mechdesign.settings.vector_costs import SeparablePowerCost
 from .test_harness_contractible import random_instance as contractible_instance
 from .test_harness_contractible import reference_solve
 from .test_harness_single import draw_instance, exact_menu
+from .test_multidim import reference_profit
 
 #: the conic single-model paths: (formulation, ic)
 CONIC_PATHS = [("auto", "adaptive"), ("auto", "all"), ("auto", "local"), ("tokens", "adaptive"), ("tokens", "all")]
@@ -110,23 +110,6 @@ def test_regression_two_types_tokens_formulation_certified_with_margin() -> None
 
 
 # ------------------------------------------------------------------------------------------ multidim power
-def power_reference(points: np.ndarray, prob: np.ndarray, c: np.ndarray, p: np.ndarray) -> float:
-    """max sum f (t - sum_d c_d q_d^p_d / p_d) over every IC pair and IR, in transfers (independent program)."""
-    N, D = points.shape
-    q = cp.Variable((N, D), nonneg=True)
-    t = cp.Variable(N)
-    own = cp.sum(cp.multiply(points, q), axis=1) - t
-    cons = [own >= 0]
-    for n in range(N):
-        others = [m for m in range(N) if m != n]
-        cons.append((q @ points[n] - t)[others] <= own[n])
-    cost = sum(c[d] / p[d] * cp.power(q[:, d], float(p[d]), approx=False) for d in range(D))
-    problem = cp.Problem(cp.Maximize(prob @ (t - cost)), cons)
-    problem.solve(solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
-    assert problem.status in ("optimal", "optimal_inaccurate")
-    return float(problem.value)
-
-
 def power_instance(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(7000 + seed)
     N, D = int(rng.integers(4, 16)), int(rng.integers(2, 4))
@@ -140,7 +123,7 @@ def check_power(seed: int) -> list[str]:
     rounding level), 'uncertified' or 'error' (a clear SolverError). A certified menu earns the independent
     optimum (to the independent program's own tolerance), none earns more, and every bound is valid."""
     pts, prob, c, p = power_instance(seed)
-    ref = power_reference(pts, prob, c, p)
+    ref = reference_profit(pts, prob, "power", {"c": c, "p": p})
     out = []
     for ic in ("all", "adaptive"):
         try:
@@ -185,7 +168,7 @@ def test_regression_power_exponent_below_two_on_a_weighted_grid() -> None:
     w = rng.uniform(0.5, 1.5, 64)
     prob = w / w.sum()
     c, p = np.array([1.0, 2.0]), np.array([2.5, 1.5])
-    ref = power_reference(pts, prob, c, p)
+    ref = reference_profit(pts, prob, "power", {"c": c, "p": p})
     for ic in ("all", "adaptive"):
         r = MultiDimProblem(VectorTypes(pts, prob), SeparablePowerCost(c, p)).solve(ic=ic)
         assert r.status == "optimal" and r.certificate.has_margin, _margin(r.certificate)

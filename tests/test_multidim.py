@@ -41,9 +41,9 @@ def reference_profit(points: np.ndarray, prob: np.ndarray, cost: str, params: di
     if cost == "quadratic":  # 1/2 |L'q|^2 with A = L L'
         L = np.linalg.cholesky(params["A"])
         c = 0.5 * cp.hstack([cp.sum_squares(L.T @ q[n]) for n in range(N)])
-    else:
-        c = cp.hstack([cp.sum(cp.multiply(params["c"] / params["p"], cp.power(q[n], params["p"][0])))
-                       for n in range(N)])
+    else:  # sum_d c_d q_d^p_d / p_d, exact power cones (no rational approximation), one exponent per dimension
+        c = cp.hstack([sum(params["c"][d] / params["p"][d] * cp.power(q[n, d], float(params["p"][d]), approx=False)
+                           for d in range(D)) for n in range(N)])
     prob_ = cp.Problem(cp.Maximize(prob @ (t - c)), cons)
     prob_.solve(solver="CLARABEL")
     assert prob_.status == "optimal"

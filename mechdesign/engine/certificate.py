@@ -321,17 +321,8 @@ def kkt_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray, tra
     import scipy.sparse as sps
     from scipy.optimize import linprog
 
-    v = np.asarray(values, dtype=float)
-    v = v[:, None] if v.ndim == 1 else v
+    v, a, f, g, u0, pairs, own, slack = _kkt_inputs(values, prob, alloc, transfer, gradient, pairs, outside)
     N, D = v.shape
-    a = np.asarray(alloc, dtype=float).reshape(N, D)
-    t = np.asarray(transfer, dtype=float)
-    f = np.asarray(prob, dtype=float)
-    g = np.asarray(gradient, dtype=float).reshape(N, D)
-    u0 = np.zeros(N) if outside is None else np.asarray(outside, dtype=float)
-    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
-    own = np.sum(v * a, axis=1) - t
-    slack = own[pairs[:, 0]] - (np.sum(v[pairs[:, 0]] * a[pairs[:, 1]], axis=1) - t[pairs[:, 1]])
     keep = slack <= KKT_SLACK_RTOL * scale
     ir_keep = own - u0 <= KKT_SLACK_RTOL * scale
     if duals is not None:
@@ -368,6 +359,23 @@ def kkt_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray, tra
     lam = np.zeros(len(pairs))
     lam[np.flatnonzero(keep)] = x[:P]
     return lam, float(res.fun) / max(float(np.max(np.abs(target), initial=0.0)), float(f.max()))
+
+
+def _kkt_inputs(values: FloatArray, prob: FloatArray, alloc: FloatArray, transfer: FloatArray, gradient: FloatArray,
+                pairs: FloatArray, outside: FloatArray | None) -> tuple[FloatArray, ...]:
+    """The KKT fits' inputs as arrays: values and allocations (N, D), probabilities, cost gradients (N, D),
+    outside options, pairs (P, 2), each type's own payoff and each pair's IC slack at the menu."""
+    v = np.asarray(values, dtype=float)
+    v = v[:, None] if v.ndim == 1 else v
+    N, D = v.shape
+    a = np.asarray(alloc, dtype=float).reshape(N, D)
+    t = np.asarray(transfer, dtype=float)
+    u0 = np.zeros(N) if outside is None else np.asarray(outside, dtype=float)
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    own = np.sum(v * a, axis=1) - t
+    slack = own[pairs[:, 0]] - (np.sum(v[pairs[:, 0]] * a[pairs[:, 1]], axis=1) - t[pairs[:, 1]])
+    return (v, a, np.asarray(prob, dtype=float), np.asarray(gradient, dtype=float).reshape(N, D), u0, pairs, own,
+            slack)
 
 
 def _kkt_matrices(v: FloatArray, cand: FloatArray, ir_rows: FloatArray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -412,18 +420,9 @@ def support_multipliers(values: FloatArray, prob: FloatArray, alloc: FloatArray,
     support the fit is exact, and the bound meets the profit to rounding. Returns the multipliers on
     ``pairs`` (None when the fit is not non-negative, or the support too large for the dense fit).
     """
-    v = np.asarray(values, dtype=float)
-    v = v[:, None] if v.ndim == 1 else v
+    v, a, f, g, u0, pairs, own, slack = _kkt_inputs(values, prob, alloc, transfer, gradient, pairs, outside)
     N, D = v.shape
-    a = np.asarray(alloc, dtype=float).reshape(N, D)
-    t = np.asarray(transfer, dtype=float)
-    f = np.asarray(prob, dtype=float)
-    g = np.asarray(gradient, dtype=float).reshape(N, D)
-    u0 = np.zeros(N) if outside is None else np.asarray(outside, dtype=float)
-    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
     duals = np.asarray(duals, dtype=float).reshape(-1)
-    own = np.sum(v * a, axis=1) - t
-    slack = own[pairs[:, 0]] - (np.sum(v[pairs[:, 0]] * a[pairs[:, 1]], axis=1) - t[pairs[:, 1]])
     keep = (duals > rel * max(float(np.max(duals, initial=0.0)), 1e-300)) | (slack <= TIGHT_FIT_RTOL * scale)
     # one column per distinct kept row
     kept = np.flatnonzero(keep)

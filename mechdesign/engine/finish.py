@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mechdesign.engine.chain import ScalarCost, chain_coefficients
+from mechdesign.engine.chain import ScalarCost, chain_coefficients, pool_adjacent_violators
 
 FloatArray = np.ndarray
 
@@ -114,23 +114,13 @@ def finish_scalar(theta: FloatArray, prob: FloatArray, x: FloatArray, cost: Scal
     psi = chain_coefficients(th, f)
     starts = read_blocks(x, tol)
     ends = np.append(starts[1:], th.size)
-    # blocks as (sum psi, sum f, start); merge neighbours whose stationary ratios are out of order
-    sums: list[float] = []
-    weights: list[float] = []
-    firsts: list[int] = []
-    merges = 0
-    for s, e in zip(starts.tolist(), ends.tolist()):
-        ps, fs, st = float(psi[s:e].sum()), float(f[s:e].sum()), s
-        while sums and sums[-1] * fs >= ps * weights[-1]:
-            ps += sums.pop()
-            fs += weights.pop()
-            st = firsts.pop()
-            merges += 1
-        sums.append(ps)
-        weights.append(fs)
-        firsts.append(st)
-    first = np.asarray(firsts, dtype=int)
-    ratio = np.repeat(np.asarray(sums) / np.asarray(weights), np.diff(np.append(first, th.size)))
+    # the blocks read, as (sum psi, sum f); neighbours whose stationary ratios are out of order are merged
+    # (pool adjacent violators over the blocks, weighted by their mass)
+    psi_b = np.add.reduceat(psi, starts)
+    f_b = np.add.reduceat(f, starts)
+    ratio_b, merged_starts, merges = pool_adjacent_violators(psi_b / f_b, f_b)
+    first = starts[merged_starts]
+    ratio = np.repeat(ratio_b, ends - starts)
     alloc = cost.inverse_marginal(ratio)
     alloc[ratio <= 0] = 0.0
     transfer = np.cumsum(th * np.diff(alloc, prepend=0.0))
