@@ -395,8 +395,9 @@ def _exact_finish(theta: FloatArray, prob: FloatArray, scaled: ScaledMenu,
         info: dict[str, object] = {"applied": True, **fin.info(), "gap_rel": cert.gap_rel,
                                    "profit_change": cert.profit - solver_profit,
                                    # the solver's own menu against the finished one (it may earn more by
-                                   # violating IC within its tolerance): the conic program's own accuracy
-                                   "solver_profit_rel": (solver_profit - cert.profit) / max(abs(cert.profit), 1e-300)}
+                                   # violating IC within its tolerance): the conic program's own accuracy,
+                                   # relative to the largest gross payoff (the scale its tolerances refer to)
+                                   "solver_profit_rel": (solver_profit - cert.profit) / max(audit.scale, 1e-300)}
         if tried:
             info["rejected"] = tried
         return ScaledMenu(x, t, pairs, lam, np.zeros(0), ir), info
