@@ -3,8 +3,10 @@
 Every key is checked: unknown keys are errors (they are usually typos), and every value is checked
 against its range with a message that names the key, the value and the allowed range.
 
-This module is the entry: it reads a file, picks the reader of its ``problem.kind`` in :data:`REGISTRY`
-and checks what commands may ask of a problem (:func:`check_kind`, :func:`check_n`). The readers live in
+This module is the entry: it reads a file, picks the reader of its ``problem.kind`` in the registry of
+settings (:mod:`mechdesign.registry`, :data:`REGISTRY` here) and checks what commands may ask of a problem
+(:func:`check_kind`, :func:`check_verb`, :func:`check_n`). Each setting's reader lives beside it (its
+:class:`~mechdesign.settings.spec.SettingSpec` names it), what the readers share in
 :mod:`mechdesign.problemreaders` and the tables they read in :mod:`mechdesign.problemtables` (import their
 names from there).
 """
@@ -12,24 +14,20 @@ names from there).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import overload
 
 from mechdesign import _validate as V
 from mechdesign.exceptions import ProblemFileError, ProblemSpecError
-from mechdesign.problemreaders import (
-    Problem,
-    read_multidim_problem,
-    read_section5_problem,
-    read_technology_problem,
-)
 from mechdesign.problemtables import only_keys, subtable, type_count
+from mechdesign.registry import SETTINGS, spec_of
 from mechdesign.settings.contractible import ContractibleProblem
 from mechdesign.settings.leader_fringe import LeaderFringeProblem
 from mechdesign.settings.multidim import MultiDimProblem
 from mechdesign.settings.multimodel import MultiModelProblem
 from mechdesign.settings.single_model import SingleModelProblem
+from mechdesign.settings.spec import SettingSpec
 from mechdesign.settings.value_scale import ValueScaleProblem
 from mechdesign.shipped import resolve
 from mechdesign.types import DiscreteTypes, Distribution
@@ -40,8 +38,11 @@ __all__ = [
     "KIND_WORDS",
     "REGISTRY",
     "ProblemKind",
+    "Problem",
     "check_kind",
     "check_n",
+    "check_verb",
+    "default_kind",
     "load_problem",
     "load_single_model",
     "problem_from_dict",
@@ -51,16 +52,67 @@ __all__ = [
     "read_problem_file",
 ]
 
-KINDS = ("single_model", "contractible", "value_scale", "multimodel", "leader_fringe", "multidim")
-#: the ``mechdesign`` commands that serve each problem kind
-KIND_VERBS = {"single_model": ("solve", "analytic", "price", "audit", "plot", "sweep"),
-              "contractible": ("solve", "plot", "sweep"),
-              "value_scale": ("solve", "plot", "sweep"),
-              "multimodel": ("solve", "analytic", "plot", "sweep"),
-              "leader_fringe": ("solve", "analytic", "plot", "sweep"),
-              "multidim": ("solve", "plot", "sweep")}
-KIND_WORDS = {"single_model": "single-model", "contractible": "contractible", "value_scale": "value-scale",
-              "multimodel": "multi-model", "leader_fringe": "leader-fringe", "multidim": "multidimensional"}
+#: the problems of the shipped settings (a registered setting's problem speaks the same contract: ``kind``,
+#: ``options``, ``name``, ``source``, ``solve``)
+Problem = (SingleModelProblem | ContractibleProblem | ValueScaleProblem | MultiModelProblem | LeaderFringeProblem
+           | MultiDimProblem)
+#: ``problem.kind`` -> the setting's spec: the registry itself (:data:`mechdesign.registry.SETTINGS`), so a
+#: setting registered later is read too
+REGISTRY: dict[str, SettingSpec] = SETTINGS
+#: the spec of a setting (the name this module gave the registry's entries)
+ProblemKind = SettingSpec
+
+
+class _Kinds(Sequence[str]):
+    """The registered kinds, read from the registry whenever used (a tuple would miss later settings)."""
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        return tuple(SETTINGS)[i]
+
+    def __len__(self) -> int:
+        return len(SETTINGS)
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == (tuple(other) if isinstance(other, Sequence) else other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+class _PerKind(Mapping[str, object]):
+    """``kind -> getattr(spec, field)`` over the registry, read whenever used."""
+
+    def __init__(self, field: str) -> None:
+        self._field = field
+
+    def __getitem__(self, kind: str) -> object:
+        return getattr(SETTINGS[kind], self._field)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tuple(SETTINGS))
+
+    def __len__(self) -> int:
+        return len(SETTINGS)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+#: the registered ``problem.kind`` values (from :data:`REGISTRY`)
+KINDS: Sequence[str] = _Kinds()
+#: the ``mechdesign`` commands that serve each problem kind (each spec's ``verbs``)
+KIND_VERBS: Mapping[str, tuple[str, ...]] = _PerKind("verbs")  # type: ignore[assignment]
+#: each problem kind in words (each spec's ``word``)
+KIND_WORDS: Mapping[str, str] = _PerKind("word")  # type: ignore[assignment]
 
 
 def read_problem_file(path: str | Path) -> dict[str, object]:
@@ -133,10 +185,18 @@ def refuse_price_page(data: Mapping[str, object], name: str) -> None:
 
 def problem_kind(problem: object) -> str:
     """The ``problem.kind`` of the file a problem was built from (``"single_model"``, ...)."""
-    for kind, entry in REGISTRY.items():
-        if isinstance(problem, entry.problem):
-            return kind
-    raise TypeError(f"not a problem: {problem!r}")  # pragma: no cover - a programming error
+    return spec_of(problem).kind
+
+
+def check_verb(problem: object, verb: str) -> SettingSpec:
+    """Raise unless ``mechdesign VERB`` serves ``problem``'s setting (its spec's ``verbs``); return the spec.
+
+    The message names the kinds the verb serves and the verbs that serve this one (:func:`check_kind`).
+    """
+    spec = spec_of(problem)
+    if verb not in spec.verbs:
+        check_kind(problem, tuple(k for k, s in SETTINGS.items() if verb in s.verbs), verb)
+    return spec
 
 
 def check_kind(problem: object, kinds: tuple[str, ...], verb: str | None = None) -> None:
@@ -161,8 +221,11 @@ def load_single_model(path: str | Path, verb: str | None = None) -> SingleModelP
     """:func:`load_problem` for commands that need a single-model problem (§3-4); ``verb`` names the
     command in the error message."""
     problem = load_problem(path)
-    check_kind(problem, ("single_model",), verb)
-    assert isinstance(problem, SingleModelProblem)
+    if verb is None:
+        check_kind(problem, ("single_model",))
+    else:
+        check_verb(problem, verb)
+    assert isinstance(problem, SingleModelProblem), "price and audit need the single-model API"
     return problem
 
 
@@ -176,48 +239,32 @@ def check_n(problem: object, n: object, field: str = "--n") -> int | None:
     if n is None:
         return None
     out = type_count(field, n)
-    kind = problem_kind(problem)
+    spec = spec_of(problem)
     types = getattr(problem, "types", getattr(problem, "dist", None))
     if isinstance(types, Distribution):
         return out
-    what = {"contractible": "task-profile types (types.w lists them)",
-            "value_scale": "value-scale types (types.w.n sets the cells of w)",
-            "multidim": "vector types (types.grid.n sets the grid, or types.points lists them)"}.get(
-        kind, "discrete types (types.kind = \"discrete\")" if isinstance(types, DiscreteTypes)
-        else "types listed in the file (task profiles)")
+    what = spec.types_words or ("discrete types (types.kind = \"discrete\")" if isinstance(types, DiscreteTypes)
+                                else "types listed in the file (task profiles)")
     raise ProblemSpecError(field, n, f"applies to continuous type distributions only; this problem has {what}")
 
 
 def problem_from_dict(data: Mapping[str, object], source: str = "") -> Problem:
     """Build a problem from the parsed contents of a problem file (see :func:`load_problem`).
 
-    The file's ``problem.kind`` selects its reader in :data:`REGISTRY` (one line per setting).
+    The file's ``problem.kind`` (absent: the registry's first kind, ``single_model``) selects its reader in
+    the registry (:mod:`mechdesign.registry`, one line per setting).
     """
     refuse_price_page(data, source or "this file")
     meta = subtable(data, "problem", "", required=False)
     only_keys(meta, ("name", "kind", "description"), "problem.")
-    kind = V.one_of("problem.kind", meta.get("kind", "single_model"), KINDS)
+    kind = V.one_of("problem.kind", meta.get("kind", default_kind()), tuple(SETTINGS))
     name = str(meta.get("name", Path(source).stem if source else "problem"))
-    return REGISTRY[kind].reader(data, kind, name, source)
+    problem: Problem = SETTINGS[kind].reader(data, kind, name, source)
+    return problem
 
 
-
-@dataclass(frozen=True)
-class ProblemKind:
-    """One setting as the problem files know it: its Problem class and the reader of its files."""
-
-    problem: type
-    reader: Callable[[Mapping[str, object], str, str, str], Problem]
+def default_kind() -> str:
+    """The ``problem.kind`` of a file without one: the registry's first setting (``single_model``)."""
+    return next(iter(SETTINGS))
 
 
-#: ``problem.kind`` -> the setting's Problem class and the reader that builds it from a file: the CLI,
-#: sweeps, benchmarks and validation all read files through :func:`load_problem` and this table, and
-#: then speak to the problem through the one contract (``kind``, ``options``, ``solve``)
-REGISTRY: dict[str, ProblemKind] = {
-    "single_model": ProblemKind(SingleModelProblem, read_technology_problem),
-    "contractible": ProblemKind(ContractibleProblem, read_technology_problem),
-    "value_scale": ProblemKind(ValueScaleProblem, read_technology_problem),
-    "multimodel": ProblemKind(MultiModelProblem, read_section5_problem),
-    "leader_fringe": ProblemKind(LeaderFringeProblem, read_section5_problem),
-    "multidim": ProblemKind(MultiDimProblem, read_multidim_problem),
-}

@@ -7,7 +7,8 @@ Layers, lowest first; a module imports its own layer and the ones below, never o
 2. ``primitives`` (``technology``, ``types``, ``shipped``) and ``analytic/`` (the economics: closed forms,
    pricing formats; never cvxpy);
 3. ``engine/`` (the screening program): knows nothing about LLMs, it imports only ``core``;
-4. ``settings/`` and the problem-file readers (``problemtables``, ``problemreaders``, ``problemfile``);
+4. ``settings/``, the registry of settings (``registry``) and the problem-file readers (``problemtables``,
+   ``problemreaders``, ``problemfile``);
 5. ``validation/`` (the paper's checks);
 6. ``app/`` and the package's ``__init__`` (the public API).
 
@@ -94,6 +95,7 @@ def test_every_subpackage_ships_in_the_wheel() -> None:
 LAYER_OF = {"exceptions": "core", "_validate": "core", "technology": "primitives", "types": "primitives",
             "shipped": "primitives", "analytic": "analytic", "engine": "engine", "settings": "settings",
             "problemtables": "settings", "problemreaders": "settings", "problemfile": "settings",
+            "registry": "settings",
             "validation": "validation", "app": "app", "__main__": "app", "__init__": "app"}
 #: the layers each layer may import
 MAY_IMPORT = {"core": {"core"}, "primitives": {"core", "primitives", "analytic"},

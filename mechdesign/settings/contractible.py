@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -39,6 +40,7 @@ from mechdesign.exceptions import (
     TimeLimitError,
     UncertifiedWarning,
 )
+from mechdesign.problemreaders import TECHNOLOGY_FILE_SCHEMA, read_technology_file
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status, resolves_options
 from mechdesign.settings.contractible_result import ContractibleResult
 from mechdesign.settings.costs import (
@@ -48,6 +50,7 @@ from mechdesign.settings.costs import (
     program_units,
     scaled_profile_cost,
 )
+from mechdesign.settings.spec import SettingSpec
 from mechdesign.settings.vector_pipeline import solve_audit_certify
 from mechdesign.technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
 from mechdesign.types import TaskProfileTypes, aggregate_type
@@ -456,3 +459,22 @@ class ContractibleProblem:
         return solve_contractible(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind],
                                   solver=o.solver or DEFAULT_SOLVER, name=self.name,
                                   formulation=o.formulation or "auto", time_limit=o.time_limit)
+
+
+#: ``types.kind`` values a contractible file accepts (task profiles)
+TYPE_KINDS = ("task_profiles", "separable", "joint")
+
+
+def read_contractible(data: Mapping[str, object], kind: str, name: str, source: str) -> ContractibleProblem:
+    """The contractible problem of a parsed file: ``[technology]``, ``[types]`` (task profiles), ``[solve]``."""
+    f = read_technology_file(data, kind, source, TYPE_KINDS, ContractibleProblem.options)
+    assert isinstance(f.types, TaskProfileTypes)
+    return ContractibleProblem(f.technology, f.types, name=name, source=f.source)
+
+
+SPEC = SettingSpec(
+    kind="contractible", word="contractible", problem=ContractibleProblem, result=ContractibleResult,
+    reader=read_contractible, verbs=("solve", "plot", "sweep"), type_kinds=TYPE_KINDS,
+    schema={**TECHNOLOGY_FILE_SCHEMA, "paper": "App. B.1-B.2", "tables": "technology, types, solve"},
+    defaults={"ic": DEFAULT_IC["contractible"], "solver": DEFAULT_SOLVER}, types_words="task-profile types "
+    "(types.w lists them)")

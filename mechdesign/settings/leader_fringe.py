@@ -37,6 +37,7 @@ step wide around the continuum's :math:`\hat q(\theta_n)`); allocations converge
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -44,13 +45,17 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from mechdesign import _validate as V
 from mechdesign.analytic.leader_fringe import LeaderFringe, topup_payoff, topup_quantity
 from mechdesign.engine.audit import AUDIT_RTOL, TIGHT_RTOL
 from mechdesign.engine.lottery import LotteryMenu, golden_max, implementing_transfers, solve_lottery_lp
 from mechdesign.exceptions import ProblemSpecError
+from mechdesign.problemreaders import read_section5_head
+from mechdesign.problemtables import only_keys, required_key, subtable
 from mechdesign.settings.base import BOUND_GAP_RTOL, DEFAULT_N, SolveOptions, decide_status, resolves_options
 from mechdesign.settings.costs import check_units
 from mechdesign.settings.results import ResultBase, contract, jsonable
+from mechdesign.settings.spec import ClosedForm, SettingSpec
 from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
@@ -391,3 +396,57 @@ class LeaderFringeProblem:
     def to_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(jsonable({"problem": {"name": self.name, "kind": "leader_fringe"},
                                                     "analytic": self.analytic()}), indent=1))
+
+
+#: ``types.kind`` values a leader-fringe file accepts (Prop 7's cutoffs need a continuous distribution)
+TYPE_KINDS = ("distribution",)
+
+
+def read_leader_fringe(data: Mapping[str, object], kind: str, name: str, source: str) -> LeaderFringeProblem:
+    """The leader-fringe problem of a parsed file: ``[technology] sigma``, ``[leader]``, ``[fringe]``,
+    ``[types]``, ``[solve]``."""
+    sigma, types, n, src = read_section5_head(data, kind, source, TYPE_KINDS, LeaderFringeProblem.options)
+    only_keys(data, ("problem", "technology", "types", "leader", "fringe", "solve"), "")
+    lead = subtable(data, "leader", "")
+    fr = subtable(data, "fringe", "")
+    only_keys(lead, ("sigma_hat", "cost"), "leader.")
+    only_keys(fr, ("sigma_hat", "cost"), "fringe.")
+    market = LeaderFringe(sigma, V.as_float("leader.sigma_hat", required_key(lead, "sigma_hat", "leader.")),
+                          V.positive("leader.cost", required_key(lead, "cost", "leader.")),
+                          V.positive("fringe.cost", required_key(fr, "cost", "fringe.")),
+                          V.as_float("fringe.sigma_hat", fr.get("sigma_hat", 0.0)))
+    assert isinstance(types, Distribution)
+    return LeaderFringeProblem(market, types, name=name, source=src, n=n)
+
+
+def closed_form(problem: LeaderFringeProblem, n: int | None) -> ClosedForm:
+    """Prop 7's cutoffs and regions (closed forms of the continuous distribution), for ``mechdesign analytic``.
+
+    Raises
+    ------
+    ProblemSpecError
+        ``n`` was given: the cutoffs need no cells.
+    """
+    if n is not None:
+        raise ProblemSpecError("--n", n, "does not apply to leader-fringe problems: Prop 7's cutoffs are closed "
+                               "forms of the continuous distribution (use `mechdesign solve --n` for the numeric menu)")
+    return ClosedForm(problem.report(), {"problem": {"name": problem.name, "kind": "leader_fringe"},
+                                         "analytic": problem.analytic()})
+
+
+SPEC = SettingSpec(
+    kind="leader_fringe", word="leader-fringe", problem=LeaderFringeProblem, result=LeaderResult,
+    reader=read_leader_fringe, verbs=("solve", "analytic", "plot", "sweep"), type_kinds=TYPE_KINDS,
+    schema={"paper": "§5.3", "tables": "technology (sigma), leader, fringe, types, solve",
+            "keys": ("problem", "technology", "types", "leader", "fringe", "solve"),
+            "required": ("technology", "types", "leader", "fringe"),
+            "file": {"properties": {"technology": {"$ref": "#/$defs/technology_sigma"},
+                                    "types": {"$ref": "#/$defs/types"}}},
+            "properties": {"leader": {"$ref": "#/$defs/leader", "description": "The leader (leader-fringe problems)."},
+                           "fringe": {"$ref": "#/$defs/fringe", "description": "The fringe (leader-fringe problems)."}},
+            "defs": {},
+            "sections": (("leader", "leader", "leader_fringe"), ("fringe", "fringe", "leader_fringe"))},
+    defaults={"n": DEFAULT_N},
+    sweep_columns=("profit", "gap", "theta_hat", "theta_1", "theta_m", "theta_2", "theta_3", "entry_numeric",
+                   "monopoly_numeric"),
+    closed_form=closed_form, plot="figure1")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -31,10 +32,13 @@ from mechdesign.engine.audit import ACTIVE_TOL, AUDIT_RTOL, AuditReport, audit_m
 from mechdesign.engine.certificate import Certificate, null_menu_certificate
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import ProblemSpecError, UncertifiedWarning
+from mechdesign.problemreaders import file_source, solve_defaults
+from mechdesign.problemtables import number_matrix, only_keys, required_key, subtable, technology_from_table
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, decide_status, resolves_options
 from mechdesign.settings.costs import check_units
 from mechdesign.settings.results import ResultBase, contract, multiplier_binding
-from mechdesign.settings.vector_costs import units
+from mechdesign.settings.spec import SettingSpec
+from mechdesign.settings.vector_costs import QuadraticCost, SeparablePowerCost, TokenTechnologyCost, units
 from mechdesign.settings.vector_pipeline import solve_audit_certify
 
 FloatArray = np.ndarray
@@ -345,3 +349,76 @@ class MultiDimProblem:
         return solve_multidim(self.types, self.cost, ic=o.ic or DEFAULT_IC[self.kind],
                               solver=o.solver or DEFAULT_SOLVER, name=self.name, time_limit=o.time_limit,
                               solver_options=o.solver_options, verbose=o.verbose)
+
+
+def read_multidim(data: Mapping[str, object], kind: str, name: str, source: str) -> MultiDimProblem:
+    """The multidimensional problem of a parsed file: ``[types]`` (``points`` and ``prob``, or a ``grid`` on
+    a box with optional cell ``weights``), ``[cost]`` (``quadratic`` A, ``power`` c and p, or ``tokens``
+    measures with a ``[technology]`` table) and ``[solve]``."""
+    src = file_source(data, source)
+    only_keys(data, ("problem", "types", "cost", "technology", "solve"), "")
+    types_t = subtable(data, "types", "")
+    if "grid" in types_t:
+        only_keys(types_t, ("grid", "weights"), "types.")
+        g = subtable(types_t, "grid", "types.")
+        only_keys(g, ("lo", "hi", "n"), "types.grid.")
+        counts = V.vector("types.grid.n", required_key(g, "n", "types.grid."))
+        lo = V.vector("types.grid.lo", required_key(g, "lo", "types.grid."))
+        if np.any(lo < 0):
+            raise ProblemSpecError("types.grid.lo", g["lo"], "every entry must be >= 0 (types value the goods)")
+        types = VectorTypes.grid(lo,
+                                 V.vector("types.grid.hi", required_key(g, "hi", "types.grid.")),
+                                 [V.integer("types.grid.n", k, 1) for k in counts.tolist()], types_t.get("weights"))
+    else:
+        only_keys(types_t, ("points", "prob"), "types.")
+        types = VectorTypes(number_matrix(types_t, "points", "types."),
+                            V.vector("types.prob", required_key(types_t, "prob", "types.")))
+    cost_t = subtable(data, "cost", "")
+    ckind = V.one_of("cost.kind", cost_t.get("kind", "quadratic"), ("quadratic", "power", "tokens"))
+    if "technology" in data and ckind != "tokens":
+        raise ProblemSpecError("technology", "[technology]", "applies to cost.kind = \"tokens\" only")
+    cost: QuadraticCost | SeparablePowerCost | TokenTechnologyCost
+    if ckind == "quadratic":
+        only_keys(cost_t, ("kind", "A"), "cost.")
+        cost = QuadraticCost(number_matrix(cost_t, "A", "cost.") if "A" in cost_t else np.eye(types.dim))
+    elif ckind == "power":
+        only_keys(cost_t, ("kind", "c", "p"), "cost.")
+        cost = SeparablePowerCost(V.vector("cost.c", required_key(cost_t, "c", "cost.")),
+                                  V.vector("cost.p", required_key(cost_t, "p", "cost.")))
+    else:
+        only_keys(cost_t, ("kind", "measures"), "cost.")
+        tech, _, _ = technology_from_table(subtable(data, "technology", ""))
+        mu = V.vector("cost.measures", cost_t.get("measures", [1.0 / types.dim] * types.dim), length=types.dim)
+        cost = TokenTechnologyCost(tech, mu)
+    solve_t = subtable(data, "solve", "", required=False)
+    only_keys(solve_t, ("ic", "solver"), "solve.")
+    if "ic" in solve_t:  # vector types: no 'local' strategy
+        V.one_of("solve.ic", solve_t["ic"], IC_STRATEGIES)
+    solve_defaults(data, src, types.n, MultiDimProblem.options, types)
+    return MultiDimProblem(types, cost, name=name, source=src)
+
+
+SPEC = SettingSpec(
+    kind="multidim", word="multidimensional", problem=MultiDimProblem, result=MultiDimResult,
+    reader=read_multidim, verbs=("solve", "plot", "sweep"), type_kinds=(),
+    schema={"paper": "App. B, generic (Rochet-Choné)",
+            "tables": "types (grid or points), cost, technology (cost.kind = tokens only), solve",
+            "types": "no `kind`: `grid` or `points`",
+            "keys": ("problem", "types", "cost", "technology", "solve"), "required": ("types", "cost"),
+            "file": {"properties": {"types": {"$ref": "#/$defs/multidim_types"},
+                                    "technology": {"$ref": "#/$defs/technology"},
+                                    "solve": {"propertyNames": {"enum": ["ic", "solver"]},
+                                              "properties": {"ic": {"enum": list(IC_STRATEGIES)}}}},
+                     "if": {"properties": {"cost": {"properties": {"kind": {"const": "tokens"}},
+                                                    "required": ["kind"]}}},
+                     "then": {"required": ["technology"],
+                              "properties": {"technology": {"properties": {"finetuning": {"properties": {
+                                  "kind": {"enum": ["none", "ces"]}}}}}}},
+                     "else": {"not": {"required": ["technology"]}}},
+            "properties": {"cost": {"$ref": "#/$defs/cost",
+                                    "description": "The seller's cost (multidimensional problems)."}},
+            "defs": {},
+            "sections": (("multidim_types", "types", "multidim"), ("grid", "types.grid", "multidim"),
+                         ("cost", "cost", "multidim"))},
+    defaults={"ic": DEFAULT_IC["multidim"], "solver": DEFAULT_SOLVER},
+    types_words="vector types (types.grid.n sets the grid, or types.points lists them)", figure="types_2d")

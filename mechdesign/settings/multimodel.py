@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -30,10 +31,13 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from mechdesign.analytic.multimodel import MultiModel
+from mechdesign import _validate as V
+from mechdesign.analytic.multimodel import ModelSpec, MultiModel
 from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import AuditError, ProblemSpecError, SolverError, SolverInaccurateWarning
+from mechdesign.problemreaders import read_section5_head
+from mechdesign.problemtables import only_keys, required_key, subtable, technology_from_table
 from mechdesign.settings.base import (
     BOUND_GAP_RTOL,
     DEFAULT_IC,
@@ -44,6 +48,7 @@ from mechdesign.settings.base import (
 )
 from mechdesign.settings.costs import check_units
 from mechdesign.settings.results import ResultBase, contract, scalar_binding
+from mechdesign.settings.spec import ClosedForm, SettingSpec
 from mechdesign.types import DiscreteTypes, Distribution
 
 FloatArray = np.ndarray
@@ -354,3 +359,66 @@ class MultiModelProblem:
         with pd.option_context("display.width", 140, "display.float_format", "{:.6g}".format):
             lines.append(table.fillna({"model": EXCLUDED}).to_string(max_rows=30))
         return "\n".join(lines)
+
+
+#: ``types.kind`` values a multimodel file accepts
+TYPE_KINDS = ("distribution", "discrete")
+
+
+def read_multimodel(data: Mapping[str, object], kind: str, name: str, source: str) -> MultiModelProblem:
+    """The multi-model problem of a parsed file: ``[technology] sigma``, ``[[models]]``, ``[types]``, ``[solve]``."""
+    sigma, types, n, src = read_section5_head(data, kind, source, TYPE_KINDS, MultiModelProblem.options)
+    only_keys(data, ("problem", "technology", "types", "models", "solve"), "")
+    raw = required_key(data, "models", "")
+    if not isinstance(raw, list) or not raw or not all(isinstance(m, Mapping) for m in raw):
+        raise ProblemSpecError("models", raw, "must be a non-empty array of tables [[models]]")
+    specs = []
+    seen: dict[str, int] = {}
+    for i, m in enumerate(raw):
+        where = f"models[{i}]."
+        mname = str(m.get("name", f"model{i}"))
+        if mname in seen:
+            raise ProblemSpecError(where + "name", mname, f"must be distinct: models[{seen[mname]}] has the "
+                                   "same name (menus would not say which model a type buys)")
+        seen[mname] = i
+        if "technology" in m:  # a full technology: (sigma_hat, kappa = C0) by Lemma 3
+            only_keys(m, ("name", "technology"), where)
+            tt = dict(subtable(m, "technology", where))
+            if "sigma" in tt and abs(V.as_float(where + "technology.sigma", tt["sigma"]) - sigma) > 1e-12:
+                raise ProblemSpecError(where + "technology.sigma", tt["sigma"],
+                                       f"must equal technology.sigma = {sigma:g} (§5: models share sigma)")
+            tt["sigma"] = sigma
+            tech, _, _ = technology_from_table(tt)
+            if not tech.is_homogeneous:
+                raise ProblemSpecError(where + "technology.finetuning.kind", "baseline",
+                                       "must be none or ces (Assumption 1: homogeneous fine-tuning)")
+            specs.append(ModelSpec.from_technology(tech, mname))
+            continue
+        only_keys(m, ("name", "sigma_hat", "kappa"), where)
+        specs.append(ModelSpec(V.as_float(where + "sigma_hat", required_key(m, "sigma_hat", where)),
+                               V.positive(where + "kappa", required_key(m, "kappa", where)), mname))
+    assert isinstance(types, (DiscreteTypes, Distribution))
+    return MultiModelProblem(MultiModel(sigma, tuple(specs)), types, n=n, name=name, source=src)
+
+
+def closed_form(problem: MultiModelProblem, n: int | None) -> ClosedForm:
+    """Props 5-6: switch types, jump ratios and the exact discrete menu, for ``mechdesign analytic``."""
+    return ClosedForm(problem.report(n), {"problem": {"name": problem.name, "kind": "multimodel"},
+                                          "analytic": problem.analytic(n)})
+
+
+SPEC = SettingSpec(
+    kind="multimodel", word="multi-model", problem=MultiModelProblem, result=MultiModelResult,
+    reader=read_multimodel, verbs=("solve", "analytic", "plot", "sweep"), type_kinds=TYPE_KINDS,
+    schema={"paper": "§5.1-5.2", "tables": "technology (sigma), [[models]], types, solve",
+            "keys": ("problem", "technology", "types", "models", "solve"),
+            "required": ("technology", "types", "models"),
+            "file": {"properties": {"technology": {"$ref": "#/$defs/technology_sigma"},
+                                    "types": {"$ref": "#/$defs/types"}}},
+            "properties": {"models": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/model"},
+                                      "description": "The models (multimodel problems)."}},
+            "defs": {},
+            "sections": (("technology_sigma", "technology", "multimodel, leader_fringe"),
+                         ("model", "models", "multimodel"))},
+    defaults={"n": DEFAULT_N, "ic": DEFAULT_IC["multimodel"]}, sweep_columns=("profit", "gap", "switch"),
+    closed_form=closed_form)

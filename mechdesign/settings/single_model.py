@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -46,6 +47,7 @@ from mechdesign.exceptions import (
     TimeLimitError,
     UncertifiedWarning,
 )
+from mechdesign.problemreaders import TECHNOLOGY_FILE_SCHEMA, read_technology_file
 from mechdesign.settings.base import (
     DEFAULT_IC,
     DEFAULT_N,
@@ -57,6 +59,7 @@ from mechdesign.settings.base import (
 from mechdesign.settings.comparisons import Comparison, compare_continuous, compare_discrete
 from mechdesign.settings.costs import QualityCostModel, TokenCostModel, program_units
 from mechdesign.settings.results import MenuResult
+from mechdesign.settings.spec import ClosedForm, SettingSpec
 from mechdesign.technology import Technology
 from mechdesign.types import NEGLIGIBLE_MASS, DiscreteTypes, Distribution, TaskProfileTypes
 
@@ -449,3 +452,67 @@ class TechnologyCost:
             return np.where(s > 0, s * x - f * self.value(x), 0.0)
 
         return conj
+
+
+#: ``types.kind`` values a single-model file accepts
+TYPE_KINDS = ("distribution", "discrete", "task_profiles", "separable", "joint")
+
+
+def read_single_model(data: Mapping[str, object], kind: str, name: str, source: str) -> SingleModelProblem:
+    """The single-model problem of a parsed file: ``[technology]``, ``[types]``, ``[solve]``."""
+    f = read_technology_file(data, kind, source, TYPE_KINDS, SingleModelProblem.options)
+    cells = {"n": f.n} if isinstance(f.types, Distribution) else {}  # n: the cells of a continuous distribution only
+    assert isinstance(f.types, (DiscreteTypes, TaskProfileTypes, Distribution))
+    return SingleModelProblem(f.technology, f.types, **cells, name=name, inference_names=f.inference_names,
+                              finetuning_names=f.finetuning_names, source=f.source)
+
+
+def closed_form(problem: SingleModelProblem, n: int | None) -> ClosedForm:
+    """Prop 3: the exact discrete menu (and the continuous closed form for continuous types), for
+    ``mechdesign analytic``."""
+    menu = problem.analytic(n)
+    tech = problem.technology
+    table = pd.DataFrame({"theta": menu.types.theta, "prob": menu.types.prob, "virtual_value": menu.phi,
+                          "ironed": menu.phi_bar, "quality": menu.quality, "transfer": menu.transfer,
+                          "rent": menu.rent})
+    for j, iname in enumerate(problem.inference_names):
+        table[f"X_{iname}"] = menu.X[:, j]
+    for k, fname in enumerate(problem.finetuning_names):
+        table[f"Z_{fname}"] = menu.Z[:, k]
+    table.index.name = "type"
+    lines = [f"Exact discrete menu of {problem.name} (Prop 3, discrete virtual values, ironed)"]
+    if tech.is_homogeneous:
+        lines.append(f"C(Q) = {tech.C0:.10g} * Q^{tech.cost_exponent:.6g}  (Lemma 3)")
+    lines.append(f"profit {menu.profit:.10g}, surplus {menu.surplus:.10g}, "
+                 f"consumer surplus {menu.consumer_surplus:.10g}")
+    low = menu.lowest_served
+    lines.append("lowest served type: " + ("none" if low is None else f"{low} (theta = {menu.types.theta[low]:.6g})"))
+    lines.append(f"pooled blocks (ironing): {menu.pooled_blocks or 'none'}")
+    cont = problem.continuous()
+    if cont is not None:
+        lines.append(f"continuous closed form: exclusion cutoff {cont.cutoff:.8g}; ironing intervals "
+                     f"{[(round(a, 6), round(b, 6)) for a, b in cont.pooled_intervals] or 'none'}; "
+                     f"profit {cont.profit():.10g}")
+    with pd.option_context("display.width", 140, "display.max_columns", 20, "display.float_format", "{:.6g}".format):
+        shown = table if len(table) <= 20 else pd.concat([table.head(10), table.tail(10)])
+        lines.append(shown.to_string())
+    data = {"problem": {"name": problem.name, "kind": "single_model", "n": int(menu.types.n)},
+            "analytic": {"kind": "Prop 3 (exact discrete menu, ironed virtual values)",
+                         "profit": menu.profit, "surplus": menu.surplus,
+                         "consumer_surplus": menu.consumer_surplus, "lowest_served": low,
+                         "pooled_blocks": menu.pooled_blocks,
+                         "cost": ({"C0": tech.C0, "exponent": tech.cost_exponent} if tech.is_homogeneous
+                                  else None),
+                         "continuous": (None if cont is None else
+                                        {"cutoff": cont.cutoff, "pooled_intervals": cont.pooled_intervals,
+                                         "profit": cont.profit()})},
+            "menu": table.reset_index().to_dict(orient="records")}
+    return ClosedForm("\n".join(lines), data, table)
+
+
+SPEC = SettingSpec(
+    kind="single_model", word="single-model", problem=SingleModelProblem, result=MenuResult,
+    reader=read_single_model, verbs=("solve", "analytic", "price", "audit", "plot", "sweep"), type_kinds=TYPE_KINDS,
+    schema={**TECHNOLOGY_FILE_SCHEMA, "paper": "§3-4", "tables": "technology, types, solve"},
+    defaults={"n": DEFAULT_N, "ic": DEFAULT_IC["single_model"], "solver": DEFAULT_SOLVER, "method": "auto"},
+    sweep_columns=("profit", "surplus", "consumer_surplus"), closed_form=closed_form, figure="menu")

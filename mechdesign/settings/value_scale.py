@@ -15,6 +15,7 @@ task profiles of eq. (54) and compares it with the closed forms of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -29,10 +30,12 @@ from mechdesign.analytic.value_scale import (
     observable_scale_menu,
 )
 from mechdesign.engine.audit import ACTIVE_TOL
+from mechdesign.problemreaders import TECHNOLOGY_FILE_SCHEMA, read_technology_file
 from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, resolves_options
 from mechdesign.settings.contractible import solve_contractible
 from mechdesign.settings.contractible_result import ContractibleResult
 from mechdesign.settings.results import ResultBase, jsonable
+from mechdesign.settings.spec import SettingSpec
 from mechdesign.technology import Technology
 
 FloatArray = np.ndarray
@@ -209,3 +212,22 @@ class ValueScaleProblem:
         o = SolveOptions.make(options, **kwargs)  # resolved by @resolves_options
         return solve_value_scale(self.technology, self.types, ic=o.ic or DEFAULT_IC[self.kind],
                                  solver=o.solver or DEFAULT_SOLVER, name=self.name, time_limit=o.time_limit)
+
+
+#: ``types.kind`` values a value-scale file accepts
+TYPE_KINDS = ("value_scale",)
+
+
+def read_value_scale(data: Mapping[str, object], kind: str, name: str, source: str) -> ValueScaleProblem:
+    """The value-scale problem of a parsed file: ``[technology]``, ``[types]`` (values w, scales s), ``[solve]``."""
+    f = read_technology_file(data, kind, source, TYPE_KINDS, ValueScaleProblem.options)
+    assert isinstance(f.types, ValueScaleTypes)
+    return ValueScaleProblem(f.technology, f.types, name=name, source=f.source)
+
+
+SPEC = SettingSpec(
+    kind="value_scale", word="value-scale", problem=ValueScaleProblem, result=ValueScaleResult,
+    reader=read_value_scale, verbs=("solve", "plot", "sweep"), type_kinds=TYPE_KINDS,
+    schema={**TECHNOLOGY_FILE_SCHEMA, "paper": "App. B.3", "tables": "technology, types (value_scale), solve"},
+    defaults={"ic": DEFAULT_IC["value_scale"], "solver": DEFAULT_SOLVER},
+    types_words="value-scale types (types.w.n sets the cells of w)")
