@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from mechdesign.analytic.leader_fringe import LeaderFringe
 from mechdesign.app.plot2d import types_2d_figure
 from mechdesign.app.plot_kinds import legend_below, save_figure, settings_figure
+from mechdesign.registry import spec_of_result
 from mechdesign.settings.multidim import MultiDimResult
 from mechdesign.settings.results import MenuResult
 from mechdesign.types import Distribution
@@ -135,9 +136,11 @@ def plot_leader_fringe(lf: LeaderFringe, dist: Distribution, path: str | Path, n
 
 
 def result_figure(result: object) -> Figure:
-    """The figure of any setting's menu: :func:`menu_figure` for a single model, the 2-D type-space panels
-    (:func:`~mechdesign.app.plot2d.types_2d_figure`) for vector types, else
-    :func:`~mechdesign.app.plot_kinds.settings_figure` (value scale, contractible, multi-model, leader-fringe).
+    """The figure of any setting's menu, as its spec says (:attr:`~mechdesign.settings.spec.SettingSpec.figure`,
+    found in the registry by the result's class): :func:`menu_figure` (``"menu"``, a single model), the 2-D
+    type-space panels (``"types_2d"``, :func:`~mechdesign.app.plot2d.types_2d_figure`, vector types), else
+    :func:`~mechdesign.app.plot_kinds.settings_figure` (``"table"``: value scale, contractible, multi-model,
+    leader-fringe, and results of no registered setting).
 
     Parameters
     ----------
@@ -148,9 +151,13 @@ def result_figure(result: object) -> Figure:
     -------
     Figure
     """
-    if isinstance(result, MenuResult):
+    spec = spec_of_result(result)
+    figure = spec.figure if spec is not None else "table"
+    if figure == "menu":
+        assert isinstance(result, MenuResult)
         return menu_figure(result)
-    if isinstance(result, MultiDimResult):  # vector types: allocation field, regions, binding IC graph
+    if figure == "types_2d":  # vector types: allocation field, regions, binding IC graph
+        assert isinstance(result, MultiDimResult)
         return types_2d_figure(result.types.points, result.quality, result.regions, result.ic_pairs,
                                result.ic_duals, title=f"{result.name}: status {result.status}")
     return settings_figure(result)

@@ -1,5 +1,12 @@
 """The definitions of the problem files' JSON Schema (draft 2020-12): field helpers, one ``$defs`` entry per
-table, the examples, and :func:`problem_schema` that assembles them (see :mod:`mechdesign.app.schema`)."""
+table, the examples, and :func:`problem_schema` that assembles them (see :mod:`mechdesign.app.schema`).
+
+:func:`problem_schema` reads the registry of settings (:mod:`mechdesign.registry`): the values of
+``problem.kind``, and for each kind one rule built from its spec's schema fragment (the tables its files may
+and must have, their schemas, its ``types.kind`` values, whether ``[solve]`` may set ``method``), its
+top-level tables and its own ``$defs``. The tables the shipped settings share (technology, types, solve, ...)
+and those of the shipped settings are defined here with the field helpers; a new setting brings its own in
+its fragment's ``defs``."""
 
 from __future__ import annotations
 
@@ -9,10 +16,9 @@ from collections import Counter
 from typing import Any
 
 from mechdesign.engine.program import IC_STRATEGIES
-from mechdesign.problemfile import KIND_WORDS, KINDS
-from mechdesign.problemreaders import TYPE_KINDS
 from mechdesign.problemtables import MAX_TYPES
-from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER
+from mechdesign.registry import SETTINGS
+from mechdesign.settings.base import DEFAULT_SOLVER
 from mechdesign.settings.multidim import IC_STRATEGIES as MULTIDIM_IC
 from mechdesign.settings.multidim import MAX_POINTS
 
@@ -26,10 +32,11 @@ Schema = dict[str, Any]
 
 
 def _ic_defaults() -> str:
-    """Each setting's default IC strategy (``settings.base.DEFAULT_IC``), in words: the most common one,
+    """Each setting's default IC strategy (its spec's ``defaults["ic"]``), in words: the most common one,
     then the others with their kinds."""
-    common = Counter(DEFAULT_IC.values()).most_common(1)[0][0]
-    others = ", ".join(f"{ic} for {KIND_WORDS[kind]} problems" for kind, ic in DEFAULT_IC.items() if ic != common)
+    ics = {kind: str(spec.defaults["ic"]) for kind, spec in SETTINGS.items() if "ic" in spec.defaults}
+    common = Counter(ics.values()).most_common(1)[0][0]
+    others = ", ".join(f"{ic} for {SETTINGS[kind].word} problems" for kind, ic in ics.items() if ic != common)
     return f"{common} ({others})" if others else common
 
 def _leaf(kind: str, desc: str, *, paper: str | None = None, default: object = None, kinds: tuple[str, ...] = (),
@@ -150,8 +157,8 @@ def _defs() -> dict[str, Schema]:
     d["problem"] = table(
         "[problem]", "What the file describes. Optional: without it the file is a single-model problem.",
         {"name": string("Name used in the output.", default="the file name without .toml"),
-         "kind": enum("The paper setting; it decides which other tables the file has.", KINDS,
-                      default="single_model"),
+         "kind": enum("The paper setting; it decides which other tables the file has.",
+                      tuple(SETTINGS), default=next(iter(SETTINGS))),
          "description": string("Free text, shown by `mechdesign problems`.", default="")},
         toml='[problem]\nname = "single_model_cobb_douglas"\nkind = "single_model"\ndescription = "free text"')
     d["technology"] = table(
@@ -215,7 +222,7 @@ def _defs() -> dict[str, Schema]:
         "profiles w_n reduced to θ(w) by eq. (7) (equal θ(w) merged, Prop 1); `separable`/`joint`: profiles "
         "w = θ_k d_r with sizes and directions (Def 6), independent or with a joint law (non-separable unless the "
         "matrix has rank one); `value_scale`: types (w, s) of eq. (54). Which kinds a problem accepts: "
-        + "; ".join(f"{k}: {', '.join(v)}" for k, v in TYPE_KINDS.items() if k != "multidim")
+        + "; ".join(f"{k}: {', '.join(s.type_kinds)}" for k, s in SETTINGS.items() if s.type_kinds)
         + ". Multidimensional problems have their own `[types]` (a grid or points, no `kind`).",
         {"kind": enum("Kind of types.", ("distribution", "discrete", "task_profiles", "separable", "joint",
                                          "value_scale"), default="distribution"),
@@ -351,6 +358,9 @@ def _defs() -> dict[str, Schema]:
     tm["properties"] = dict(tm["properties"])
     tm["properties"]["sigma"] = number("May be repeated; must equal the shared `technology.sigma`.", paper="σ")
     d["technology_model"] = tm
+    d["technology"]["allOf"] = [  # σ is required unless the inference exponents give it (not in a model's table)
+        {"if": {"properties": {"inference": {"required": ["exponents"]}}},
+         "then": {"not": {"required": ["sigma"]}}, "else": {"required": ["sigma"]}}]
     d["leader"] = table(
         "[leader]", "§5.3: the leader's fine-tuning returns and cost.",
         {"sigma_hat": number("The leader's returns to fine-tuning.", paper="σ̂_L", gt=0.0, lt=1.0,
@@ -421,6 +431,8 @@ def _defs() -> dict[str, Schema]:
         constraints=("one entry (row) per dimension D of the types",
                      "`tokens` needs a `[technology]` table (fine-tuning `none` or `ces`); the others refuse one"),
         toml='[cost]\nkind = "quadratic"\nA = [[1.0, 0.5], [0.5, 1.0]]')
+    for spec in SETTINGS.values():  # the tables a setting brings (its schema fragment's defs)
+        d.update(copy.deepcopy(dict(spec.schema.get("defs", {}))))
     return d
 
 
@@ -484,78 +496,63 @@ EXAMPLES: list[dict[str, Any]] = [
 ]
 
 
+def _kind_rules(kind: str) -> list[Schema]:
+    """The rules of ``problem.kind = kind`` from its spec (:class:`~mechdesign.settings.spec.SettingSpec`): the
+    tables its files may and must have and their schemas (its fragment's ``file``), the ``types.kind`` values
+    it accepts, and no ``solve.method`` unless it honours ``method``."""
+    spec = SETTINGS[kind]
+    frag = spec.schema
+    others = [k for k in SETTINGS if k != kind]
+    cond = _kind_is(kind) if kind != next(iter(SETTINGS)) else {"not": _kind_is(*others)} if others else {}
+    then: Schema = copy.deepcopy(dict(frag["file"]))
+    then["required"] = list(frag["required"])
+    then["propertyNames"] = {"enum": list(frag["keys"])}
+    rules: list[Schema] = [{"if": cond, "then": then}]
+    if spec.type_kinds:  # types.kind (absent: distribution)
+        allowed = list(spec.type_kinds)
+        rules.append({"if": cond, "then": {"properties": {"types": {
+            "anyOf": [{"properties": {"kind": {"enum": allowed}}, "required": ["kind"]}]
+            + ([{"not": {"required": ["kind"]}}] if "distribution" in allowed else [])}}}})
+    if "method" not in spec.options and "solve" in frag["keys"]:  # [solve] method: the settings that honour it
+        rules.append({"if": cond, "then": {"properties": {"solve": {"not": {"required": ["method"]}}}}})
+    return rules
+
+
 def problem_schema() -> Schema:
-    """The JSON Schema (draft 2020-12) of a problem file, as a dict (``json.dumps`` it to publish it)."""
+    """The JSON Schema (draft 2020-12) of a problem file, as a dict (``json.dumps`` it to publish it).
+
+    The top-level tables every kind shares are described here; each registered setting adds its own
+    (its fragment's ``properties``, annotated with ``x-kinds``) and its rules (:func:`_kind_rules`).
+    """
     defs = _defs()
-    single = ("single_model", "contractible", "value_scale")
-    full_technology: Schema = {"allOf": [
-        {"$ref": "#/$defs/technology"},
-        {"if": {"properties": {"inference": {"required": ["exponents"]}}},
-         "then": {"not": {"required": ["sigma"]}}, "else": {"required": ["sigma"]}}]}
+    props: Schema = {
+        "problem": ref("problem", "What the file describes (optional)."),
+        "technology": {"type": "object", "description": "The token technology (`[technology]`; only `sigma` "
+                                                        "for multi-model and leader-fringe problems)."},
+        "types": {"type": "object", "description": "The buyers' types (`[types]`; a grid or points for "
+                                                   "multidimensional problems)."},
+        "solve": ref("solve", "Defaults for `mechdesign solve` (optional)."),
+    }
+    for kind, spec in SETTINGS.items():  # the tables of one setting, annotated with the kinds that have them
+        for key, sch in spec.schema.get("properties", {}).items():
+            if key in props:
+                props[key].setdefault("x-kinds", []).append(kind)
+            else:
+                props[key] = {**copy.deepcopy(sch), "x-kinds": [kind]}
+    every = [key for key in SETTINGS[next(iter(SETTINGS))].schema["required"]
+             if all(key in s.schema["required"] for s in SETTINGS.values())]
     root: Schema = {
         "$schema": DRAFT, "$id": SCHEMA_ID, "title": "mechdesign problem file",
         "description": "A TOML problem file of mechdesign (Bergemann, Bonatti and Smolin 2026, Menu Pricing of "
                        "Large Language Models). Every key is checked by the reader: an unknown key is an error.",
         "type": "object",
-        "properties": {
-            "problem": ref("problem", "What the file describes (optional)."),
-            "technology": {"type": "object", "description": "The token technology (`[technology]`; only `sigma` "
-                                                            "for multi-model and leader-fringe problems)."},
-            "types": {"type": "object", "description": "The buyers' types (`[types]`; a grid or points for "
-                                                       "multidimensional problems)."},
-            "cost": ref("cost", "The seller's cost (multidimensional problems).", kinds=("multidim",)),
-            "solve": ref("solve", "Defaults for `mechdesign solve` (optional)."),
-            "models": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/model"},
-                       "description": "The models (multimodel problems).", "x-kinds": ["multimodel"]},
-            "leader": ref("leader", "The leader (leader-fringe problems).", kinds=("leader_fringe",)),
-            "fringe": ref("fringe", "The fringe (leader-fringe problems).", kinds=("leader_fringe",)),
-        },
-        "required": ["types"],
+        "properties": props,
+        "required": every,
         "additionalProperties": False,
-        "allOf": [
-            {"if": _kind_is("multimodel", "leader_fringe"),
-             "then": {"properties": {"technology": {"$ref": "#/$defs/technology_sigma"}}},
-             "else": {"properties": {"technology": full_technology}}},
-            {"if": _kind_is("multidim"),
-             "then": {"required": ["types", "cost"],
-                      "propertyNames": {"enum": ["problem", "types", "cost", "technology", "solve"]},
-                      "properties": {"types": {"$ref": "#/$defs/multidim_types"},
-                                     "solve": {"propertyNames": {"enum": ["ic", "solver"]},
-                                               "properties": {"ic": {"enum": list(MULTIDIM_IC)}}}},
-                      "if": {"properties": {"cost": {"properties": {"kind": {"const": "tokens"}},
-                                                     "required": ["kind"]}}},
-                      "then": {"required": ["technology"],
-                               "properties": {"technology": {"properties": {"finetuning": {"properties": {
-                                   "kind": {"enum": ["none", "ces"]}}}}}}},
-                      "else": {"not": {"required": ["technology"]}}},
-             "else": {"required": ["technology"], "properties": {"types": {"$ref": "#/$defs/types"}}}},
-            {"if": {"not": _kind_is("multimodel", "leader_fringe", "multidim")},
-             "then": {"propertyNames": {"enum": ["problem", "technology", "types", "solve"]}}},
-            {"if": _kind_is("multimodel"),
-             "then": {"required": ["models"], "propertyNames": {"enum": ["problem", "technology", "types", "models",
-                                                                         "solve"]}}},
-            {"if": _kind_is("leader_fringe"),
-             "then": {"required": ["leader", "fringe"],
-                      "propertyNames": {"enum": ["problem", "technology", "types", "leader", "fringe", "solve"]}}},
-        ],
+        "allOf": [rule for kind in SETTINGS for rule in _kind_rules(kind)],
         "$defs": defs,
         "examples": copy.deepcopy(EXAMPLES),
     }
-    for kind in KINDS:  # types.kind each problem kind accepts (absent: distribution)
-        if kind == "multidim":  # no types.kind: its own table (above)
-            continue
-        allowed = list(TYPE_KINDS[kind])
-        cond = _kind_is(kind) if kind != "single_model" else {"not": _kind_is(*[k for k in KINDS if k != kind])}
-        root["allOf"].append({"if": cond, "then": {"properties": {"types": {
-            "anyOf": [{"properties": {"kind": {"enum": allowed}}, "required": ["kind"]}]
-            + ([{"not": {"required": ["kind"]}}] if "distribution" in allowed else [])}}}})
-    for kind in single:  # [solve] method: single-model only
-        if kind != "single_model":
-            root["allOf"].append({"if": _kind_is(kind), "then": {"properties": {"solve": {"not": {"required":
-                                                                                                   ["method"]}}}}})
-    for kind in ("multimodel", "leader_fringe"):
-        root["allOf"].append({"if": _kind_is(kind), "then": {"properties": {"solve": {"not": {"required":
-                                                                                               ["method"]}}}}})
     return root
 
 

@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 from mechdesign.app.schema_defs import EXAMPLES, Schema, problem_schema
-from mechdesign.problemfile import KINDS
-from mechdesign.problemreaders import TYPE_KINDS
+from mechdesign.registry import SETTINGS
 
-#: the order of the reference's sections: (``$defs`` name, where it appears in a file, problem kinds)
-SECTIONS: list[tuple[str, str, str]] = [
+#: the reference's sections of the tables the settings share: (``$defs`` name, where it appears in a file,
+#: problem kinds); each setting's own tables follow, in registry order (its schema fragment's ``sections``)
+COMMON_SECTIONS: list[tuple[str, str, str]] = [
     ("problem", "problem", "every kind"),
     ("technology", "technology", "single_model, contractible, value_scale; multidim with cost.kind = tokens"),
     ("inference", "technology.inference", "single_model, contractible, value_scale; models[i].technology"),
@@ -22,14 +22,17 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("values", "types.w", "value_scale"),
     ("scales", "types.s", "value_scale"),
     ("solve", "solve", "every kind"),
-    ("technology_sigma", "technology", "multimodel, leader_fringe"),
-    ("model", "models", "multimodel"),
-    ("leader", "leader", "leader_fringe"),
-    ("fringe", "fringe", "leader_fringe"),
-    ("multidim_types", "types", "multidim"),
-    ("grid", "types.grid", "multidim"),
-    ("cost", "cost", "multidim"),
 ]
+
+
+def sections() -> list[tuple[str, str, str]]:
+    """The order of the reference's sections: the shared tables, then each registered setting's own."""
+    return COMMON_SECTIONS + [tuple(sec) for spec in SETTINGS.values()  # type: ignore[misc]
+                              for sec in spec.schema.get("sections", ())]
+
+
+#: the sections of the reference as the registry stands on import (:func:`sections` reads it when called)
+SECTIONS: list[tuple[str, str, str]] = sections()
 
 
 def _fmt(x: object) -> str:
@@ -134,22 +137,15 @@ def reference_markdown() -> str:
         "| `problem.kind` | paper | tables | `types.kind` |",
         "|---|---|---|---|",
     ]
-    where = {"single_model": ("§3-4", "technology, types, solve"),
-             "contractible": ("App. B.1-B.2", "technology, types, solve"),
-             "value_scale": ("App. B.3", "technology, types (value_scale), solve"),
-             "multimodel": ("§5.1-5.2", "technology (sigma), [[models]], types, solve"),
-             "leader_fringe": ("§5.3", "technology (sigma), leader, fringe, types, solve"),
-             "multidim": ("App. B, generic (Rochet-Choné)",
-                          "types (grid or points), cost, technology (cost.kind = tokens only), solve")}
-    for kind in KINDS:
-        paper, tables = where[kind]
-        tkinds = ("no `kind`: `grid` or `points`" if kind == "multidim" else ", ".join(TYPE_KINDS[kind]))
-        out.append(f"| `{kind}` | {paper} | {tables} | {tkinds} |")
+    for kind, spec in SETTINGS.items():
+        frag = spec.schema
+        tkinds = frag.get("types", ", ".join(spec.type_kinds))
+        out.append(f"| `{kind}` | {frag['paper']} | {frag['tables']} | {tkinds} |")
     out += ["", ("Columns of the field tables: **type** (a TOML number may be written as an integer or a float; "
             "strings and booleans are refused where a number is expected), **default** (blank: required, or "
             "optional with no default), **range**, **paper** symbol, and **kinds**: the values of the table's "
             "`kind` that accept the key (blank: every kind)."), ""]
-    for name, path, used in SECTIONS:
+    for name, path, used in sections():
         t = defs[name]
         out += [f"## `{t['title']}`", "", f"*Where:* `{path}`; *problems:* {used}.", "", t["description"], ""]
         req = set(t.get("required", []))

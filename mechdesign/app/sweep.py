@@ -96,14 +96,9 @@ def check_options(params: list[tuple[str, list[float]]], workers: object = None,
 
 def sweep_columns(problem: object, names: list[str]) -> list[str]:
     """The numeric columns of a sweep of ``problem`` over the keys ``names`` (what ``--y`` may plot)."""
-    from mechdesign.problemfile import problem_kind
+    from mechdesign.registry import spec_of
 
-    per_kind = {"single_model": ["profit", "surplus", "consumer_surplus"],
-                "leader_fringe": ["profit", "gap", "theta_hat", "theta_1", "theta_m", "theta_2", "theta_3",
-                                  "entry_numeric", "monopoly_numeric"],
-                "multimodel": ["profit", "gap", "switch"],
-                "contractible": ["profit"], "value_scale": ["profit"]}
-    return list(names) + per_kind[problem_kind(problem)] + ["seconds"]
+    return list(names) + list(spec_of(problem).sweep_columns) + ["seconds"]  # the setting's spec says which
 
 
 def _set(data: dict[str, Any], path: str, value: float) -> None:

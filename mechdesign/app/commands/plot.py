@@ -1,4 +1,5 @@
-"""``mechdesign plot``: Figure 1 (BBS §5.3) for leader-fringe files; for any other kind, its solved menu."""
+"""``mechdesign plot``: what each setting's spec says (:attr:`~mechdesign.settings.spec.SettingSpec.plot`):
+Figure 1 (BBS §5.3) from the closed forms for leader-fringe files, the solved menu for any other kind."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from mechdesign.app.commands import wrote
 
 
 def run(args: argparse.Namespace) -> int:
-    """Figure 1 for leader-fringe files (the closed forms); any other kind: its solved menu."""
+    """The spec's plot: its closed-form figure (``"figure1"``), or its solved menu (``"solved"``)."""
     from mechdesign.app.output import check_output_paths, write_outputs
     from mechdesign.app.plotting import plot_leader_fringe, plot_result
-    from mechdesign.problemfile import load_problem
+    from mechdesign.problemfile import check_verb, load_problem
 
     loaded: Any = load_problem(args.file)
+    spec = check_verb(loaded, "plot")
     check_output_paths(out=args.out)
-    if loaded.kind == "leader_fringe":
+    if spec.plot == "figure1":  # the paper's Figure 1: a leader-fringe market and its type distribution
         lf = loaded
         written = write_outputs({args.out: lambda path: plot_leader_fringe(lf.market, lf.dist, path, lf.name)})
         print(loaded.report())

@@ -1,4 +1,5 @@
-"""``mechdesign problems``: list the shipped problems, or the problem files of a folder."""
+"""``mechdesign problems``: list the shipped problems, or the problem files of a folder (the kind of a file
+without ``problem.kind`` is the registry's first, :func:`mechdesign.problemfile.default_kind`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from mechdesign.exceptions import ProblemFileError
 def run(args: argparse.Namespace) -> int:
     import tomllib
 
-    from mechdesign.problemfile import OBSERVED_KINDS, observed_kind
+    from mechdesign.problemfile import OBSERVED_KINDS, default_kind, observed_kind
     from mechdesign.shipped import problem_names, shipped_dir
 
     if args.dir is None:
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         meta = data.get("problem", {})
         meta = meta if isinstance(meta, dict) else {}
-        table.append((label, str(meta.get("kind", "single_model")), str(meta.get("description", ""))))
+        table.append((label, str(meta.get("kind", default_kind())), str(meta.get("description", ""))))
     width = max([len("name")] + [len(r[0]) for r in table])
     kwidth = max([len("kind")] + [len(r[1]) for r in table])
     print(f"{'name':{width}s}  {'kind':{kwidth}s}  description")

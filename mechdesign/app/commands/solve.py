@@ -17,10 +17,11 @@ def run(args: argparse.Namespace) -> int:
     """Every problem kind through one path: options -> ``problem.solve`` -> summary and files."""
     from mechdesign.app.output import check_output_paths, write_outputs
     from mechdesign.app.plotting import plot_result
-    from mechdesign.problemfile import check_n, load_problem
+    from mechdesign.problemfile import check_n, check_verb, load_problem
     from mechdesign.settings.base import SolveOptions
 
     problem = load_problem(args.file)
+    check_verb(problem, "solve")  # every setting serves solve (its spec says so)
     check_n(problem, args.n)  # 2 .. 2,000,000 cells (with a memory estimate), continuous types only
     given = {"n": args.n, "method": args.method, "ic": args.ic, "solver": args.solver, "formulation": args.formulation,
              "polish": False if args.no_polish else None, "time_limit": args.time_limit}

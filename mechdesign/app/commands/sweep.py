@@ -18,11 +18,12 @@ from mechdesign.settings.results import jsonable
 def run(args: argparse.Namespace) -> int:
     from mechdesign.app.output import check_output_paths, write_outputs
     from mechdesign.app.sweep import check_options, parse_param, provenance, run_sweep, sweep_columns
-    from mechdesign.problemfile import check_n, load_problem
+    from mechdesign.problemfile import check_n, check_verb, load_problem
 
     params = [parse_param(p) for p in args.param]
     check_options(params, args.workers, args.scheduler)
     base = load_problem(args.file)
+    check_verb(base, "sweep")  # the setting's spec lists the verbs that serve it
     check_n(base, args.n)
     if args.y is not None and not args.plot:
         raise ProblemSpecError("--y", args.y, "chooses the column that --plot draws; give --plot PATH too")
