@@ -61,6 +61,7 @@ from mechdesign.settings.multidim import MultiDimProblem, MultiDimResult, Vector
 from mechdesign.settings.multimodel import MultiModelProblem
 from mechdesign.settings.results import MenuResult
 from mechdesign.settings.single_model import SingleModelProblem
+from mechdesign.settings.spec import SettingSpec
 from mechdesign.settings.value_scale import ValueScaleProblem, ValueScaleResult, solve_value_scale
 from mechdesign.settings.vector_costs import QuadraticCost, SeparablePowerCost, TokenTechnologyCost
 from mechdesign.technology import (
@@ -120,6 +121,7 @@ __all__ = [
     "QuadraticCost",
     "ScreeningProgram",
     "SeparablePowerCost",
+    "SettingSpec",
     "SingleModelProblem",
     "SolveOptions",
     "SolverError",

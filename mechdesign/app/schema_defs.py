@@ -505,6 +505,10 @@ def _kind_rules(kind: str) -> list[Schema]:
     others = [k for k in SETTINGS if k != kind]
     cond = _kind_is(kind) if kind != next(iter(SETTINGS)) else {"not": _kind_is(*others)} if others else {}
     then: Schema = copy.deepcopy(dict(frag["file"]))
+    own = {key: copy.deepcopy(sch) for key, sch in frag.get("properties", {}).items()
+           if key not in then.get("properties", {})}
+    if own:  # its own top-level tables, checked here too (another kind may have a table of the same name)
+        then["properties"] = {**then.get("properties", {}), **own}
     then["required"] = list(frag["required"])
     then["propertyNames"] = {"enum": list(frag["keys"])}
     rules: list[Schema] = [{"if": cond, "then": then}]
@@ -535,10 +539,11 @@ def problem_schema() -> Schema:
     }
     for kind, spec in SETTINGS.items():  # the tables of one setting, annotated with the kinds that have them
         for key, sch in spec.schema.get("properties", {}).items():
-            if key in props:
-                props[key].setdefault("x-kinds", []).append(kind)
-            else:
+            if key not in props:
                 props[key] = {**copy.deepcopy(sch), "x-kinds": [kind]}
+            elif "x-kinds" in props[key]:  # a table of several settings: each kind's rule checks its own
+                props[key] = {"description": props[key].get("description", ""),
+                              "x-kinds": [*props[key]["x-kinds"], kind]}
     every = [key for key in SETTINGS[next(iter(SETTINGS))].schema["required"]
              if all(key in s.schema["required"] for s in SETTINGS.values())]
     root: Schema = {

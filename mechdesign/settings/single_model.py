@@ -515,4 +515,5 @@ SPEC = SettingSpec(
     reader=read_single_model, verbs=("solve", "analytic", "price", "audit", "plot", "sweep"), type_kinds=TYPE_KINDS,
     schema={**TECHNOLOGY_FILE_SCHEMA, "paper": "§3-4", "tables": "technology, types, solve"},
     defaults={"n": DEFAULT_N, "ic": DEFAULT_IC["single_model"], "solver": DEFAULT_SOLVER, "method": "auto"},
-    sweep_columns=("profit", "surplus", "consumer_surplus"), closed_form=closed_form, figure="menu")
+    sweep_columns=("profit", "surplus", "consumer_surplus"), closed_form=closed_form, closed_form_table=True,
+    figure="menu")

@@ -95,6 +95,8 @@ class SettingSpec:
         Its types in words, for the refusal of ``--n`` (empty: said from the types' class).
     closed_form : callable, optional
         ``closed_form(problem, n) -> ClosedForm``: what ``mechdesign analytic`` prints and writes.
+    closed_form_table : bool
+        The closed form has a menu table (``ClosedForm.table``; ``mechdesign analytic --csv`` writes it).
     figure : str
         How its solved menu is drawn (one of :data:`FIGURES`).
     plot : str
@@ -113,6 +115,7 @@ class SettingSpec:
     sweep_columns: tuple[str, ...] = ("profit",)
     types_words: str = ""
     closed_form: ClosedFormHook | None = None
+    closed_form_table: bool = False
     figure: str = "table"
     plot: str = "solved"
 
@@ -126,6 +129,8 @@ class SettingSpec:
             problems.append(f"verbs {self.verbs} must include 'solve' and be of {VERBS}")
         if ("analytic" in self.verbs) != (self.closed_form is not None):
             problems.append("'analytic' is among the verbs exactly when there is a closed_form hook")
+        if self.closed_form_table and self.closed_form is None:
+            problems.append("closed_form_table without a closed_form hook")
         if self.figure not in FIGURES:
             problems.append(f"figure {self.figure!r} is not one of {FIGURES}")
         if self.plot not in PLOTS:
