@@ -37,7 +37,6 @@ __all__ = [
     "KIND_VERBS",
     "KIND_WORDS",
     "REGISTRY",
-    "ProblemKind",
     "Problem",
     "check_kind",
     "check_n",
@@ -59,8 +58,6 @@ Problem = (SingleModelProblem | ContractibleProblem | ValueScaleProblem | MultiM
 #: ``problem.kind`` -> the setting's spec: the registry itself (:data:`mechdesign.registry.SETTINGS`), so a
 #: setting registered later is read too
 REGISTRY: dict[str, SettingSpec] = SETTINGS
-#: the spec of a setting (the name this module gave the registry's entries)
-ProblemKind = SettingSpec
 
 
 class _Kinds(Sequence[str]):
