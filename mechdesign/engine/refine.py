@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from mechdesign.engine.audit import audit_menu
+from mechdesign.engine.certificate import balance_multipliers
+from mechdesign.engine.null_flows import null_type_flows
 from mechdesign.engine.pairs import _best_items
 
 if TYPE_CHECKING:
@@ -67,6 +69,10 @@ REFINE_ZERO_TOL = 1e-9
 REFINE_PROFIT_SLACK = 1e-7
 #: the refined point must satisfy stationarity with non-negative multipliers to this relative residual
 REFINE_KKT_TOL = 1e-7
+#: rounds in which the null types whose virtual value stays positive are let back in (each shrinks the null set)
+REFINE_REENTRY_ROUNDS = 8
+#: why an attempt is rejected when the types held at the null item cannot be certified (see null_flows)
+NULL_SET_WRONG = "no flows into the types at the null item make their virtual values non-positive"
 #: numerical failures of a refinement attempt (singular or non-finite systems); the attempt is
 #: rejected and the solver's menu kept
 _REFINE_NUMERICAL_ERRORS = (np.linalg.LinAlgError, ValueError, RuntimeError, FloatingPointError, ZeroDivisionError)
@@ -89,6 +95,7 @@ class RefinementMixin:
     outside: FloatArray | None
     cost_model: object
     _refine_budget: int
+    _null_violators: FloatArray
     _refine_work: float
     _stage: str
 
@@ -180,22 +187,32 @@ class RefinementMixin:
         rules["tight and multiplier > 1e-9 max"] = (tight & (ic_duals > 1e-9 * dmax),
                                                     (own - u0 <= REFINE_SLACK_TOL * scale) & (sol.ir_duals > 1e-9 * dmax))
         tried: dict[str, str] = {}
-        # first let the null types on the edge of the served set (an active IC links them to a served
-        # type) re-enter with a tiny allocation: the polish's NULL_TOL can only tell a quality from zero
-        # to 1e-6 of the scale, the refinement's certificate decides
+        # the null types on the edge of the served set (an active IC links them to a served type) may re-enter
+        # with a tiny allocation: the polish's NULL_TOL can only tell a quality from zero to 1e-6 of the
+        # scale, the refinement's certificate decides
         strong = ic_duals > REFINE_DUAL_RELS[0] * dmax
         edge = np.zeros(N, dtype=bool)
         link = strong & (null[pairs[:, 0]] != null[pairs[:, 1]])
         edge[pairs[link].ravel()] = True
         edge &= null & (u0 <= 0)
-        attempts = [("edge types re-enter", edge), ("null types fixed", np.zeros(N, dtype=bool))]
+        # the null set as read first (its types are certified by flows into them, see null_flows), then the
+        # edge types let back in when that fails
+        # ... and, when the null types cannot be certified, those whose virtual value stays positive let in too
+        # (an active-set step on the dual side: the null set only shrinks, so the rounds are finite)
+        attempts = [("null types fixed", np.zeros(N, dtype=bool)), ("edge types re-enter", edge)]
         if not edge.any():
-            attempts = attempts[1:]
+            attempts = attempts[:1]
         sparse = int(free_a.sum() + free_t.sum()) > REFINE_MAX_DIM
         if sparse:  # one candidate set per attempt
             rules = dict(list(rules.items())[:1])
         done = False
-        for label, reenter in attempts:
+        fallback: tuple | None = None  # type: ignore[type-arg]
+        reentries = 0
+        i_attempt = 0
+        while i_attempt < len(attempts):
+            label, reenter = attempts[i_attempt]
+            i_attempt += 1
+            self._null_violators = np.zeros(0, dtype=int)
             start = a0.copy()
             start[reenter] = np.where(v[reenter] > 0, 1e-6 * amax, 0.0)
             fa = free_a | (reenter[:, None] & (v > 0))
@@ -203,7 +220,11 @@ class RefinementMixin:
             nl = null & ~reenter
             for rule, (act, act_ir) in rules.items():
                 act = act & ~(nl[pairs[:, 0]] & nl[pairs[:, 1]])
-                act_ir = (act_ir | reenter) & ~nl
+                # a re-entered type takes over the IR row of the served types whose active IC row leads to it
+                # (in one dimension: the lowest served type moves down); the audit adds back any that binds
+                above = np.zeros(N, dtype=bool)
+                above[pairs[act & reenter[pairs[:, 1]] & ~reenter[pairs[:, 0]], 0]] = True
+                act_ir = ((act_ir & ~above) | reenter) & ~nl
                 key = f"{label}, {rule}"
                 spent = self._refine_spent()
                 if spent:
@@ -232,17 +253,36 @@ class RefinementMixin:
                 except _REFINE_NUMERICAL_ERRORS as exc:
                     tried[key] = f"numerical failure ({type(exc).__name__}: {exc})"
                     continue
-                info.update(stats, applied=True, active_set=key, objective_change=objective - sol.objective,
-                            max_allocation_change=float(np.max(np.abs(a - a0))) / amax)
-                sol.allocation = a
-                sol.transfer = t
-                sol.objective = objective
-                sol.tokens = tokens
-                sol.finish_multipliers = mult
+                residual = float(stats["null_flow_residual"])  # type: ignore[arg-type]
+                if residual > REFINE_KKT_TOL:
+                    # a type held at the null item wants to be served: let those in (the null set shrinks), and
+                    # keep this point in case no round settles (the certificate then decides, as for any menu)
+                    tried[key] = f"{NULL_SET_WRONG} (residual {residual:.1e}): one of them should be served"
+                    if fallback is None:
+                        fallback = (key, a, t, objective, stats, mult, tokens)
+                    bad = np.zeros(N, dtype=bool)
+                    bad[self._null_violators] = True
+                    if reentries < REFINE_REENTRY_ROUNDS and (bad & nl).any():
+                        reentries += 1
+                        attempts.insert(i_attempt, (f"{int((reenter | bad).sum())} null types re-enter "
+                                                    f"(round {reentries})", reenter | bad))
+                    break  # the null set is wrong whatever the rows: the next attempt lets types in
                 done = True
                 break
             if done:
                 break
+        if not done and fallback is not None:
+            key, a, t, objective, stats, mult, tokens = fallback
+            key += " (the null types not certified by the flows into them: the certificate decides)"
+            done = True
+        if done:
+            info.update(stats, applied=True, active_set=key, objective_change=objective - sol.objective,
+                        max_allocation_change=float(np.max(np.abs(a - a0))) / amax)
+            sol.allocation = a
+            sol.transfer = t
+            sol.objective = objective
+            sol.tokens = tokens
+            sol.finish_multipliers = mult
         if tried:
             info["rejected"] = tried
         return sol
@@ -271,6 +311,7 @@ class RefinementMixin:
 
         assert self.outside is not None and callable(smooth)
         v, f = self.values, self.prob
+        u0 = np.asarray(self.outside, dtype=float)
         N, D = v.shape
         free_a = free_a.copy()
         a, t = a0.copy(), sol.transfer.copy()
@@ -374,8 +415,23 @@ class RefinementMixin:
             objective = float(f @ (t - val))
             if not np.isfinite(objective):
                 return "the refined point's profit is not finite"
-            mult = (act_pairs.copy(), np.asarray(mu[:n_ic], dtype=float), np.asarray(act_ir, dtype=int).copy(),
-                    np.asarray(mu[n_ic:n_ic + n_ir], dtype=float))
+            # the types at the null item: flows into them that make their virtual values non-positive (an LP;
+            # their rows are tight whatever the menu, so they stay out of the Newton system)
+            # a served type's row towards the null item restates its IR row (both items are worth 0 to the
+            # others): its multiplier goes to that IR row, and the flows below route it on through the null types
+            restates = free_t[act_pairs[:, 0]] & ~free_t[act_pairs[:, 1]] & (u0[act_pairs[:, 0]] == 0)
+            lam_ic = np.where(restates, 0.0, np.asarray(mu[:n_ic], dtype=float))
+            lam_b, nu, _ = balance_multipliers(f, act_pairs, lam_ic)
+            zero_rent = np.sum(v * a, axis=1) - t - u0 <= REFINE_SLACK_TOL * max(float(np.max(np.abs(t))), 1e-300)
+            zero_rent[act_ir] = True
+            flows = null_type_flows(v, f, ~free_t, zero_rent & free_t, act_pairs, lam_b, nu, grad0=g)
+            stats["null_flow_residual"] = flows.residual
+            if not np.all(np.isfinite(nu)):
+                return "the refined multipliers cannot be balanced"
+            self._null_violators = flows.violators  # the caller lets these in when the residual is too large
+            stats["null_flows"] = len(flows.pairs)
+            mult = (np.concatenate([act_pairs, flows.pairs]), np.concatenate([lam_b, flows.lam]),
+                    np.asarray(act_ir, dtype=int).copy(), np.asarray(mu[n_ic:n_ic + n_ir], dtype=float))
             return a, t, objective, stats, mult
         return f"the active-set iterations did not settle in REFINE_MAX_PASSES = {REFINE_MAX_PASSES} passes"
 

@@ -32,7 +32,7 @@ DEFAULT_N = 200
 #: model's conic program generates constraints from the audit, contractible and value-scale programs write
 #: every pair (random task profiles bind far-apart pairs), the multi-model program uses local ICs (its
 #: relaxation keeps single crossing)
-DEFAULT_IC = {"single_model": "adaptive", "contractible": "adaptive", "value_scale": "all", "multimodel": "local",
+DEFAULT_IC = {"single_model": "adaptive", "contractible": "adaptive", "value_scale": "adaptive", "multimodel": "local",
               "multidim": "adaptive"}
 #: the options of the single-model conic program: given (by the file or the caller), ``method='auto'`` picks it
 CONIC_OPTIONS = ("ic", "solver", "solver_options", "formulation", "polish")

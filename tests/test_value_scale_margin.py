@@ -1,0 +1,122 @@
+"""Value-scale harness (BBS Appendix B.3): every menu certified with margin, checked against Prop 10's benchmark.
+
+Independent answer: the observable-scale benchmark of eqs. (61)-(63) (one exact discrete Mussa-Rosen menu per
+scale, :func:`mechdesign.analytic.value_scale.observable_scale_menu`, closed forms with the lower convex hull;
+it never calls the program). It drops the cross-scale IC rows, so its profit bounds the contractible optimum
+from above; under Assumption 2 the two coincide (Prop 10) and the menus are equal. Instances are seeded draws of
+the technology (sigma, sigma_hat, costs), the value grid (n_w up to 60 cells of a uniform distribution) and the
+scales (n_s up to 6), solved with the default options. A sample runs in the default suite, the rest in the slow
+step (``pytest -m slow tests/test_value_scale_margin.py``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mechdesign.problemfile import problem_from_dict
+
+PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
+#: Prop 10: under Assumption 2 the program's profit equals the benchmark's to this (relative), its qualities to
+#: QUALITY_RTOL of the largest (the profit is flat at the optimum: qualities are pinned to about its square root)
+PROFIT_RTOL = 1e-11
+QUALITY_RTOL = 1e-6
+
+
+def draw(seed: int) -> dict[str, object]:
+    """Problem-file tables of instance ``seed`` (every draw from ``numpy.random.default_rng(seed)``)."""
+    rng = np.random.default_rng(seed)
+    d = tomllib.loads((PROBLEMS / "value_scale.toml").read_text())
+    sigma = round(float(rng.uniform(0.2, 0.7)), 2)
+    sigma_hat = round(float(rng.uniform(0.0, min(0.4, 0.95 - sigma))), 2)
+    d["technology"]["sigma"] = sigma
+    d["technology"]["inference"]["cost"] = [round(float(rng.uniform(0.5, 2.0)), 3)]
+    if sigma_hat > 0:
+        d["technology"]["finetuning"]["sigma_hat"] = sigma_hat
+        d["technology"]["finetuning"]["cost"] = [round(float(rng.uniform(0.5, 2.0)), 3)]
+    else:
+        d["technology"]["finetuning"] = {"kind": "none"}
+    lo = round(float(rng.uniform(0.0, 0.5)), 2)
+    d["types"]["w"]["n"] = int(rng.integers(5, 61))
+    d["types"]["w"]["distribution"] = {"kind": "uniform", "lo": lo, "hi": round(lo + float(rng.uniform(0.5, 2.0)), 2)}
+    n_s = int(rng.integers(2, 7))
+    s = np.sort(rng.choice(np.arange(1, 21), size=n_s, replace=False)) / 20.0
+    p = rng.uniform(0.5, 1.5, size=n_s)
+    p = np.round(p / p.sum(), 6)
+    p[-1] = round(1.0 - float(p[:-1].sum()), 6)
+    d["types"]["s"] = {"values": s.tolist(), "prob": p.tolist()}
+    return d
+
+
+#: costs this close to linear (sigma + sigma_hat >= NEAR_LINEAR, cost exponent 1/(sigma + sigma_hat) <= 1.33) are
+#: not all certified yet: the harness counts them (an honest 'uncertified', never a wrong 'optimal')
+NEAR_LINEAR = 0.75
+
+
+def check(seed: int) -> str:
+    """Solve instance ``seed`` with the default options: 'a2 holds', 'a2 fails' or 'uncertified (near linear)'."""
+    d = draw(seed)
+    tech = d["technology"]
+    total = float(tech["sigma"]) + float(tech["finetuning"].get("sigma_hat", 0.0))  # type: ignore[union-attr]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = problem_from_dict(d).solve()
+    cert = r.numeric.certificate
+    if r.status != "optimal" and total >= NEAR_LINEAR:
+        assert r.status == "uncertified" and not cert.passed, (seed, cert.line())
+        return "uncertified (near linear)"
+    assert r.status == "optimal", (seed, cert.line())
+    assert cert.has_margin, (seed, cert.gap_rel, cert.rounding_rel)
+    assert abs(cert.gap_rel) <= 1e-12 or abs(cert.gap_rel) <= cert.rounding_rel, (seed, cert.gap_rel)
+    c = r.comparison
+    # the benchmark drops the cross-scale rows: an upper bound always (eqs. 61-63)
+    assert c["profit_gap_rel"] >= -PROFIT_RTOL, (seed, c["profit_gap_rel"])
+    if r.assumption2.holds and c["benchmark_cross_scale_gain_rel"] <= 1e-12:
+        assert abs(c["profit_gap_rel"]) <= PROFIT_RTOL, (seed, c)
+        assert c["quality_rel_error"] <= QUALITY_RTOL, (seed, c)
+        return "a2 holds"
+    return "a2 fails"
+
+
+def test_shipped_problem_at_40_values_is_certified_with_margin_and_equals_prop10() -> None:
+    """The issue's reproducer: value_scale.toml with types.w.n = 40 (160 types) ended uncertified (gap 1.2e-6)."""
+    d = tomllib.loads((PROBLEMS / "value_scale.toml").read_text())
+    d["types"]["w"]["n"] = 40
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = problem_from_dict(d).solve()
+    assert r.status == "optimal" and r.numeric.certificate.has_margin
+    assert abs(r.numeric.certificate.gap_rel) <= 1e-12
+    assert abs(r.comparison["profit_gap_rel"]) <= PROFIT_RTOL  # Prop 10: Assumption 2 holds for this file
+    assert r.comparison["quality_rel_error"] <= QUALITY_RTOL
+
+
+@pytest.mark.parametrize("seed", [0, 3, 4])
+def test_value_scale_sample(seed: int) -> None:
+    assert check(seed) == "a2 holds"
+
+
+@pytest.mark.slow
+def test_value_scale_harness() -> None:
+    """30 seeded instances: certified with margin and, where Assumption 2 holds, equal to Prop 10's menu; near-
+    linear costs may end 'uncertified' (measured: 3 of the first 9 seeds, all with sigma + sigma_hat >= 0.84)."""
+    kinds = [check(seed) for seed in range(30)]
+    assert kinds.count("a2 holds") >= 10  # the comparison with the benchmark's menu really runs
+    assert kinds.count("uncertified (near linear)") <= 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_w", [100, 200])
+def test_shipped_problem_at_100_and_200_values(n_w: int) -> None:
+    d = tomllib.loads((PROBLEMS / "value_scale.toml").read_text())
+    d["types"]["w"]["n"] = n_w
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = problem_from_dict(d).solve()
+    cert = r.numeric.certificate
+    assert r.status == "optimal" and cert.has_margin and abs(cert.gap_rel) <= 1e-12, cert.line()
+    assert abs(r.comparison["profit_gap_rel"]) <= PROFIT_RTOL
