@@ -519,13 +519,16 @@ def null_item_pairs(values: FloatArray, alloc: FloatArray, transfer: FloatArray,
 def certify_menu(values: FloatArray, prob: FloatArray, alloc: FloatArray, transfer: FloatArray, cost: FloatArray,
                  pairs: FloatArray, duals: FloatArray, ir_duals: FloatArray, conjugate: Conjugate,
                  gradient: FloatArray, audit: AuditReport, scale: float = 1.0,
-                 finish: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None) -> Certificate:
+                 finish: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None,
+                 fallbacks: bool = True) -> Certificate:
     """The certificate of a solved program's menu (program units): the Lagrangian bound from the final
     program's multipliers; when it does not certify, from the multipliers of the tight rows fitted by the
     KKT LP (:func:`kkt_multipliers`), with the rows towards the null item (:func:`null_item_pairs`) as
     extra candidates. The tighter bound is kept. ``finish`` (IC pairs, multipliers, IR rows, multipliers) are
     the exact finish's multipliers (:mod:`mechdesign.engine.refine`): tried first, and kept when their gap
-    is at the rounding level (:attr:`Certificate.has_margin`)."""
+    is at the rounding level (:attr:`Certificate.has_margin`). ``fallbacks=False`` stops after the given
+    multipliers (the fitted ones cost a least-squares fit and an LP over every candidate row: a caller that
+    can still finish the menu exactly tries that first)."""
     scaled = (values, prob, alloc, transfer)
     best: Certificate | None = None
     if finish is not None:
@@ -540,7 +543,7 @@ def certify_menu(values: FloatArray, prob: FloatArray, alloc: FloatArray, transf
                                          "balance), Lagrangian bound of the all-pairs program")
     if best is not None and best.bound < cert.bound:
         cert = best
-    if cert.passed and cert.has_margin:
+    if (cert.passed and cert.has_margin) or not fallbacks:
         return cert
     pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
     extra = null_item_pairs(values, alloc, transfer, scale)

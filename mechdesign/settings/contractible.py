@@ -387,7 +387,8 @@ def _contractible_result(tech: Technology, types: TaskProfileTypes, name: str, i
                                 solver={"name": sol.solver, "status": sol.status, "ic": ic, "times": sol.times,
                                         "formulation": run.formulation, "search": run.search, "rounds": sol.rounds,
                                         "polish": sol.solver_stats.get("polish"),
-                                        "refine": sol.solver_stats.get("refine"), "attempts": attempts},
+                                        "refine": sol.solver_stats.get("refine"),
+                                        "finish": sol.solver_stats.get("finish"), "attempts": attempts},
                                 cost_based=cost_based_tariff(tech, types),
                                 separability_gap=_separability_gap(types, tech.sigma))
     if len(f) == 2:

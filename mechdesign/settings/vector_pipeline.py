@@ -50,17 +50,22 @@ def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float
     with warnings.catch_warnings():  # the solver's own accuracy is not the verdict: the certificate is
         warnings.simplefilter("ignore", SolverInaccurateWarning)
         sol = prog.solve(**solve_options)
-    done = _audit_certify(prog, sol, values, q_ref, money, conjugate, scaled_cost, gradient)
-    if solve_options.get("polish", True) is not False and not done.certificate.has_margin:
+    finishing = solve_options.get("polish", True) is not False
+    # the solver's own multipliers first; the fitted ones (least squares, an LP) only after the exact finish
+    done = _audit_certify(prog, sol, values, q_ref, money, conjugate, scaled_cost, gradient, fallbacks=not finishing)
+    if finishing and not done.certificate.has_margin:
         # the exact finish (Newton on the active set), kept when it certifies with a smaller gap
         trial = copy.copy(sol)  # its own stats and times: a rejected finish leaves the solver's record as it was
         trial.solver_stats, trial.times = copy.deepcopy(sol.solver_stats), dict(sol.times)
         finished = prog.finish(trial)
         if finished.finish_multipliers is not None:
-            alt = _audit_certify(prog, finished, values, q_ref, money, conjugate, scaled_cost, gradient)
+            alt = _audit_certify(prog, finished, values, q_ref, money, conjugate, scaled_cost, gradient,
+                                 fallbacks=False)
             if alt.audit.passed and (alt.certificate.passed or not done.certificate.passed) and \
                     abs(alt.certificate.gap_rel) < abs(done.certificate.gap_rel):
                 done = alt
+        if not done.certificate.has_margin:  # the fitted multipliers, at the menu kept
+            done = _audit_certify(prog, done.sol, values, q_ref, money, conjugate, scaled_cost, gradient)
         done.sol.solver_stats["finish"] = {**dict(finished.solver_stats.get("refine", {})),  # type: ignore[call-overload]
                                            "kept": done.sol is finished}
     if not done.audit.passed:
@@ -71,13 +76,15 @@ def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float
 
 def _audit_certify(prog: ScreeningProgram, sol: ProgramSolution, values: FloatArray, q_ref: float, money: float,
                    conjugate: Conjugate, scaled_cost: Callable[[FloatArray, ProgramSolution], FloatArray],
-                   gradient: Callable[[FloatArray], FloatArray]) -> VectorSolve:
-    """Unscale, audit and certify one solution of ``prog`` (the audit's verdict is the caller's)."""
+                   gradient: Callable[[FloatArray], FloatArray], fallbacks: bool = True) -> VectorSolve:
+    """Unscale, audit and certify one solution of ``prog`` (the audit's verdict is the caller's);
+    ``fallbacks``: of :func:`~mechdesign.engine.certificate.certify_menu`."""
     a = np.maximum(sol.allocation, 0.0)
     quality, transfer = a * q_ref, sol.transfer * money
     audit = audit_menu(values, quality, transfer, rtol=AUDIT_RTOL)
     t0 = time.perf_counter()
     cert = certify_menu(prog.values, prog.prob, a, sol.transfer, scaled_cost(a, sol), sol.ic_pairs, sol.ic_duals,
-                        sol.ir_duals, conjugate, gradient(a), audit, finish=sol.finish_multipliers).in_units(money)
+                        sol.ir_duals, conjugate, gradient(a), audit, finish=sol.finish_multipliers,
+                        fallbacks=fallbacks).in_units(money)
     sol.times["certificate"] = sol.times.get("certificate", 0.0) + time.perf_counter() - t0
     return VectorSolve(sol, quality, transfer, audit, cert)
