@@ -338,7 +338,7 @@ class ScreeningProgram(RefinementMixin):
                 sol = self._refine(sol, "the refinement of the first pass")
                 times["refine"] += time.perf_counter() - t0
                 first_attempt = sol.solver_stats["refine"]  # type: ignore[assignment]
-            if first_attempt is not None and first_attempt["applied"]:
+            if first_attempt is not None and first_attempt["applied"] and first_attempt.get("null_types_certified", True):
                 sol.status = "optimal"
                 sol.solver_stats["polish"] = {"applied": False, "skipped": "the refined first pass is certified"}
             else:

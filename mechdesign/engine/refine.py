@@ -66,7 +66,8 @@ REFINE_ZERO_TOL = 1e-9
 #: sparse Newton steps reuse the last factor (chord steps) while each full step is at most this share of the last
 CHORD_CONTRACTION = 0.2
 #: a component below this share of the largest that a full Newton step takes below zero is set to zero and held
-REFINE_SNAP_TOL = 1e-6
+#: (below the value a released component restarts from, 1e3 REFINE_ZERO_TOL, so a release is not undone at once)
+REFINE_SNAP_TOL = 1e-7
 #: the refined point is rejected when it earns less than the solver's menu by more than this share of the
 #: solver's objective (the solver's menu may earn more than the optimum by about its tolerance, 1e-8, when it
 #: violates IC by that much; a refined point lower by more than this comes from a wrong active set)
@@ -274,6 +275,8 @@ class RefinementMixin:
             if done:
                 break
         if not done and fallback is not None:
+            # not 'applied' for a caller that trusts the refinement alone (the first pass of a large problem skips
+            # the polish on it): the finish hands it on, and the caller's certificate decides
             key, a, t, objective, stats, mult, tokens = fallback
             key += " (the null types not certified by the flows into them: the certificate decides)"
             done = True
@@ -425,12 +428,16 @@ class RefinementMixin:
             restates = free_t[act_pairs[:, 0]] & ~free_t[act_pairs[:, 1]] & (u0[act_pairs[:, 0]] == 0)
             lam_ic = np.where(restates, 0.0, np.asarray(mu[:n_ic], dtype=float))
             lam_b, nu, _ = balance_multipliers(f, act_pairs, lam_ic)
-            zero_rent = np.sum(v * a, axis=1) - t - u0 <= REFINE_SLACK_TOL * max(float(np.max(np.abs(t))), 1e-300)
-            zero_rent[act_ir] = True
-            flows = null_type_flows(v, f, ~free_t, zero_rent & free_t, act_pairs, lam_b, nu, grad0=g)
-            stats["null_flow_residual"] = flows.residual
             if not np.all(np.isfinite(nu)):
                 return "the refined multipliers cannot be balanced"
+            zero_rent = np.sum(v * a, axis=1) - t - u0 <= REFINE_SLACK_TOL * max(float(np.max(np.abs(t))), 1e-300)
+            zero_rent[act_ir] = True
+            self._check_time()
+            # sources: served types whose IR binds at a zero outside option (their row to the null item restates it)
+            flows = null_type_flows(v, f, ~free_t, zero_rent & free_t & (u0 == 0), act_pairs, lam_b, nu, grad0=g)
+            self._refine_work += flows.work
+            stats["null_flow_residual"] = flows.residual
+            stats["null_types_certified"] = flows.residual <= REFINE_KKT_TOL
             self._null_violators = flows.violators  # the caller lets these in when the residual is too large
             stats["null_flows"] = len(flows.pairs)
             mult = (np.concatenate([act_pairs, flows.pairs]), np.concatenate([lam_b, flows.lam]),

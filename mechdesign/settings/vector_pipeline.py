@@ -64,8 +64,15 @@ def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float
             if alt.audit.passed and (alt.certificate.passed or not done.certificate.passed) and \
                     abs(alt.certificate.gap_rel) < abs(done.certificate.gap_rel):
                 done = alt
-        if not done.certificate.has_margin:  # the fitted multipliers, at the menu kept
-            done = _audit_certify(prog, done.sol, values, q_ref, money, conjugate, scaled_cost, gradient)
+        if not done.certificate.has_margin:  # the fitted multipliers, at both menus: the better certificate is kept
+            candidates = [_audit_certify(prog, sol, values, q_ref, money, conjugate, scaled_cost, gradient)]
+            if done.sol is finished:
+                candidates.append(_audit_certify(prog, finished, values, q_ref, money, conjugate, scaled_cost,
+                                                 gradient))
+            for alt in candidates:
+                if alt.audit.passed and (alt.certificate.passed or not done.certificate.passed) and \
+                        (abs(alt.certificate.gap_rel) < abs(done.certificate.gap_rel) or done.sol is alt.sol):
+                    done = alt
         done.sol.solver_stats["finish"] = {**dict(finished.solver_stats.get("refine", {})),  # type: ignore[call-overload]
                                            "kept": done.sol is finished}
     if not done.audit.passed:
@@ -78,7 +85,10 @@ def _audit_certify(prog: ScreeningProgram, sol: ProgramSolution, values: FloatAr
                    conjugate: Conjugate, scaled_cost: Callable[[FloatArray, ProgramSolution], FloatArray],
                    gradient: Callable[[FloatArray], FloatArray], fallbacks: bool = True) -> VectorSolve:
     """Unscale, audit and certify one solution of ``prog`` (the audit's verdict is the caller's);
-    ``fallbacks``: of :func:`~mechdesign.engine.certificate.certify_menu`."""
+    ``fallbacks``: of :func:`~mechdesign.engine.certificate.certify_menu`. The vector settings have no outside
+    options (the audit and the bound take them as zero): a program with any is refused here."""
+    if prog.outside is not None and np.any(np.asarray(prog.outside) != 0):
+        raise ValueError("the vector-type pipeline certifies programs with zero outside options only")
     a = np.maximum(sol.allocation, 0.0)
     quality, transfer = a * q_ref, sol.transfer * money
     audit = audit_menu(values, quality, transfer, rtol=AUDIT_RTOL)
