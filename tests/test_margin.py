@@ -258,9 +258,9 @@ def issue_contractible_instance(seed: int) -> tuple[object, object]:
 
 @pytest.mark.slow
 def test_contractible_issue_instances() -> None:
-    """10 instances x ic in (adaptive, all). Measured 2026-12-07 (session 2): 18 of 20 with margin, 1 certified at
-    3.5e-12 (seed 3, adaptive), 1 uncertified at 5.8e-8 (seed 3, all: a type at the null item should be served
-    and its re-entry cycles); no quality on a segment the type does not value (the issue saw up to 4.9 %). Every
+    """10 instances x ic in (adaptive, all). Measured 2026-12-07 (session 2): 19 of 20 with margin, 1 certified at
+    3.5e-12 (seed 3, adaptive: a type at the null item should be served with a tiny quality and its re-entry
+    cycles); no quality on a segment the type does not value (the issue saw up to 4.9 %). Every
     certified profit is bounded by the Lagrangian bound of the all-pairs program (the certificate) and none
     is above the other strategy's certified profit by more than its tolerance."""
     from mechdesign.settings.contractible import solve_contractible
