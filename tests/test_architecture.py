@@ -103,9 +103,8 @@ MAY_IMPORT = {"core": {"core"}, "primitives": {"core", "primitives", "analytic"}
 MAY_IMPORT["settings"] = MAY_IMPORT["primitives"] | {"engine", "settings"}
 MAY_IMPORT["validation"] = MAY_IMPORT["settings"] | {"validation"}
 MAY_IMPORT["app"] = MAY_IMPORT["validation"] | {"app"}
-#: circles known and being removed: the engine's refine mixin lives on its host's private members (its
-#: replacement, a refiner object, is under way); delete the entry when it lands
-KNOWN_CIRCLES = [{"mechdesign.engine.program", "mechdesign.engine.refine"}]
+#: circles known and being removed (none: the engine's refiner is its own object); delete an entry when it is gone
+KNOWN_CIRCLES: list[set[str]] = []
 #: private names still imported across modules, to be made public or moved (the calibration package and the
 #: engine are being rewritten); the list may only shrink
 KNOWN_PRIVATE = {

@@ -50,7 +50,8 @@ from mechdesign.engine.pairs import (  # noqa: F401 (re-exported: the engine's p
     rent_ic_matrix,
     top_pairs,
 )
-from mechdesign.engine.refine import REFINE_FIRST_MIN_N, RefinementMixin
+from mechdesign.engine.refine import REFINE_FIRST_MIN_N, Refiner
+from mechdesign.engine.solution import ProgramSolution
 from mechdesign.engine.solver_adapter import (  # noqa: F401 (re-exported: the solver settings)
     CLARABEL_FIRST_PASS,
     CLARABEL_OPTIONS,
@@ -105,29 +106,7 @@ class CostModel(Protocol):
 
 
 @dataclass
-class ProgramSolution:
-    """Raw solution of the scaled program (before unscaling and reporting)."""
-
-    allocation: FloatArray
-    transfer: FloatArray
-    tokens: dict[str, FloatArray]
-    objective: float
-    status: str
-    ic_pairs: FloatArray
-    ic_duals: FloatArray
-    ir_duals: FloatArray
-    rounds: int
-    times: dict[str, float]
-    solver: str
-    solver_stats: dict[str, object] = field(default_factory=dict)
-    #: multipliers of the monotonicity rows a_k <= a_{k+1} (local strategy only)
-    mono_duals: FloatArray = field(default_factory=lambda: np.zeros(0))
-    #: the exact finish's multipliers (IC pairs, their multipliers, IR rows, theirs) when it was applied
-    finish_multipliers: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
-
-
-@dataclass
-class ScreeningProgram(RefinementMixin):
+class ScreeningProgram:
     r"""The linear screening program for types ``values`` (N, D) with probabilities ``prob``.
 
     Inputs are expected in scaled units (payoffs of order one); see
@@ -156,8 +135,6 @@ class ScreeningProgram(RefinementMixin):
     #: it returns a menu that the setting's certificate certifies to 9e-13 (the certificate, not the
     #: solver's status, is the verdict).
     final_options: dict[str, object] | None = None
-    _refine_budget: int = field(default=0, init=False, repr=False)
-    _refine_work: float = field(default=0.0, init=False, repr=False)
     #: the user's time limit (seconds) and its deadline on time.perf_counter's clock (None: no limit,
     #: and then no clock enters any decision); ``_stage`` says where the solve is, for the message
     _time_limit: float | None = field(default=None, init=False, repr=False)
@@ -362,7 +339,7 @@ class ScreeningProgram(RefinementMixin):
 
     def finish(self, sol: ProgramSolution) -> ProgramSolution:
         """The exact finish of a solved program: Newton's method on the KKT system of the active set read
-        from ``sol`` (:meth:`_refine`); the finished menu and its multipliers
+        from ``sol`` (:meth:`_refine`, a :class:`~mechdesign.engine.refine.Refiner`); the finished menu and its multipliers
         (:attr:`ProgramSolution.finish_multipliers`) replace the solver's only when the all-pairs audit
         passes and non-negative multipliers certify stationarity. ``solver_stats['refine']`` says what
         happened. The caller certifies the result (:func:`mechdesign.engine.certificate.certify_menu`)."""
@@ -370,6 +347,17 @@ class ScreeningProgram(RefinementMixin):
         sol = self._refine(sol, "the exact finish")
         sol.times["finish"] = sol.times.get("finish", 0.0) + time.perf_counter() - t0
         return sol
+
+    def _refine(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
+        """:meth:`mechdesign.engine.refine.Refiner.refine` of ``sol`` by a refiner of this program (its types,
+        cost model, null types and time limit); the refiner keeps its own budgets."""
+        return Refiner(self.values, self.prob, self.outside, self.cost_model, null_types=self._null_types,
+                       check_time=self._check_time_in).refine(sol, stage)
+
+    def _check_time_in(self, stage: str) -> None:
+        """:meth:`_check_time` with ``stage`` as where the solve is (for the message)."""
+        self._stage = stage
+        self._check_time()
 
     def _check_time(self) -> None:
         """Raise :class:`TimeLimitError` when the user's time limit has run out (no-op without one)."""

@@ -1,9 +1,9 @@
 r"""Active-set Newton refinement of an interior-point menu, and its certificate (engine).
 
 An interior-point method that closes the duality gap to :math:`\epsilon` pins a flat optimum's allocation
-only to about :math:`\sqrt\epsilon`. :class:`RefinementMixin` (mixed into
-:class:`mechdesign.engine.program.ScreeningProgram`) takes the constraints the solver's menu makes tight as
-equalities and runs Newton's method on the KKT system of the resulting smooth problem (the cost model's
+only to about :math:`\sqrt\epsilon`. :class:`Refiner` (an object that
+:class:`mechdesign.engine.program.ScreeningProgram` creates for each refinement) takes the constraints
+the solver's menu makes tight as equalities and runs Newton's method on the KKT system of the resulting smooth problem (the cost model's
 ``smooth_cost``: value, gradient, Hessian); the refined menu replaces the solver's only when it passes
 the all-pairs audit, earns no less, and non-negative multipliers certify stationarity. Every budget
 counts steps, passes or floating-point operations (never seconds), and the dense linear algebra runs on
@@ -13,6 +13,8 @@ one BLAS thread. Like the rest of the engine it knows nothing about LLMs.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,11 +26,11 @@ from mechdesign.engine.null_flows import null_type_flows
 from mechdesign.engine.pairs import _best_items
 
 if TYPE_CHECKING:
-    from mechdesign.engine.program import ProgramSolution
+    from mechdesign.engine.solution import ProgramSolution
 
 FloatArray = np.ndarray
 
-#: active-set Newton refinement (see :meth:`ScreeningProgram._refine`): dense KKT systems (pivoted QR,
+#: active-set Newton refinement (see :meth:`Refiner.refine`): dense KKT systems (pivoted QR,
 #: LU, NNLS certificate) up to this many free variables plus active rows, sparse ones (SuperLU,
 #: Newton multipliers as the certificate) above for scalar types, skipped above REFINE_SPARSE_MAX_DIM
 #: (and, for multidimensional types, above REFINE_MAX_DIM)
@@ -90,26 +92,28 @@ def _sparse_lu_work(lu: object) -> float:
     return float(np.diff(L.indptr).astype(float) @ np.diff(U.indptr).astype(float))
 
 
-class RefinementMixin:
-    """The refinement's methods; the host class provides ``values``, ``prob``, ``outside``,
-    ``cost_model``, ``_null_types``, ``_check_time`` and the budget attributes ``_refine_budget``,
-    ``_refine_work`` and ``_stage``."""
+@dataclass
+class Refiner:
+    """The refinement of one program's menus, and its budget state.
+
+    The program (:class:`mechdesign.engine.program.ScreeningProgram`) creates one per refinement with its
+    types (``values``, ``prob``, ``outside``), its ``cost_model``, and two callables: ``null_types(sol)``
+    (the types the menu leaves at the null item) and ``check_time(stage)`` (the user's time limit; ``stage``
+    says where the refinement is, for the message). ``budget`` (Newton steps left), ``work`` (counted
+    floating-point operations), ``stage`` and ``null_violators`` are the refinement's own state."""
 
     values: FloatArray
     prob: FloatArray
     outside: FloatArray | None
     cost_model: object
-    _refine_budget: int
-    _null_violators: FloatArray
-    _refine_work: float
-    _stage: str
+    null_types: Callable[[ProgramSolution], FloatArray]
+    check_time: Callable[[str], None]
+    budget: int = field(default=REFINE_MAX_STEPS, init=False)
+    work: float = field(default=0.0, init=False)
+    stage: str = field(default="", init=False)
+    null_violators: FloatArray = field(default_factory=lambda: np.zeros(0, dtype=int), init=False)
 
-    if TYPE_CHECKING:  # provided by the host class (the user's time limit; the types at the null item)
-        def _check_time(self) -> None: ...
-
-        def _null_types(self, sol: ProgramSolution) -> FloatArray: ...
-
-    def _refine(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
+    def refine(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
         """:meth:`_refine_once` with dense linear algebra on one thread: the refinement's LAPACK calls are small,
         and on a loaded 2-core machine BLAS threads made them 20-60x slower (the result is the same)."""
         from threadpoolctl import threadpool_limits
@@ -140,10 +144,10 @@ class RefinementMixin:
         """
         info: dict[str, object] = {"applied": False}
         sol.solver_stats["refine"] = info
-        self._refine_budget = REFINE_MAX_STEPS
-        self._refine_work = 0.0
-        self._stage = stage
-        self._check_time()
+        self.budget = REFINE_MAX_STEPS
+        self.work = 0.0
+        self.stage = stage
+        self.check_time(self.stage)
         model = self.cost_model
         smooth = getattr(model, "smooth_cost", None)
         N, D = self.values.shape
@@ -161,7 +165,7 @@ class RefinementMixin:
             return sol
         assert self.outside is not None
         v, u0 = self.values, np.asarray(self.outside, dtype=float)
-        null = self._null_types(sol)
+        null = self.null_types(sol)
         amax = max(float(a0.max(initial=0.0)), 1e-300)
         # a component the type itself does not value only costs and tempts others: it is zero at an optimum
         # types at the null item stay there (as in the polish; a type wrongly left out makes the refined
@@ -215,7 +219,7 @@ class RefinementMixin:
         while i_attempt < len(attempts):
             label, reenter = attempts[i_attempt]
             i_attempt += 1
-            self._null_violators = np.zeros(0, dtype=int)
+            self.null_violators = np.zeros(0, dtype=int)
             start = a0.copy()
             start[reenter] = np.where(v[reenter] > 0, 1e-6 * amax, 0.0)
             fa = free_a | (reenter[:, None] & (v > 0))
@@ -229,12 +233,12 @@ class RefinementMixin:
                 above[pairs[act & reenter[pairs[:, 1]] & ~reenter[pairs[:, 0]], 0]] = True
                 act_ir = ((act_ir & ~above) | reenter) & ~nl
                 key = f"{label}, {rule}"
-                spent = self._refine_spent()
+                spent = self._spent()
                 if spent:
                     tried[key] = spent
                     continue
-                self._stage = f"{stage} (attempt '{key}')"
-                self._check_time()
+                self.stage = f"{stage} (attempt '{key}')"
+                self.check_time(self.stage)
                 try:
                     # overflow and invalid values are caught by the finiteness checks, which reject the attempt
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -264,7 +268,7 @@ class RefinementMixin:
                     if fallback is None:
                         fallback = (key, a, t, objective, stats, mult, tokens)
                     bad = np.zeros(N, dtype=bool)
-                    bad[self._null_violators] = True
+                    bad[self.null_violators] = True
                     if reentries < REFINE_REENTRY_ROUNDS and (bad & nl).any():
                         reentries += 1
                         attempts.insert(i_attempt, (f"{int((reenter | bad).sum())} null types re-enter "
@@ -290,14 +294,14 @@ class RefinementMixin:
             sol.finish_multipliers = mult
         if tried:
             info["rejected"] = tried
-        info["linear_algebra_work"] = self._refine_work  # counted operations (REFINE_MAX_WORK caps them)
+        info["linear_algebra_work"] = self.work  # counted operations (REFINE_MAX_WORK caps them)
         return sol
 
-    def _refine_spent(self) -> str:
+    def _spent(self) -> str:
         """Why the refinement's budgets (Newton steps, dense work) are spent, or "" while they last."""
-        if self._refine_budget <= 0:
+        if self.budget <= 0:
             return f"the Newton step budget (REFINE_MAX_STEPS = {REFINE_MAX_STEPS}) is spent"
-        if self._refine_work >= REFINE_MAX_WORK:
+        if self.work >= REFINE_MAX_WORK:
             return f"the linear-algebra budget (REFINE_MAX_WORK = {REFINE_MAX_WORK:.0e} operations) is spent"
         return ""
 
@@ -330,12 +334,12 @@ class RefinementMixin:
         steps = 0
         seen: set[bytes] = set()
         for _ in range(REFINE_MAX_PASSES):
-            spent = self._refine_spent()
+            spent = self._spent()
             if spent:
                 return spent
             if steps >= REFINE_ATTEMPT_MAX_STEPS:
                 return f"no certified point in REFINE_ATTEMPT_MAX_STEPS = {REFINE_ATTEMPT_MAX_STEPS} Newton steps"
-            self._check_time()
+            self.check_time(self.stage)
             key = free_a.tobytes() + act_pairs.tobytes() + act_ir.tobytes()
             if key in seen:
                 return "the active-set iterations cycle"
@@ -382,7 +386,7 @@ class RefinementMixin:
                 M = sp.hstack([E_all.T, bounds]).tocsr()
             else:
                 Md = np.hstack([E_all.T.toarray(), bounds.toarray()])
-                self._refine_work += float(Md.shape[0]) * Md.shape[1] * min(Md.shape)
+                self.work += float(Md.shape[0]) * Md.shape[1] * min(Md.shape)
                 mu, _ = optimize.nnls(Md, -grad, maxiter=50 * Md.shape[1])
                 M = sp.csr_matrix(Md)
             r = M @ mu + grad
@@ -432,13 +436,13 @@ class RefinementMixin:
                 return "the refined multipliers cannot be balanced"
             zero_rent = np.sum(v * a, axis=1) - t - u0 <= REFINE_SLACK_TOL * max(float(np.max(np.abs(t))), 1e-300)
             zero_rent[act_ir] = True
-            self._check_time()
+            self.check_time(self.stage)
             # sources: served types whose IR binds at a zero outside option (their row to the null item restates it)
             flows = null_type_flows(v, f, ~free_t, zero_rent & free_t & (u0 == 0), act_pairs, lam_b, nu, grad0=g)
-            self._refine_work += flows.work
+            self.work += flows.work
             stats["null_flow_residual"] = flows.residual
             stats["null_types_certified"] = flows.residual <= REFINE_KKT_TOL
-            self._null_violators = flows.violators  # the caller lets these in when the residual is too large
+            self.null_violators = flows.violators  # the caller lets these in when the residual is too large
             stats["null_flows"] = len(flows.pairs)
             mult = (np.concatenate([act_pairs, flows.pairs]), np.concatenate([lam_b, flows.lam]),
                     np.asarray(act_ir, dtype=int).copy(), np.asarray(mu[n_ic:n_ic + n_ir], dtype=float))
@@ -513,7 +517,7 @@ class RefinementMixin:
         if not sparse:
             Ed = E.toarray()
             if m:  # keep linearly independent rows (pivoted QR once), then LU in every step
-                self._refine_work += 10.0 * m * nv * min(m, nv)
+                self.work += 10.0 * m * nv * min(m, nv)
                 _, R, piv = linalg.qr(Ed.T, mode="economic", pivoting=True)
                 diag = np.abs(np.diag(R))
                 rank = int(np.sum(diag > 1e-10 * max(float(diag.max(initial=0.0)), 1e-300)))
@@ -525,9 +529,9 @@ class RefinementMixin:
         lu = None  # the sparse factor, kept for chord steps while the steps contract
         contracting, factored, dxn_prev = False, True, None
         while k < max_steps:
-            if self._refine_spent():
+            if self._spent():
                 break
-            self._refine_budget -= 1
+            self.budget -= 1
             k += 1
             a = np.zeros((N, D))
             a[free_a] = x[:na]
@@ -545,16 +549,16 @@ class RefinementMixin:
                         lu = splinalg.splu(K)
                     except RuntimeError:  # exactly singular
                         break
-                    self._refine_work += _sparse_lu_work(lu) + K.nnz
+                    self.work += _sparse_lu_work(lu) + K.nnz
                     factored = True
                 else:  # the chord step: the last factor again while the steps contract fast (counted as a solve)
-                    self._refine_work += 2.0 * float(lu.L.nnz + lu.U.nnz)
+                    self.work += 2.0 * float(lu.L.nnz + lu.U.nnz)
                     factored = False
                 sol = lu.solve(rhs)
             else:
                 assert Ed is not None
                 K = np.block([[H.toarray(), Ed[keep].T], [Ed[keep], np.zeros((len(keep), len(keep)))]])
-                self._refine_work += 2.0 / 3.0 * float(K.shape[0]) ** 3
+                self.work += 2.0 / 3.0 * float(K.shape[0]) ** 3
                 try:
                     with warnings.catch_warnings():  # the certificate, not the condition number, decides
                         warnings.simplefilter("ignore", linalg.LinAlgWarning)
@@ -562,7 +566,7 @@ class RefinementMixin:
                     if not np.all(np.isfinite(sol)):
                         raise linalg.LinAlgError("non-finite solution")
                 except (linalg.LinAlgError, ValueError):
-                    self._refine_work += 4.0 * float(K.shape[0]) ** 3
+                    self.work += 4.0 * float(K.shape[0]) ** 3
                     try:
                         sol = linalg.lstsq(K, rhs, lapack_driver="gelsy")[0]
                     except (linalg.LinAlgError, ValueError) as exc:
