@@ -123,8 +123,6 @@ KNOWN_PRIVATE = {
     ("mechdesign.analytic.calibration.identified", "mechdesign.analytic.calibration.consistency", "_slacks"),
     ("mechdesign.engine.program", "mechdesign.engine.pairs", "_best_items"),
     ("mechdesign.engine.program", "mechdesign.engine.pairs", "_chunk_rows"),
-    ("mechdesign.engine.program", "mechdesign.engine.solver_adapter", "_check_status"),
-    ("mechdesign.engine.program", "mechdesign.engine.solver_adapter", "_solver_options"),
     ("mechdesign.engine.refine", "mechdesign.engine.pairs", "_best_items"),
 }
 
@@ -233,3 +231,34 @@ def test_every_setting_is_public() -> None:
 
     missing = [e.problem.__name__ for e in REGISTRY.values() if e.problem.__name__ not in mechdesign.__all__]
     assert not missing
+
+
+# ------------------------------------------------------------------------------------------------ solvers
+#: the one engine module that names solvers (their settings, time limits, retries, status maps)
+SOLVER_ADAPTER = "solver_adapter.py"
+
+
+def solver_names_in(source: str) -> list[str]:
+    """The string literals of ``source`` (docstrings and other bare string statements left out) that name a
+    solver: "CLARABEL" or "SCS" as a word."""
+    import re
+
+    tree = ast.parse(source)
+    bare = {id(node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)}
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in bare
+            and re.search(r"\b(CLARABEL|SCS)\b", node.value)]
+
+
+@pytest.mark.parametrize("path", [p for p in modules("engine") if p.name != SOLVER_ADAPTER], ids=lambda p: p.name)
+def test_only_the_solver_adapter_names_a_solver(path: Path) -> None:
+    found = solver_names_in(path.read_text())
+    assert not found, f"{path.name} names a solver ({found}): move the decision into engine/{SOLVER_ADAPTER}"
+
+
+def test_the_solver_name_rule_can_fail() -> None:
+    src = ('"""Clarabel by default (CLARABEL)."""\nx = 1  # "SCS"\nif s == "CLARABEL":\n    pass\n'
+           'm = f"try solver=\'SCS\' {x}"\n')
+    assert sorted(solver_names_in(src)) == ["CLARABEL", "try solver='SCS' "]
+    assert (PKG / "engine" / SOLVER_ADAPTER).exists()

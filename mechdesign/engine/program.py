@@ -52,17 +52,7 @@ from mechdesign.engine.pairs import (  # noqa: F401 (re-exported: the engine's p
 )
 from mechdesign.engine.refine import REFINE_FIRST_MIN_N, Refiner
 from mechdesign.engine.solution import ProgramSolution
-from mechdesign.engine.solver_adapter import (  # noqa: F401 (re-exported: the solver settings)
-    CLARABEL_FIRST_PASS,
-    CLARABEL_OPTIONS,
-    CLARABEL_RETRIES,
-    CLARABEL_RETRY,
-    REQUIRED_TOL,
-    SCS_OPTIONS,
-    _check_status,
-    _solver_options,
-    solve_quietly,
-)
+from mechdesign.engine.solver_adapter import DEFAULT_SOLVER_NAME, SolverAdapter, get_adapter, solve_quietly
 from mechdesign.exceptions import (
     ProblemSpecError,
     SolverError,
@@ -128,8 +118,8 @@ class ScreeningProgram:
     #: settings (measured on the contractible profile formulation, N = 200-400 x T = 10: it earns as much
     #: as the free final rounds, but its multipliers do not certify). Kept for experiments.
     fix_null: bool = False
-    #: Clarabel's settings in the final rounds instead of CLARABEL_OPTIONS (None: those); the user's
-    #: solver_options still win. Measured on the contractible profile formulation (N = 400, T = 10): aiming
+    #: Clarabel's settings in the final rounds instead of its adapter's (None: those; other solvers ignore
+    #: them, see :mod:`mechdesign.engine.solver_adapter`); the user's solver_options still win. Measured on the contractible profile formulation (N = 400, T = 10): aiming
     #: at 1e-14 with reduced tolerances of 1e-8 the iterates lose primal feasibility (residual 1e-10 ->
     #: 1e-3) and Clarabel stops with NumericalError; aiming at 1e-12 with its default reduced tolerances
     #: it returns a menu that the setting's certificate certifies to 9e-13 (the certificate, not the
@@ -154,14 +144,15 @@ class ScreeningProgram:
     def n(self) -> int:
         return int(self.values.shape[0])
 
-    def solve(self, ic: str = "adaptive", solver: str = "CLARABEL",
+    def solve(self, ic: str = "adaptive", solver: str = DEFAULT_SOLVER_NAME,
               solver_options: dict[str, object] | None = None, verbose: bool = False,
               max_rounds: int = ADAPTIVE_MAX_ROUNDS, polish: bool = True,
               time_limit: float | None = None, pairs: FloatArray | None = None) -> ProgramSolution:
         """Solve with the chosen IC strategy; raise :class:`SolverError` subclasses on failure.
 
         With ``polish=True`` (default) the IC strategy runs at first-pass accuracy, then the program is
-        re-solved at the final accuracy (:data:`CLARABEL_OPTIONS`) on the final IC set, with the types
+        re-solved at the final accuracy (the solver adapter's final settings,
+        :data:`mechdesign.engine.solver_adapter.CLARABEL_OPTIONS` for Clarabel) on the final IC set, with the types
         that the first solution leaves at the null item (zero allocation and transfer, to
         :data:`NULL_TOL`) fixed there. Interior-point methods converge slowly to that corner (a cone's
         apex, with a degenerate block of tight IC constraints among excluded types). The re-solve is a
@@ -204,16 +195,15 @@ class ScreeningProgram:
         else:
             pairs = adjacent_pairs(N)
         times = {"build": 0.0, "solve": 0.0, "audit": 0.0}
-        final = _solver_options(solver, solver_options, final=True)
-        if self.final_options is not None and solver == "CLARABEL":
-            final = dict(self.final_options, **(solver_options or {}))
+        adapter = get_adapter(solver)
+        final = adapter.options(solver_options, final=True, final_settings=self.final_options)
         # rent formulation (vector types): the final formulation's rounds run at the final accuracy
         # with every type free, and no polish follows. Measured (contractible, N = 200 and 400, T = 10):
         # fixing the excluded types at the null item left multipliers that do not certify (gap 3e-4 of
         # the scale) and cost a re-solve; the free final rounds certify (gap < 1e-9) in less time.
         direct = polish and bool(self.rent)
-        first = final if (not polish or direct) else _solver_options(solver, solver_options, final=False)
-        search_options = _solver_options(solver, solver_options, final=False)
+        first = final if (not polish or direct) else adapter.options(solver_options, final=False)
+        search_options = adapter.options(solver_options, final=False)
 
         rounds = 0
         search_model = self.search_model if ic == "adaptive" else None
@@ -371,17 +361,15 @@ class ScreeningProgram:
             msg += f" ({detail})"
         return msg + "; raise the time limit, use fewer types or another IC strategy"
 
-    def _timed_options(self, solver: str, options: dict[str, object]) -> dict[str, object]:
-        """``options`` with Clarabel's own ``time_limit`` set to the time left (and the user's, if lower)."""
-        if self._deadline is None or solver != "CLARABEL":
+    def _timed_options(self, adapter: SolverAdapter, options: dict[str, object]) -> dict[str, object]:
+        """``options`` with the solver's own time limit (if it has one) set to the time left (see
+        :meth:`mechdesign.engine.solver_adapter.SolverAdapter.with_time_limit`)."""
+        if self._deadline is None or not adapter.has_time_limit:
             return options
         left = self._deadline - time.perf_counter()
         if left <= 0:
             raise TimeLimitError(self._time_limit_message())
-        user = options.get("time_limit")
-        if user is not None:
-            left = min(left, float(user))  # type: ignore[arg-type]
-        return dict(options, time_limit=left)
+        return adapter.with_time_limit(options, left)
 
     def _null_types(self, sol: ProgramSolution) -> FloatArray:
         gross = np.sum(self.values * sol.allocation, axis=1)
@@ -487,50 +475,37 @@ class ScreeningProgram:
         times["build"] += time.perf_counter() - t0
         t1 = time.perf_counter()
         retried = False
-        run_options = self._timed_options(solver, options)
+        adapter = get_adapter(solver)
+        run_options = self._timed_options(adapter, options)
         try:
             solve_quietly(prob, solver, run_options, verbose)
         except cp.error.SolverError as exc:
-            if solver != "CLARABEL" or "max_step_fraction" in options:
-                raise SolverError(
-                    f"{solver} failed on the screening program ({exc}). Try another solver (solver='SCS') "
-                    "or verbose=True to see the solver log."
-                ) from None
+            retries = adapter.retries(options)
+            if not retries:
+                raise SolverError(adapter.failure_message(str(exc))) from None
             retried = True
             failures = [str(exc)]
-            for retry in CLARABEL_RETRIES:  # shorter steps; then a looser aim, which the exact finish completes
+            for retry in retries:  # Clarabel: shorter steps; then a looser aim, which the exact finish completes
                 self._check_time()
-                run_options = self._timed_options(solver, dict(options, **retry))
+                run_options = self._timed_options(adapter, dict(options, **retry))
                 try:
                     solve_quietly(prob, solver, run_options, verbose)
                     break
                 except cp.error.SolverError as exc2:
                     failures.append(str(exc2))
             else:
-                raise SolverError(
-                    f"{solver} failed on the screening program ({failures[-1]}), also with shorter steps and a "
-                    f"looser aim ({CLARABEL_RETRIES}). Try another solver (solver='SCS') or verbose=True to see "
-                    "the solver log."
-                ) from None
+                raise SolverError(adapter.failure_message(failures[-1], retries)) from None
         times["solve"] += time.perf_counter() - t1
         stats = prob.solver_stats
-        if solver == "CLARABEL" and "time_limit" in run_options:
-            # Clarabel stopped by its time limit (the user's time_limit, or one in solver_options) reads
-            # as user_limit (MaxTime, like MaxIterations) or, when its reduced tolerances happen to be
-            # met, as optimal_inaccurate (AlmostSolved): a time-dependent answer either way, so an error
-            limit = float(run_options["time_limit"])  # type: ignore[arg-type]
-            iters = getattr(stats, "num_iters", None)
-            max_iter = int(run_options.get("max_iter", 200))  # type: ignore[call-overload]
-            solve_time = getattr(stats, "solve_time", None)
-            stopped = (prob.status == cp.USER_LIMIT and (iters is None or iters < max_iter)) or (
-                solve_time is not None and float(solve_time) >= limit)
-            if stopped:
-                user = options.get("time_limit")
-                what = (f"the time_limit of {limit:g} s in solver_options"
-                        if user is not None and float(user) <= limit else "")  # type: ignore[arg-type]
-                raise TimeLimitError(self._time_limit_message(
-                    f"{solver} stopped at its time_limit setting of {limit:.3g} s after {iters} iterations", what))
-        status = _check_status(prob, solver, options)
+        stop = adapter.time_limit_stop(prob, run_options)  # a time-dependent answer: an error
+        if stop is not None:
+            limit, iters = stop
+            user = options.get("time_limit")
+            what = (f"the time_limit of {limit:g} s in solver_options"
+                    if user is not None and float(user) <= limit else "")  # type: ignore[arg-type]
+            raise TimeLimitError(self._time_limit_message(
+                f"{solver} stopped at its time_limit setting of {limit:.3g} s after {iters} iterations", what))
+        status = adapter.status(prob, options)
         info = {
             "solver_status": prob.status,
             "solve_time": getattr(stats, "solve_time", None),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 
-from mechdesign.engine.program import CLARABEL_FIRST_PASS, CLARABEL_OPTIONS, solve_quietly
+from mechdesign.engine.solver_adapter import CLARABEL_FIRST_PASS, CLARABEL_OPTIONS, solve_quietly
 from mechdesign.exceptions import SolverError
 from mechdesign.settings.costs import ces_hypograph, geo_mean_hypograph
 from mechdesign.technology import BaselineFineTuning, CESFineTuning, NoFineTuning, Technology
