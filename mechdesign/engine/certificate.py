@@ -50,6 +50,12 @@ GAP_RTOL = 1e-9
 #: the profit the gap is measured against is at least this share of the largest gross payoff (a menu that
 #: earns nothing, or almost nothing, is measured against the data's scale instead of zero)
 PROFIT_FLOOR = 1e-6
+#: a certified menu violates no IC or IR row by more than this share of the largest gross payoff, whatever
+#: the audit's own (user-set) tolerance: rounding, not a solver's stopping point. An interior-point menu
+#: that violates IC by ~1e-8 can earn more than the optimum (the gap can then be small while the menu sits
+#: above the optimal profit); only its exact finish, whose violations are at the rounding level
+#: (N eps of the transfers along the binding chains), is called optimal
+VIOLATION_RTOL = 1e-10
 #: a certified gap this small (relative to the profit) is at the rounding level: the margin the exact
 #: finish aims at, and the level below which no further multipliers are tried
 MARGIN_RTOL = 1e-12
@@ -92,8 +98,11 @@ class Certificate:
         Largest :math:`\\lambda\\cdot\\text{slack}` over IC and IR rows, relative to ``scale``.
     audit_passed : bool
         The all-pairs IC/IR audit at its tolerance.
+    violation_rel : float
+        The audit's largest IC or IR violation relative to the largest gross payoff.
     passed : bool
-        ``audit_passed`` and ``|gap_rel| <= tolerances['gap_rtol']``.
+        ``audit_passed``, ``violation_rel <= tolerances['violation_rtol']`` (:data:`VIOLATION_RTOL`: rounding)
+        and ``|gap_rel| <= tolerances['gap_rtol']``.
     """
 
     method: str
@@ -112,11 +121,17 @@ class Certificate:
     #: power cost x^p amplifies the rounding of its argument p/(p-1) times: with costs near linear the floor
     #: is far above eps)
     rounding_rel: float = 0.0
+    violation_rel: float = 0.0
+
+    @property
+    def feasible(self) -> bool:
+        """The audit passes and no IC or IR row is violated beyond rounding (:data:`VIOLATION_RTOL`)."""
+        return bool(self.audit_passed and self.violation_rel <= self.tolerances.get("violation_rtol", VIOLATION_RTOL))
 
     @property
     def passed(self) -> bool:
-        """True when the audit passes and the relative gap is within its tolerance."""
-        return bool(self.audit_passed and np.isfinite(self.gap_rel) and abs(self.gap_rel) <= self.tolerances["gap_rtol"])
+        """True when the menu is feasible to rounding and the relative gap is within its tolerance."""
+        return bool(self.feasible and np.isfinite(self.gap_rel) and abs(self.gap_rel) <= self.tolerances["gap_rtol"])
 
     @property
     def has_margin(self) -> bool:
@@ -130,7 +145,8 @@ class Certificate:
             "gap": self.gap, "gap_rel": self.gap_rel, "scale": self.scale,
             "min_multiplier_rel": self.min_multiplier_rel, "flow_residual_rel": self.flow_residual_rel,
             "complementarity_rel": self.complementarity_rel, "audit_passed": self.audit_passed,
-            "rounding_rel": self.rounding_rel, "tolerances": dict(self.tolerances),
+            "rounding_rel": self.rounding_rel, "violation_rel": self.violation_rel,
+            "tolerances": dict(self.tolerances),
         }
 
     def in_units(self, money: float) -> Certificate:
@@ -141,7 +157,10 @@ class Certificate:
     def line(self) -> str:
         """One summary line."""
         verdict = "CERTIFIED" if self.passed else "NOT certified"
-        return (f"{verdict}: bound {self.bound:.10g}, gap {self.gap_rel:.1e} rel (tol "
+        viol = ("" if self.feasible else
+                f"IC/IR violated by {self.violation_rel:.1e} of the largest gross payoff (certified menus: at most "
+                f"{self.tolerances.get('violation_rtol', VIOLATION_RTOL):g}, rounding); ")
+        return (f"{verdict}: {viol}bound {self.bound:.10g}, gap {self.gap_rel:.1e} rel (tol "
                 f"{self.tolerances['gap_rtol']:g}); multipliers >= {self.min_multiplier_rel:.1e} rel; "
                 f"flow residual {self.flow_residual_rel:.1e}; complementarity {self.complementarity_rel:.1e}")
 
@@ -292,7 +311,9 @@ def lagrangian_certificate(values: FloatArray, prob: FloatArray, alloc: FloatArr
         method=method, profit=profit, bound=bound, gap=gap, gap_rel=gap / ref, scale=scale,
         min_multiplier_rel=min_mult, flow_residual_rel=defect / float(f.max()),
         complementarity_rel=comp / scale, audit_passed=audit.passed,
-        tolerances={"gap_rtol": gap_rtol, "audit_rtol": audit.rtol, "multiplier_rtol": MULT_RTOL},
+        violation_rel=max(audit.max_ic_violation_rel, audit.max_ir_violation_rel),
+        tolerances={"gap_rtol": gap_rtol, "audit_rtol": audit.rtol, "violation_rtol": VIOLATION_RTOL,
+                    "multiplier_rtol": MULT_RTOL},
         rounding_rel=ROUNDING_FACTOR * N * float(np.finfo(float).eps) * magnitude / ref,
     )
 
