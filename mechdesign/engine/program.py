@@ -340,7 +340,14 @@ class ScreeningProgram:
 
     def _refine(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
         """:meth:`mechdesign.engine.refine.Refiner.refine` of ``sol`` by a refiner of this program (its types,
-        cost model, null types and time limit); the refiner keeps its own budgets."""
+        cost model, null types and time limit); the refiner keeps its own budgets. A cost model that says it is
+        linear (``linear = True``) has no curvature for Newton's method: the refinement is skipped (and says so
+        in ``solver_stats['refine']``); such a program is finished at a simplex vertex
+        (:mod:`mechdesign.engine.lp_vertex`)."""
+        if getattr(self.cost_model, "linear", False):
+            sol.solver_stats["refine"] = {"applied": False, "skipped": "a linear cost: no Hessian for Newton's "
+                                                                       "method (a linear program)"}
+            return sol
         return Refiner(self.values, self.prob, self.outside, self.cost_model, null_types=self._null_types,
                        check_time=self._check_time_in).refine(sol, stage)
 

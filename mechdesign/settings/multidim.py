@@ -315,7 +315,8 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = DEFAULT_IC["m
                           solver={"name": sol.solver, "status": sol.status, "ic": ic, "rounds": sol.rounds,
                                   "times": sol.times, "wall_s": time.perf_counter() - t0,
                                   "formulation": "rent variables" if prog.rent else "transfers (polished)",
-                                  "units": {"quality": q_ref, "money": money}})
+                                  "units": {"quality": q_ref, "money": money},
+                                  **({"vertex": sol.solver_stats["vertex"]} if "vertex" in sol.solver_stats else {})})
 
 
 def _check_units(types: VectorTypes, cost: VectorCost, q_ref: float, money: float) -> None:

@@ -9,7 +9,8 @@ certificate need, written out in full (the protocol every cost model of this lib
 ``smooth_cost(a) -> (value, gradient, hessian)``
     the same cost in numpy, for the engine's KKT multipliers and refinement;
 ``conjugate(s, f) -> values``
-    :math:`\sup_{a \ge 0} s_n\cdot a - f_n c(a)` per type, exact (the Lagrangian certificate of
+    :math:`\sup_{a \ge 0} s_n\cdot a - f_n c(a)` per type (the supremum over the cost's domain: :math:`\mathbb
+    R^D_+`, or :class:`LinearCost`'s box or simplex), exact (the Lagrangian certificate of
     :mod:`mechdesign.engine.certificate`);
 ``scaled(q_ref, money) -> model``
     the cost in units ``a = q / q_ref`` and money ``money`` (:math:`c(q_\text{ref} a)/M`), again a
@@ -23,8 +24,8 @@ entries) and :class:`SeparablePowerCost` :math:`\sum_d c_d q_d^{p_d}/p_d`. A thi
 :math:`k\cdot q` on a bounded domain (the box :math:`[0, 1]^D`: bundling, Manelli and Vincent 2006; or the
 simplex :math:`\{q \ge 0, \sum_d q_d \le 1\}`: lotteries over goods), makes the program a linear program;
 it says so with the class attribute ``linear = True`` (the settings then finish the solve at a simplex
-vertex, :mod:`mechdesign.engine.lp_vertex`, instead of the Newton refinement, which needs a Hessian). The token technology of the paper
-(Appendix B's least cost of a quality profile) is the third member, provided by
+vertex, :mod:`mechdesign.engine.lp_vertex`, instead of the Newton refinement, which needs a Hessian). The
+token technology of the paper (Appendix B's least cost of a quality profile) is the fourth member, provided by
 :class:`mechdesign.settings.contractible.ContractibleCostModel` with the conjugate of
 :func:`mechdesign.engine.certificate.profile_conjugate`.
 """
@@ -419,7 +420,7 @@ class LinearCost:
         return out
 
     def units(self, v: FloatArray) -> tuple[float, float]:
-        """Program units: allocations in units of the domain's size, money in the largest gross value of a
+        r"""Program units: allocations in units of the domain's size, money in the largest gross value of a
         unit allocation (the box: :math:`\max_n \sum_d v_{nd}`; the simplex: :math:`\max_{n,d} v_{nd}`), so that
         the scaled payoffs are at most one (types that value nothing: money 1)."""
         v = np.atleast_2d(np.asarray(v, dtype=float))
