@@ -298,3 +298,46 @@ def test_the_schema_knows_the_linear_cost(capsys: pytest.CaptureFixture[str]) ->
     assert "linear" in cost["properties"]["kind"]["enum"]
     assert cost["properties"]["domain"]["enum"] == ["box", "simplex"]
     assert cost["properties"]["k"]["items"]["minimum"] == 0.0
+
+
+# ------------------------------------------------------------------------------------------- product range
+def test_the_product_range_panel_draws_each_item_once() -> None:
+    from mechdesign.app.plot2d import draw_product_range, product_items, types_2d_figure
+
+    from .test_figures import layout_problems
+
+    types = VectorTypes.grid([0.0, 0.0], [1.0, 1.0], [10, 10])
+    res = solve_multidim(types, LinearCost([0.0, 0.0], "box"))
+    labels = product_items(res.quality)
+    K = int(labels.max()) + 1
+    # items are the distinct allocations: same label <=> same allocation (to rounding)
+    for i in range(K):
+        assert np.ptp(res.quality[labels == i], axis=0).max() <= 1e-6
+    assert len({tuple(np.round(q, 6)) for q in res.quality}) == K
+    fig = types_2d_figure(types.points, res.quality, res.regions, res.ic_pairs, res.ic_duals, prob=res.prob)
+    assert layout_problems(fig) == []
+    panel = [ax for ax in fig.axes if ax.get_title().startswith("(d) product range")]
+    assert len(panel) == 1 and f"({K} item" in panel[0].get_title()
+    # the markers' areas follow the items' masses, their offsets the allocations
+    offsets = np.vstack([c.get_offsets() for c in panel[0].collections])
+    areas = np.concatenate([c.get_sizes() for c in panel[0].collections])
+    assert len(offsets) == K and areas.min() > 0
+    mass = np.bincount(labels, weights=res.prob)
+    big = offsets[np.argmax(areas)]
+    assert np.allclose(big, res.quality[labels == np.argmax(mass)][0])
+    # without probabilities, or with three goods, the three type-space panels only
+    fig3 = types_2d_figure(types.points, res.quality, res.regions, res.ic_pairs, res.ic_duals)
+    assert not any(ax.get_title().startswith("(d)") for ax in fig3.axes)
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="shape"):
+        draw_product_range(ax, np.zeros((3, 3)), np.full(3, 1 / 3), np.array(["exclusion"] * 3))
+    plt.close("all")
+
+
+def test_the_plot_command_draws_the_product_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "range.png"
+    assert main(["plot", "multidim/lottery_two_goods_20x20", "--out", str(png)]) == 0
+    capsys.readouterr()
+    assert png.stat().st_size > 10_000

@@ -14,6 +14,11 @@ arbitrary type points and costs. Every menu is audited against all :math:`N^2` I
 the Lagrangian bound of :mod:`mechdesign.engine.certificate` with the cost's exact conjugate. Results
 report the three regions of multidimensional screening: *exclusion* (the null item), *bunching* (an item
 shared with other types) and *separation* (an item of one's own).
+
+The allocation domain is the cost's: :math:`\mathbb R^D_+` for the strictly convex costs, all of
+:math:`\mathbb R^D` for a quadratic cost free in sign (``domain = "free"``), and the box :math:`[0, 1]^D`
+(bundling: Manelli and Vincent 2006) or the simplex (lotteries over goods) for a linear cost, whose program
+is a linear program finished at a simplex vertex (:func:`~mechdesign.settings.vector_pipeline.solve_vertex_certify`).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from mechdesign.settings.results import ResultBase, contract, multiplier_binding
 from mechdesign.settings.spec import SettingSpec
 from mechdesign.settings.vector_costs import (
     LINEAR_DOMAINS,
+    QUADRATIC_DOMAINS,
     LinearCost,
     QuadraticCost,
     SeparablePowerCost,
@@ -299,11 +305,13 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = DEFAULT_IC["m
         done = solve_vertex_certify(prog, v, q_ref, money, model, "multidimensional", "; try ic='all'",
                                     ic=ic, solver=solver, solver_options=solver_options, verbose=verbose,
                                     time_limit=time_limit)
-    else:
+    else:  # allocations free in sign: no polish (it holds the excluded types at the null item, whose virtual
+        # values must then vanish, not merely be <= 0) and no Newton finish (its active set holds components at 0)
+        extra = {"polish": False} if getattr(model, "signed", False) else {}
         done = solve_audit_certify(prog, v, q_ref, money, model.conjugate, lambda a, _sol: model.smooth_cost(a)[0],
                                    lambda a: model.smooth_cost(a)[1], "multidimensional", "; try ic='all'",
                                    ic=ic, solver=solver, solver_options=solver_options, verbose=verbose,
-                                   time_limit=time_limit)
+                                   time_limit=time_limit, **extra)
     sol, quality, transfer, audit, cert = done.sol, done.quality, done.transfer, done.audit, done.certificate
     status = decide_status(audit.passed, cert.passed)
     if status != "optimal":
@@ -369,8 +377,8 @@ class MultiDimProblem:
 def read_multidim(data: Mapping[str, object], kind: str, name: str, source: str) -> MultiDimProblem:
     """The multidimensional problem of a parsed file: ``[types]`` (``points`` and ``prob``, or a ``grid`` on
     a box with optional cell ``weights``), ``[cost]`` (``quadratic`` A, ``power`` c and p, ``tokens``
-    measures with a ``[technology]`` table, or ``linear`` k on a ``domain``, ``box`` or ``simplex``) and
-    ``[solve]``."""
+    measures with a ``[technology]`` table, or ``linear`` k on a ``domain``, ``box`` or ``simplex``; a
+    quadratic cost's ``domain`` is ``nonneg`` or ``free``, allocations free in sign) and ``[solve]``."""
     src = file_source(data, source)
     only_keys(data, ("problem", "types", "cost", "technology", "solve"), "")
     types_t = subtable(data, "types", "")
@@ -391,9 +399,10 @@ def read_multidim(data: Mapping[str, object], kind: str, name: str, source: str)
                             V.vector("types.prob", required_key(types_t, "prob", "types.")))
     cost_t = subtable(data, "cost", "")
     ckind = V.one_of("cost.kind", cost_t.get("kind", "quadratic"), COST_KINDS)
-    if "domain" in cost_t and ckind != "linear":  # the strictly convex costs: allocations in R^D_+ only
-        raise ProblemSpecError("cost.domain", cost_t["domain"], f"applies to cost.kind = \"linear\" only (one of "
-                               f"{list(LINEAR_DOMAINS)}); a {ckind} cost allocates q in R^D_+")
+    if "domain" in cost_t and ckind not in ("linear", "quadratic"):  # power and token costs: q in R^D_+ only
+        raise ProblemSpecError("cost.domain", cost_t["domain"], f"applies to cost.kind = \"linear\" (one of "
+                               f"{list(LINEAR_DOMAINS)}) and \"quadratic\" (one of {list(QUADRATIC_DOMAINS)}) only; "
+                               f"a {ckind} cost allocates q in R^D_+")
     if "technology" in data and ckind != "tokens":
         raise ProblemSpecError("technology", "[technology]", "applies to cost.kind = \"tokens\" only")
     cost: QuadraticCost | SeparablePowerCost | TokenTechnologyCost | LinearCost
@@ -405,8 +414,9 @@ def read_multidim(data: Mapping[str, object], kind: str, name: str, source: str)
             raise ProblemSpecError("cost.k", cost_t.get("k"), "every marginal cost must be >= 0")
         cost = LinearCost(k, domain)
     elif ckind == "quadratic":
-        only_keys(cost_t, ("kind", "A"), "cost.")
-        cost = QuadraticCost(number_matrix(cost_t, "A", "cost.") if "A" in cost_t else np.eye(types.dim))
+        only_keys(cost_t, ("kind", "A", "domain"), "cost.")
+        cost = QuadraticCost(number_matrix(cost_t, "A", "cost.") if "A" in cost_t else np.eye(types.dim),
+                             V.one_of("cost.domain", cost_t.get("domain", "nonneg"), QUADRATIC_DOMAINS))
     elif ckind == "power":
         only_keys(cost_t, ("kind", "c", "p"), "cost.")
         cost = SeparablePowerCost(V.vector("cost.c", required_key(cost_t, "c", "cost.")),

@@ -53,6 +53,10 @@ def _as_matrix(a: cp.Expression) -> cp.Expression:
     return cp.reshape(a, (a.shape[0], 1), order="C") if a.ndim == 1 else a
 
 
+#: the allocation domains of :class:`QuadraticCost`: the non-negative orthant, or all of R^D (free in sign)
+QUADRATIC_DOMAINS = ("nonneg", "free")
+
+
 @dataclass(frozen=True)
 class QuadraticCost:
     r""":math:`c(q) = \tfrac12 q^\top A q`, with :math:`A` symmetric positive definite.
@@ -61,9 +65,15 @@ class QuadraticCost:
     ----------
     A : array (D, D)
         The cost's Hessian. Rochet and Choné (1998): :math:`A = I`.
+    domain : {"nonneg", "free"}
+        Allocations in :math:`\mathbb R^D_+` (default) or free in sign, :math:`q \in \mathbb R^D` (a type may
+        take a negative quantity of a good, e.g. sell it back: Rochet and Choné 1998 write the program on a
+        general convex set of products). Free in sign, the conjugate is :math:`s^\top A^{-1} s / (2f)` and the
+        engine's Newton refinement, which holds components at zero, is skipped (``refinable``).
     """
 
     A: FloatArray
+    domain: str = "nonneg"
 
     def __post_init__(self) -> None:
         A = np.atleast_2d(np.asarray(self.A, dtype=float))
@@ -76,21 +86,35 @@ class QuadraticCost:
             raise ProblemSpecError("cost.A", A.tolist(), f"must be positive definite (smallest eigenvalue "
                                    f"{eig.min():.3g}); a cost with a flat direction makes profit unbounded")
         object.__setattr__(self, "A", 0.5 * (A + A.T))
+        if self.domain not in QUADRATIC_DOMAINS:
+            raise ProblemSpecError("cost.domain", self.domain,
+                                   f"must be one of {list(QUADRATIC_DOMAINS)} for a quadratic cost")
 
     @property
     def dim(self) -> int:
         return int(self.A.shape[0])
 
+    @property
+    def signed(self) -> bool:
+        """Allocations free in sign (``domain = "free"``)."""
+        return self.domain == "free"
+
+    @property
+    def refinable(self) -> bool:
+        r"""The engine's Newton refinement applies (allocations in :math:`\mathbb R^D_+` only)."""
+        return not self.signed
+
     def describe(self) -> str:
-        return "quadratic 1/2 q'Aq, A = " + np.array2string(self.A, separator=", ").replace("\n", "")
+        return ("quadratic 1/2 q'Aq, A = " + np.array2string(self.A, separator=", ").replace("\n", "")
+                + (", q free in sign" if self.signed else ""))
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": "quadratic", "A": self.A.tolist()}
+        return {"kind": "quadratic", "A": self.A.tolist(), **({"domain": "free"} if self.signed else {})}
 
     def build(self, a: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
         a = _as_matrix(a)
         L = np.linalg.cholesky(self.A)  # A = L L', so 1/2 a'Aa = 1/2 |L'a|^2
-        return [a >= 0], 0.5 * cp.sum(cp.square(a @ L), axis=1), {}
+        return [] if self.signed else [a >= 0], 0.5 * cp.sum(cp.square(a @ L), axis=1), {}
 
     def value(self, q: FloatArray) -> FloatArray:
         q = np.asarray(q, dtype=float).reshape(-1, self.dim)
@@ -106,7 +130,7 @@ class QuadraticCost:
         return {}
 
     def scaled(self, q_ref: float, money: float) -> QuadraticCost:
-        return QuadraticCost(self.A * (q_ref * q_ref / money))
+        return QuadraticCost(self.A * (q_ref * q_ref / money), self.domain)
 
     def efficient(self, v: FloatArray) -> FloatArray:
         return self._argmax(np.atleast_2d(v), np.ones(np.atleast_2d(v).shape[0]))[0]
@@ -117,13 +141,17 @@ class QuadraticCost:
         For positive definite :math:`A` the maximiser is the unconstrained maximiser on its support
         :math:`S`, :math:`a_S = A_{SS}^{-1}s_S/f`, with value :math:`s_S^\top A_{SS}^{-1}s_S/(2f)`; every
         support whose candidate is non-negative gives a feasible point, so the supremum is the largest
-        such value (enumerated over the :math:`2^D` supports, vectorised over types)."""
+        such value (enumerated over the :math:`2^D` supports, vectorised over types). Free in sign: the
+        supremum over :math:`\mathbb R^D`, :math:`s^\top A^{-1} s / (2f)` at :math:`a = A^{-1}s/f`."""
         return self._argmax(s, f)[1]
 
     def _argmax(self, s: FloatArray, f: FloatArray) -> tuple[FloatArray, FloatArray]:
         s = np.asarray(s, dtype=float).reshape(-1, self.dim)
         f = np.asarray(f, dtype=float)
         N, D = s.shape
+        if self.signed:  # the unconstrained maximiser (A positive definite)
+            arg = np.linalg.solve(self.A, s.T).T / f[:, None]
+            return arg, 0.5 * np.einsum("nd,nd->n", s, arg)
         best_val = np.zeros(N)
         best_arg = np.zeros((N, D))
         if D > ENUMERATE_MAX_D:
@@ -356,6 +384,8 @@ class LinearCost:
 
     #: the cost is linear: a linear program (no Hessian for a Newton refinement)
     linear: ClassVar[bool] = True
+    #: the engine's Newton refinement does not apply (see :meth:`mechdesign.engine.program.ScreeningProgram.finish`)
+    refinable: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         k = np.atleast_1d(np.asarray(self.k, dtype=float))

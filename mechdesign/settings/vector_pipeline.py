@@ -89,7 +89,8 @@ def _audit_certify(prog: ScreeningProgram, sol: ProgramSolution, values: FloatAr
     options (the audit and the bound take them as zero): a program with any is refused here."""
     if prog.outside is not None and np.any(np.asarray(prog.outside) != 0):
         raise ValueError("the vector-type pipeline certifies programs with zero outside options only")
-    a = np.maximum(sol.allocation, 0.0)
+    # allocations in R^D_+ lose the solver's rounding below zero; a cost free in sign keeps them as they are
+    a = sol.allocation if getattr(prog.cost_model, "signed", False) else np.maximum(sol.allocation, 0.0)
     quality, transfer = a * q_ref, sol.transfer * money
     audit = audit_menu(values, quality, transfer, rtol=AUDIT_RTOL)
     t0 = time.perf_counter()
