@@ -250,7 +250,7 @@ def _write(tmp_path: Path, cost: str) -> Path:
     ('kind = "linear"\nk = [0.1, -0.2]', "cost.k", ">= 0"),
     ('kind = "linear"\nk = [0.1]', "cost.k", ""),
     ('kind = "linear"\ncap = 2.0', "cost.cap", ""),
-    ('kind = "quadratic"\ndomain = "box"', "cost.domain", "linear"),
+    ('kind = "quadratic"\ndomain = "box"', "cost.domain", "'nonneg', 'free'"),
     ('kind = "power"\nc = [1.0, 1.0]\np = 2.0\ndomain = "simplex"', "cost.domain", "linear"),
 ])
 def test_bad_linear_cost_tables_are_refused(tmp_path: Path, cost: str, field: str, words: str) -> None:
@@ -296,7 +296,10 @@ def test_the_schema_knows_the_linear_cost(capsys: pytest.CaptureFixture[str]) ->
     schema = json.loads(capsys.readouterr().out)
     cost = schema["$defs"]["cost"]
     assert "linear" in cost["properties"]["kind"]["enum"]
-    assert cost["properties"]["domain"]["enum"] == ["box", "simplex"]
+    assert set(cost["properties"]["domain"]["enum"]) == {"box", "simplex", "nonneg", "free"}
+    linear_rule = [r for r in cost["allOf"] if r["if"].get("properties", {}).get("kind", {}).get("const") == "linear"
+                   and "domain" in r["then"].get("properties", {})]
+    assert linear_rule[0]["then"]["properties"]["domain"]["enum"] == ["box", "simplex"]
     assert cost["properties"]["k"]["items"]["minimum"] == 0.0
 
 
