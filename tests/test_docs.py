@@ -314,6 +314,14 @@ def test_every_range_of_the_schema_is_the_readers(leaf: Leaf) -> None:
     ({"technology": {"sigma": 0.5, "inference": {"alpha": [1.0], "cost": [1.0]}},
       "types": {"kind": "discrete", "theta": [1.0], "prob": [1.0]}, "cost": {"kind": "quadratic"}},
      "a cost table in a single-model file"),
+    ({"problem": {"kind": "multidim"}, "types": {"points": [[1.0, 1.0]], "prob": [1.0]},
+      "cost": {"kind": "linear", "domain": "free"}}, "a linear cost free in sign"),
+    ({"problem": {"kind": "multidim"}, "types": {"points": [[1.0, 1.0]], "prob": [1.0]},
+      "cost": {"domain": "box"}}, "a quadratic cost (the default kind) on the box"),
+    ({"problem": {"kind": "multidim"}, "types": {"points": [[1.0, 1.0]], "prob": [1.0]},
+      "cost": {"kind": "power", "c": [1.0, 1.0], "p": 2.0, "domain": "nonneg"}}, "a domain with a power cost"),
+    ({"problem": {"kind": "multidim"}, "types": {"points": [[1.0, 1.0]], "prob": [1.0]},
+      "cost": {"kind": "linear", "k": [0.0, -0.1]}}, "a negative linear cost"),
 ])
 def test_schema_refuses_what_the_reader_refuses(doc: dict[str, Any], where: str) -> None:
     assert not VALIDATOR.is_valid(doc), where

@@ -138,7 +138,8 @@ def plot_leader_fringe(lf: LeaderFringe, dist: Distribution, path: str | Path, n
 def result_figure(result: object) -> Figure:
     """The figure of any setting's menu, as its spec says (:attr:`~mechdesign.settings.spec.SettingSpec.figure`,
     found in the registry by the result's class): :func:`menu_figure` (``"menu"``, a single model), the 2-D
-    type-space panels (``"types_2d"``, :func:`~mechdesign.app.plot2d.types_2d_figure`, vector types), else
+    type-space panels and, for two goods, the product range (``"types_2d"``,
+    :func:`~mechdesign.app.plot2d.types_2d_figure`, vector types), else
     :func:`~mechdesign.app.plot_kinds.settings_figure` (``"table"``: value scale, contractible, multi-model,
     leader-fringe, and results of no registered setting).
 
@@ -159,7 +160,7 @@ def result_figure(result: object) -> Figure:
     if figure == "types_2d":  # vector types: allocation field, regions, binding IC graph
         assert isinstance(result, MultiDimResult)
         return types_2d_figure(result.types.points, result.quality, result.regions, result.ic_pairs,
-                               result.ic_duals, title=f"{result.name}: status {result.status}")
+                               result.ic_duals, title=f"{result.name}: status {result.status}", prob=result.prob)
     return settings_figure(result)
 
 

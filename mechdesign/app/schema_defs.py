@@ -411,11 +411,14 @@ def _defs() -> dict[str, Schema]:
         toml="[types.grid]\nlo = [0.0, 0.0]\nhi = [1.0, 1.0]\nn = [40, 40]")
     d["cost"] = table(
         "[cost]",
-        "The seller's convex cost c(q) of an allocation q ∈ R^D_+ (multidimensional problems); each comes with its "
+        "The seller's convex cost c(q) of an allocation q ∈ R^D_+ (`linear`: q in a bounded `domain`) "
+        "(multidimensional problems); each comes with its "
         "exact conjugate for the certificate. `quadratic`: ½ q'Aq (Rochet and Choné: A = I); `power`: "
         "Σ_d c_d q_d^{p_d}/p_d; `tokens`: Appendix B's least cost of a quality profile with shared fine-tuning, "
-        "K(Σ_t μ_t q_t^{1/σ})^{σ/(σ+σ̂)}, from the file's `[technology]`.",
-        {"kind": enum("Cost family.", ("quadratic", "power", "tokens"), default="quadratic"),
+        "K(Σ_t μ_t q_t^{1/σ})^{σ/(σ+σ̂)}, from the file's `[technology]`; `linear`: k·q on a bounded `domain` "
+        "(the box [0, 1]^D: bundling, Manelli and Vincent 2006; the simplex {q ≥ 0, Σ_d q_d ≤ 1}: lotteries over "
+        "goods), a linear program finished at a simplex vertex.",
+        {"kind": enum("Cost family.", ("quadratic", "power", "tokens", "linear"), default="quadratic"),
          "A": matrix("The D × D Hessian of ½ q'Aq; positive off-diagonal entries make the goods substitutes in "
                      "production.", paper="A", default="identity", kinds=("quadratic",),
                      constraints=("symmetric positive definite",)),
@@ -425,12 +428,27 @@ def _defs() -> dict[str, Schema]:
                "oneOf": [number("One exponent for every dimension.", gt=1.0, le=20.0),
                          numbers("One exponent per dimension.", gt=1.0, le=20.0)]},
          "measures": numbers("Measures of the task segments, one per dimension.", paper="μ_t", gt=0.0,
-                             default="equal (1/D each)", kinds=("tokens",))},
-        kinds=("quadratic", "power", "tokens"), default_kind="quadratic",
+                             default="equal (1/D each)", kinds=("tokens",)),
+         "k": numbers("Marginal cost of each good, one per dimension.", paper="k_d", ge=0.0, default="zero",
+                      kinds=("linear",)),
+         "domain": enum("The allocations' domain. `linear`: `box` q ∈ [0, 1]^D (each good up to one unit, the "
+                        "default) or `simplex` q ≥ 0, Σ_d q_d ≤ 1 (one unit in all); `quadratic`: `nonneg` q ∈ R^D_+ "
+                        "(the default) or `free` q ∈ R^D (free in sign).", ("box", "simplex", "nonneg", "free"),
+                        default="box (linear), nonneg (quadratic)", kinds=("quadratic", "linear"),
+                        constraints=("`box` or `simplex` for `linear`; `nonneg` or `free` for `quadratic`",))},
+        kinds=("quadratic", "power", "tokens", "linear"), default_kind="quadratic",
         required={"power": ("c", "p")},
         constraints=("one entry (row) per dimension D of the types",
-                     "`tokens` needs a `[technology]` table (fine-tuning `none` or `ces`); the others refuse one"),
+                     "`tokens` needs a `[technology]` table (fine-tuning `none` or `ces`); the others refuse one",
+                     "`domain` belongs to `linear` and `quadratic` (the power and token costs allocate q ∈ R^D_+)"),
         toml='[cost]\nkind = "quadratic"\nA = [[1.0, 0.5], [0.5, 1.0]]')
+    # each kind's own domains (the reader refuses the others)
+    d["cost"]["allOf"] += [
+        {"if": {"properties": {"kind": {"const": "linear"}}, "required": ["kind"]},
+         "then": {"properties": {"domain": {"enum": ["box", "simplex"]}}}},
+        {"if": {"anyOf": [{"properties": {"kind": {"const": "quadratic"}}, "required": ["kind"]},
+                          {"not": {"required": ["kind"]}}]},
+         "then": {"properties": {"domain": {"enum": ["nonneg", "free"]}}}}]
     for spec in SETTINGS.values():  # the tables a setting brings (its schema fragment's defs)
         d.update(copy.deepcopy(dict(spec.schema.get("defs", {}))))
     return d
@@ -493,6 +511,15 @@ EXAMPLES: list[dict[str, Any]] = [
      "cost": {"kind": "tokens", "measures": [0.25, 0.75]}},
     {"problem": {"kind": "multidim"}, "types": {"grid": {"lo": [0.5], "hi": [1.5], "n": [10]}},
      "cost": {"kind": "power", "c": [1.0], "p": 3.0}},
+    # bundling two goods (Manelli and Vincent 2006): a linear cost on the box; lotteries on the simplex
+    {"problem": {"kind": "multidim"}, "types": {"grid": {"lo": [0.0, 0.0], "hi": [1.0, 1.0], "n": [4, 4]}},
+     "cost": {"kind": "linear", "k": [0.0, 0.1], "domain": "box"}},
+    {"problem": {"kind": "multidim"}, "types": {"grid": {"lo": [0.0, 0.0], "hi": [1.0, 1.0], "n": [4, 4]}},
+     "cost": {"kind": "linear", "domain": "simplex"}},
+    # allocations free in sign with a quadratic cost
+    {"problem": {"kind": "multidim"},
+     "types": {"points": [[0.5, 1.0], [1.0, 0.5], [1.0, 1.0]], "prob": [0.3, 0.3, 0.4]},
+     "cost": {"kind": "quadratic", "A": [[1.0, 0.5], [0.5, 1.0]], "domain": "free"}},
 ]
 
 

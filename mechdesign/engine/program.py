@@ -340,7 +340,15 @@ class ScreeningProgram:
 
     def _refine(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
         """:meth:`mechdesign.engine.refine.Refiner.refine` of ``sol`` by a refiner of this program (its types,
-        cost model, null types and time limit); the refiner keeps its own budgets."""
+        cost model, null types and time limit); the refiner keeps its own budgets. A cost model that says it is
+        not refinable (``refinable = False``: a linear cost, with no curvature for Newton's method, finished at
+        a simplex vertex by :mod:`mechdesign.engine.lp_vertex`; allocations free in sign, where the refiner's
+        active set of components held at zero does not apply) is left as it is, and
+        ``solver_stats['refine']`` says so."""
+        if not getattr(self.cost_model, "refinable", True):
+            sol.solver_stats["refine"] = {"applied": False, "skipped": "the cost model is not refinable (a linear "
+                                                                       "cost, or allocations free in sign)"}
+            return sol
         return Refiner(self.values, self.prob, self.outside, self.cost_model, null_types=self._null_types,
                        check_time=self._check_time_in).refine(sol, stage)
 

@@ -14,6 +14,11 @@ arbitrary type points and costs. Every menu is audited against all :math:`N^2` I
 the Lagrangian bound of :mod:`mechdesign.engine.certificate` with the cost's exact conjugate. Results
 report the three regions of multidimensional screening: *exclusion* (the null item), *bunching* (an item
 shared with other types) and *separation* (an item of one's own).
+
+The allocation domain is the cost's: :math:`\mathbb R^D_+` for the strictly convex costs, all of
+:math:`\mathbb R^D` for a quadratic cost free in sign (``domain = "free"``), and the box :math:`[0, 1]^D`
+(bundling: Manelli and Vincent 2006) or the simplex (lotteries over goods) for a linear cost, whose program
+is a linear program finished at a simplex vertex (:func:`~mechdesign.settings.vector_pipeline.solve_vertex_certify`).
 """
 
 from __future__ import annotations
@@ -38,11 +43,21 @@ from mechdesign.settings.base import DEFAULT_IC, DEFAULT_SOLVER, SolveOptions, d
 from mechdesign.settings.costs import check_units
 from mechdesign.settings.results import ResultBase, contract, multiplier_binding
 from mechdesign.settings.spec import SettingSpec
-from mechdesign.settings.vector_costs import QuadraticCost, SeparablePowerCost, TokenTechnologyCost, units
-from mechdesign.settings.vector_pipeline import solve_audit_certify
+from mechdesign.settings.vector_costs import (
+    LINEAR_DOMAINS,
+    QUADRATIC_DOMAINS,
+    LinearCost,
+    QuadraticCost,
+    SeparablePowerCost,
+    TokenTechnologyCost,
+    units,
+)
+from mechdesign.settings.vector_pipeline import solve_audit_certify, solve_vertex_certify
 
 FloatArray = np.ndarray
 
+#: the cost families of a problem file's ``[cost]`` table
+COST_KINDS = ("quadratic", "power", "tokens", "linear")
 #: IC strategies of the multidimensional program (types are vectors: no 'local')
 IC_STRATEGIES = ("all", "adaptive")
 #: regions of multidimensional screening (Rochet and Choné 1998)
@@ -286,10 +301,17 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = DEFAULT_IC["m
     values = v * (q_ref / money)
     prog = ScreeningProgram(values, f, model)
     t0 = time.perf_counter()
-    done = solve_audit_certify(prog, v, q_ref, money, model.conjugate, lambda a, _sol: model.smooth_cost(a)[0],
-                               lambda a: model.smooth_cost(a)[1], "multidimensional", "; try ic='all'",
-                               ic=ic, solver=solver, solver_options=solver_options, verbose=verbose,
-                               time_limit=time_limit)
+    if getattr(model, "linear", False):  # a linear program: finished at a simplex vertex
+        done = solve_vertex_certify(prog, v, q_ref, money, model, "multidimensional", "; try ic='all'",
+                                    ic=ic, solver=solver, solver_options=solver_options, verbose=verbose,
+                                    time_limit=time_limit)
+    else:  # allocations free in sign: no polish (it holds the excluded types at the null item, whose virtual
+        # values must then vanish, not merely be <= 0) and no Newton finish (its active set holds components at 0)
+        extra = {"polish": False} if getattr(model, "signed", False) else {}
+        done = solve_audit_certify(prog, v, q_ref, money, model.conjugate, lambda a, _sol: model.smooth_cost(a)[0],
+                                   lambda a: model.smooth_cost(a)[1], "multidimensional", "; try ic='all'",
+                                   ic=ic, solver=solver, solver_options=solver_options, verbose=verbose,
+                                   time_limit=time_limit, **extra)
     sol, quality, transfer, audit, cert = done.sol, done.quality, done.transfer, done.audit, done.certificate
     status = decide_status(audit.passed, cert.passed)
     if status != "optimal":
@@ -301,7 +323,8 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = DEFAULT_IC["m
                           solver={"name": sol.solver, "status": sol.status, "ic": ic, "rounds": sol.rounds,
                                   "times": sol.times, "wall_s": time.perf_counter() - t0,
                                   "formulation": "rent variables" if prog.rent else "transfers (polished)",
-                                  "units": {"quality": q_ref, "money": money}})
+                                  "units": {"quality": q_ref, "money": money},
+                                  **({"vertex": sol.solver_stats["vertex"]} if "vertex" in sol.solver_stats else {})})
 
 
 def _check_units(types: VectorTypes, cost: VectorCost, q_ref: float, money: float) -> None:
@@ -353,8 +376,9 @@ class MultiDimProblem:
 
 def read_multidim(data: Mapping[str, object], kind: str, name: str, source: str) -> MultiDimProblem:
     """The multidimensional problem of a parsed file: ``[types]`` (``points`` and ``prob``, or a ``grid`` on
-    a box with optional cell ``weights``), ``[cost]`` (``quadratic`` A, ``power`` c and p, or ``tokens``
-    measures with a ``[technology]`` table) and ``[solve]``."""
+    a box with optional cell ``weights``), ``[cost]`` (``quadratic`` A, ``power`` c and p, ``tokens``
+    measures with a ``[technology]`` table, or ``linear`` k on a ``domain``, ``box`` or ``simplex``; a
+    quadratic cost's ``domain`` is ``nonneg`` or ``free``, allocations free in sign) and ``[solve]``."""
     src = file_source(data, source)
     only_keys(data, ("problem", "types", "cost", "technology", "solve"), "")
     types_t = subtable(data, "types", "")
@@ -374,13 +398,25 @@ def read_multidim(data: Mapping[str, object], kind: str, name: str, source: str)
         types = VectorTypes(number_matrix(types_t, "points", "types."),
                             V.vector("types.prob", required_key(types_t, "prob", "types.")))
     cost_t = subtable(data, "cost", "")
-    ckind = V.one_of("cost.kind", cost_t.get("kind", "quadratic"), ("quadratic", "power", "tokens"))
+    ckind = V.one_of("cost.kind", cost_t.get("kind", "quadratic"), COST_KINDS)
+    if "domain" in cost_t and ckind not in ("linear", "quadratic"):  # power and token costs: q in R^D_+ only
+        raise ProblemSpecError("cost.domain", cost_t["domain"], f"applies to cost.kind = \"linear\" (one of "
+                               f"{list(LINEAR_DOMAINS)}) and \"quadratic\" (one of {list(QUADRATIC_DOMAINS)}) only; "
+                               f"a {ckind} cost allocates q in R^D_+")
     if "technology" in data and ckind != "tokens":
         raise ProblemSpecError("technology", "[technology]", "applies to cost.kind = \"tokens\" only")
-    cost: QuadraticCost | SeparablePowerCost | TokenTechnologyCost
-    if ckind == "quadratic":
-        only_keys(cost_t, ("kind", "A"), "cost.")
-        cost = QuadraticCost(number_matrix(cost_t, "A", "cost.") if "A" in cost_t else np.eye(types.dim))
+    cost: QuadraticCost | SeparablePowerCost | TokenTechnologyCost | LinearCost
+    if ckind == "linear":
+        only_keys(cost_t, ("kind", "k", "domain"), "cost.")
+        domain = V.one_of("cost.domain", cost_t.get("domain", "box"), LINEAR_DOMAINS)
+        k = V.vector("cost.k", cost_t.get("k", [0.0] * types.dim), length=types.dim)
+        if np.any(k < 0):
+            raise ProblemSpecError("cost.k", cost_t.get("k"), "every marginal cost must be >= 0")
+        cost = LinearCost(k, domain)
+    elif ckind == "quadratic":
+        only_keys(cost_t, ("kind", "A", "domain"), "cost.")
+        cost = QuadraticCost(number_matrix(cost_t, "A", "cost.") if "A" in cost_t else np.eye(types.dim),
+                             V.one_of("cost.domain", cost_t.get("domain", "nonneg"), QUADRATIC_DOMAINS))
     elif ckind == "power":
         only_keys(cost_t, ("kind", "c", "p"), "cost.")
         cost = SeparablePowerCost(V.vector("cost.c", required_key(cost_t, "c", "cost.")),

@@ -9,7 +9,8 @@ certificate need, written out in full (the protocol every cost model of this lib
 ``smooth_cost(a) -> (value, gradient, hessian)``
     the same cost in numpy, for the engine's KKT multipliers and refinement;
 ``conjugate(s, f) -> values``
-    :math:`\sup_{a \ge 0} s_n\cdot a - f_n c(a)` per type, exact (the Lagrangian certificate of
+    :math:`\sup_{a \ge 0} s_n\cdot a - f_n c(a)` per type (the supremum over the cost's domain: :math:`\mathbb
+    R^D_+`, or :class:`LinearCost`'s box or simplex), exact (the Lagrangian certificate of
     :mod:`mechdesign.engine.certificate`);
 ``scaled(q_ref, money) -> model``
     the cost in units ``a = q / q_ref`` and money ``money`` (:math:`c(q_\text{ref} a)/M`), again a
@@ -17,10 +18,14 @@ certificate need, written out in full (the protocol every cost model of this lib
 ``efficient(v) -> q``
     the efficient allocation :math:`\arg\max_{q\ge0} v\cdot q - c(q)` of each type (for the units).
 
-Two families: :class:`QuadraticCost` :math:`\tfrac12 q^\top A q` (Rochet and Choné 1998's monopolist
-with :math:`A = I`; goods that are substitutes in production with positive off-diagonal entries) and
-:class:`SeparablePowerCost` :math:`\sum_d c_d q_d^{p_d}/p_d`. The token technology of the paper
-(Appendix B's least cost of a quality profile) is the third member, provided by
+Two strictly convex families: :class:`QuadraticCost` :math:`\tfrac12 q^\top A q` (Rochet and Choné
+1998's monopolist with :math:`A = I`; goods that are substitutes in production with positive off-diagonal
+entries) and :class:`SeparablePowerCost` :math:`\sum_d c_d q_d^{p_d}/p_d`. A third, :class:`LinearCost`
+:math:`k\cdot q` on a bounded domain (the box :math:`[0, 1]^D`: bundling, Manelli and Vincent 2006; or the
+simplex :math:`\{q \ge 0, \sum_d q_d \le 1\}`: lotteries over goods), makes the program a linear program;
+it says so with the class attribute ``linear = True`` (the settings then finish the solve at a simplex
+vertex, :mod:`mechdesign.engine.lp_vertex`, instead of the Newton refinement, which needs a Hessian). The
+token technology of the paper (Appendix B's least cost of a quality profile) is the fourth member, provided by
 :class:`mechdesign.settings.contractible.ContractibleCostModel` with the conjugate of
 :func:`mechdesign.engine.certificate.profile_conjugate`.
 """
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import cvxpy as cp
 import numpy as np
@@ -48,6 +53,10 @@ def _as_matrix(a: cp.Expression) -> cp.Expression:
     return cp.reshape(a, (a.shape[0], 1), order="C") if a.ndim == 1 else a
 
 
+#: the allocation domains of :class:`QuadraticCost`: the non-negative orthant, or all of R^D (free in sign)
+QUADRATIC_DOMAINS = ("nonneg", "free")
+
+
 @dataclass(frozen=True)
 class QuadraticCost:
     r""":math:`c(q) = \tfrac12 q^\top A q`, with :math:`A` symmetric positive definite.
@@ -56,9 +65,15 @@ class QuadraticCost:
     ----------
     A : array (D, D)
         The cost's Hessian. Rochet and Choné (1998): :math:`A = I`.
+    domain : {"nonneg", "free"}
+        Allocations in :math:`\mathbb R^D_+` (default) or free in sign, :math:`q \in \mathbb R^D` (a type may
+        take a negative quantity of a good, e.g. sell it back: Rochet and Choné 1998 write the program on a
+        general convex set of products). Free in sign, the conjugate is :math:`s^\top A^{-1} s / (2f)` and the
+        engine's Newton refinement, which holds components at zero, is skipped (``refinable``).
     """
 
     A: FloatArray
+    domain: str = "nonneg"
 
     def __post_init__(self) -> None:
         A = np.atleast_2d(np.asarray(self.A, dtype=float))
@@ -71,21 +86,35 @@ class QuadraticCost:
             raise ProblemSpecError("cost.A", A.tolist(), f"must be positive definite (smallest eigenvalue "
                                    f"{eig.min():.3g}); a cost with a flat direction makes profit unbounded")
         object.__setattr__(self, "A", 0.5 * (A + A.T))
+        if self.domain not in QUADRATIC_DOMAINS:
+            raise ProblemSpecError("cost.domain", self.domain,
+                                   f"must be one of {list(QUADRATIC_DOMAINS)} for a quadratic cost")
 
     @property
     def dim(self) -> int:
         return int(self.A.shape[0])
 
+    @property
+    def signed(self) -> bool:
+        """Allocations free in sign (``domain = "free"``)."""
+        return self.domain == "free"
+
+    @property
+    def refinable(self) -> bool:
+        r"""The engine's Newton refinement applies (allocations in :math:`\mathbb R^D_+` only)."""
+        return not self.signed
+
     def describe(self) -> str:
-        return "quadratic 1/2 q'Aq, A = " + np.array2string(self.A, separator=", ").replace("\n", "")
+        return ("quadratic 1/2 q'Aq, A = " + np.array2string(self.A, separator=", ").replace("\n", "")
+                + (", q free in sign" if self.signed else ""))
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": "quadratic", "A": self.A.tolist()}
+        return {"kind": "quadratic", "A": self.A.tolist(), **({"domain": "free"} if self.signed else {})}
 
     def build(self, a: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
         a = _as_matrix(a)
         L = np.linalg.cholesky(self.A)  # A = L L', so 1/2 a'Aa = 1/2 |L'a|^2
-        return [a >= 0], 0.5 * cp.sum(cp.square(a @ L), axis=1), {}
+        return [] if self.signed else [a >= 0], 0.5 * cp.sum(cp.square(a @ L), axis=1), {}
 
     def value(self, q: FloatArray) -> FloatArray:
         q = np.asarray(q, dtype=float).reshape(-1, self.dim)
@@ -101,7 +130,7 @@ class QuadraticCost:
         return {}
 
     def scaled(self, q_ref: float, money: float) -> QuadraticCost:
-        return QuadraticCost(self.A * (q_ref * q_ref / money))
+        return QuadraticCost(self.A * (q_ref * q_ref / money), self.domain)
 
     def efficient(self, v: FloatArray) -> FloatArray:
         return self._argmax(np.atleast_2d(v), np.ones(np.atleast_2d(v).shape[0]))[0]
@@ -112,13 +141,17 @@ class QuadraticCost:
         For positive definite :math:`A` the maximiser is the unconstrained maximiser on its support
         :math:`S`, :math:`a_S = A_{SS}^{-1}s_S/f`, with value :math:`s_S^\top A_{SS}^{-1}s_S/(2f)`; every
         support whose candidate is non-negative gives a feasible point, so the supremum is the largest
-        such value (enumerated over the :math:`2^D` supports, vectorised over types)."""
+        such value (enumerated over the :math:`2^D` supports, vectorised over types). Free in sign: the
+        supremum over :math:`\mathbb R^D`, :math:`s^\top A^{-1} s / (2f)` at :math:`a = A^{-1}s/f`."""
         return self._argmax(s, f)[1]
 
     def _argmax(self, s: FloatArray, f: FloatArray) -> tuple[FloatArray, FloatArray]:
         s = np.asarray(s, dtype=float).reshape(-1, self.dim)
         f = np.asarray(f, dtype=float)
         N, D = s.shape
+        if self.signed:  # the unconstrained maximiser (A positive definite)
+            arg = np.linalg.solve(self.A, s.T).T / f[:, None]
+            return arg, 0.5 * np.einsum("nd,nd->n", s, arg)
         best_val = np.zeros(N)
         best_arg = np.zeros((N, D))
         if D > ENUMERATE_MAX_D:
@@ -313,3 +346,125 @@ def units(cost: Any, v: FloatArray) -> tuple[float, float]:
     top = int(np.argmax(np.sum(v, axis=1)))
     q_eff = cost.efficient(v[top:top + 1])[0]
     return float(np.max(q_eff)), float(v[top] @ q_eff)
+
+
+#: the allocation domains of :class:`LinearCost`: the box [0, 1]^D (bundling) and the simplex (lotteries)
+LINEAR_DOMAINS = ("box", "simplex")
+
+
+@dataclass(frozen=True)
+class LinearCost:
+    r""":math:`c(q) = k\cdot q` with :math:`k \ge 0`, on a bounded domain of allocations.
+
+    ``domain = "box"``: :math:`q \in [0, \bar q]^D`, each good sold in any share up to one unit (a
+    deterministic menu sells bundles of goods, a random one lotteries over each good; Manelli and Vincent
+    2006, "Bundling as an optimal selling mechanism for a multiple-good monopolist", JET 127);
+    ``domain = "simplex"``: :math:`q \ge 0,\ \sum_d q_d \le \bar q` (one unit in all, a lottery over which
+    good the buyer gets). :math:`\bar q` (``cap``) is 1 for the natural cost and ``1/q_ref`` for a scaled copy.
+
+    The program is then a linear program (Rochet and Choné 1998's monopolist with a linear technology and
+    capacity); its certificate uses the exact conjugate of the cost plus the domain's indicator
+    (:meth:`conjugate`). ``linear = True`` tells the settings that the cost has no curvature: they finish the
+    solve at a simplex vertex (:func:`mechdesign.engine.lp_vertex.vertex_solve`) instead of the Newton
+    refinement.
+
+    Parameters
+    ----------
+    k : array (D,)
+        Marginal cost of each good, finite and non-negative (zero: digital goods).
+    domain : {"box", "simplex"}
+        The allocation domain.
+    cap : float
+        The domain's size :math:`\bar q` (1 in problem files).
+    """
+
+    k: FloatArray
+    domain: str = "box"
+    cap: float = 1.0
+
+    #: the cost is linear: a linear program (no Hessian for a Newton refinement)
+    linear: ClassVar[bool] = True
+    #: the engine's Newton refinement does not apply (see :meth:`mechdesign.engine.program.ScreeningProgram.finish`)
+    refinable: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        k = np.atleast_1d(np.asarray(self.k, dtype=float))
+        if k.ndim != 1 or k.size < 1 or not np.all(np.isfinite(k)) or np.any(k < 0):
+            raise ProblemSpecError("cost.k", np.asarray(self.k).tolist(),
+                                   "must be finite non-negative marginal costs, one per good")
+        if self.domain not in LINEAR_DOMAINS:
+            raise ProblemSpecError("cost.domain", self.domain,
+                                   f"must be one of {list(LINEAR_DOMAINS)} for a linear cost (a linear cost on an "
+                                   "unbounded domain makes profit unbounded or the program degenerate)")
+        cap = float(self.cap)
+        if not np.isfinite(cap) or cap <= 0:
+            raise ProblemSpecError("cost.cap", self.cap, "must be a positive finite number")
+        object.__setattr__(self, "k", k)
+        object.__setattr__(self, "cap", cap)
+
+    @property
+    def dim(self) -> int:
+        return int(self.k.size)
+
+    def describe(self) -> str:
+        where = (f"q in [0, {self.cap:g}]^{self.dim}" if self.domain == "box"
+                 else f"q >= 0, sum q <= {self.cap:g}")
+        return f"linear k.q, k = {self.k.tolist()}, {where} ({self.domain})"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": "linear", "k": self.k.tolist(), "domain": self.domain}
+
+    def build(self, a: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
+        a = _as_matrix(a)
+        cons: list[cp.Constraint] = [a >= 0]
+        cons.append(a <= self.cap if self.domain == "box" else cp.sum(a, axis=1) <= self.cap)
+        return cons, a @ self.k, {}
+
+    def value(self, q: FloatArray) -> FloatArray:
+        return np.asarray(q, dtype=float).reshape(-1, self.dim) @ self.k
+
+    def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Value, gradient :math:`k` and a zero Hessian (the cost has no curvature: see ``linear``)."""
+        a = np.asarray(a, dtype=float).reshape(-1, self.dim)
+        N = a.shape[0]
+        return self.value(a), np.broadcast_to(self.k, (N, self.dim)).copy(), np.zeros((N, self.dim, self.dim))
+
+    def smooth_tokens(self, a: FloatArray) -> dict[str, FloatArray]:
+        """No token variables: an empty dict."""
+        return {}
+
+    def scaled(self, q_ref: float, money: float) -> LinearCost:
+        return LinearCost(self.k * (q_ref / money), self.domain, self.cap / q_ref)
+
+    def efficient(self, v: FloatArray) -> FloatArray:
+        r"""The efficient allocation :math:`\arg\max_{q \in \text{domain}} (v - k)\cdot q` of each type: the box
+        gives every good whose value exceeds its cost (:math:`\bar q` of it), the simplex all of
+        :math:`\bar q` to the good of the largest positive margin (the first one on ties)."""
+        margin = np.atleast_2d(np.asarray(v, dtype=float)) - self.k
+        if self.domain == "box":
+            return np.where(margin > 0, self.cap, 0.0)
+        out = np.zeros_like(margin)
+        best = np.argmax(margin, axis=1)
+        rows = np.arange(margin.shape[0])
+        out[rows, best] = np.where(margin[rows, best] > 0, self.cap, 0.0)
+        return out
+
+    def units(self, v: FloatArray) -> tuple[float, float]:
+        r"""Program units: allocations in units of the domain's size, money in the largest gross value of a
+        unit allocation (the box: :math:`\max_n \sum_d v_{nd}`; the simplex: :math:`\max_{n,d} v_{nd}`), so that
+        the scaled payoffs are at most one (types that value nothing: money 1)."""
+        v = np.atleast_2d(np.asarray(v, dtype=float))
+        gross = np.sum(v, axis=1) if self.domain == "box" else np.max(v, axis=1)
+        top = float(np.max(gross, initial=0.0)) * self.cap
+        return self.cap, top if top > 0 else 1.0
+
+    def conjugate(self, s: FloatArray, f: FloatArray) -> FloatArray:
+        r""":math:`\sup_{a \in \text{domain}} s\cdot a - f\,k\cdot a` per type, exact: the box gives
+        :math:`\bar q \sum_d \max(0, s_d - f k_d)`, the simplex :math:`\bar q \max(0, \max_d (s_d - f k_d))`
+        (a linear function's supremum over a polytope is at a vertex)."""
+        s = np.asarray(s, dtype=float).reshape(-1, self.dim)
+        f = np.asarray(f, dtype=float).reshape(-1)
+        margin = s - f[:, None] * self.k
+        if self.domain == "box":
+            return self.cap * np.sum(np.maximum(margin, 0.0), axis=1)
+        return self.cap * np.maximum(np.max(margin, axis=1), 0.0)
