@@ -109,6 +109,15 @@ class ContractibleCostModel:
         self.z_ref = np.maximum(Z, 1e-300)
         self.q_scale = float(self.tech.gain(X, Z if self.tech.K else None))
 
+    def conjugate(self, s: FloatArray, f: FloatArray) -> FloatArray:
+        r""":math:`\sup_{q \ge 0} s_n\cdot q - f_n c(q)` per type, in these units (the profile cost of
+        Appendix B, eq. (56): :func:`mechdesign.engine.certificate.profile_conjugate`)."""
+        tech = self.tech
+        K, _, _, _ = tech._profile_constants()
+        beta = 1.0 / (tech.sigma + tech.sigma_hat)
+        kappa = float(np.exp(np.log(K) + beta * np.log(self.q_ref) - np.log(self.money_ref)))
+        return profile_conjugate(kappa, beta, self.measures, tech.sigma)(s, f)
+
     def build(self, q: cp.Expression) -> tuple[list[cp.Constraint], cp.Expression, dict[str, cp.Variable]]:
         q = _as_matrix(q)
         return self._build_profile(q) if self.formulation == "profile" else self._build_tokens(q)
@@ -349,9 +358,7 @@ def _contractible_run(tech: Technology, types: TaskProfileTypes, th_max: float, 
     search_model = None if search is None else ContractibleCostModel(tech, mu, q_ref, money, search)
     prog = ScreeningProgram(values / th_max, f, model, search_model=search_model, fix_null=fix_null, rent=rent,
                             final_options=PROFILE_FINAL_OPTIONS if formulation == "profile" else None)
-    K, _, _, _ = tech._profile_constants()
-    beta = 1.0 / (tech.sigma + tech.sigma_hat)
-    conj = profile_conjugate(float(np.exp(np.log(K) + beta * np.log(q_ref) - np.log(money))), beta, mu, tech.sigma)
+    conj = model.conjugate
 
     costs: dict[str, FloatArray] = {}
 

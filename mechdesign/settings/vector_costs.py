@@ -328,13 +328,7 @@ class TokenTechnologyCost:
         return q, th * q
 
     def conjugate(self, s: FloatArray, f: FloatArray) -> FloatArray:
-        from mechdesign.engine.certificate import profile_conjugate
-
-        tech = self.technology
-        K, _, _, _ = tech._profile_constants()
-        beta = 1.0 / (tech.sigma + tech.sigma_hat)
-        kappa = float(np.exp(np.log(K) + beta * np.log(self.q_ref) - np.log(self.money)))
-        return profile_conjugate(kappa, beta, self.measures, tech.sigma)(s, f)
+        return self._model().conjugate(s, f)  # type: ignore[no-any-return]
 
 
 def units(cost: Any, v: FloatArray) -> tuple[float, float]:
