@@ -178,3 +178,35 @@ def test_the_certificate_fails_on_a_wrong_menu() -> None:
                                       audit_menu(theta, x, t), 1.0, raw_min_multiplier=raw)
         assert cert.passed is certified
         assert cert.bound >= sol.objective - 1e-15  # weak duality: the bound never falls below the optimum
+
+
+@pytest.mark.parametrize("excess", [1e-9, 1e-8])
+def test_a_menu_above_the_optimum_that_violates_ic_within_the_audit_is_not_certified(excess: float) -> None:
+    """Issue 20.2: the exact menu (the chain solver's, Prop 3 discrete) with every transfer above the lowest served
+    type's raised by ``excess`` of the largest gross payoff earns more than the optimum, and violates the downward IC
+    rows by that much: within the audit's tolerance (1e-7), so the audit passes, but the certificate must not call it
+    optimal (VIOLATION_RTOL = 1e-10: rounding); the exact menu itself is certified."""
+    from mechdesign.engine.audit import AUDIT_RTOL
+    from mechdesign.engine.certificate import VIOLATION_RTOL, lagrangian_certificate
+    from mechdesign.engine.chain import PowerCost, chain_multipliers, solve_chain
+
+    theta = np.linspace(0.1, 1.0, 30)
+    f = np.full(30, 1 / 30)
+    cost = PowerCost(1.0 / 1.8, 1.8)
+    sol = solve_chain(theta, f, cost)
+    x = sol.allocation
+    t = np.cumsum(theta * np.diff(x, prepend=0.0))  # the binding downward rows (and IR of the lowest served type)
+    scale = float(np.max(theta * x))
+    served = np.flatnonzero(x > 0)
+    raised = t.copy()
+    raised[served[1:]] += excess * scale
+    pairs, lam, raw = chain_multipliers(theta, f, x, cost)
+    for transfer, certified in ((t, True), (raised, False)):
+        audit = audit_menu(theta, x, transfer)
+        assert audit.passed and excess < AUDIT_RTOL  # within the audit's own tolerance
+        cert = lagrangian_certificate(theta, f, x, transfer, cost.value(x), pairs, lam, cost.conjugate, audit, 1.0,
+                                      raw_min_multiplier=raw)
+        assert cert.passed is certified, cert.line()
+        if not certified:
+            assert float(f @ (transfer - cost.value(x))) > sol.objective  # above the optimum: only IC's violation
+            assert cert.violation_rel > VIOLATION_RTOL and "IC/IR violated" in cert.line()
