@@ -41,3 +41,11 @@ TECHNOLOGIES = {
 @pytest.fixture(params=sorted(TECHNOLOGIES))
 def any_tech(request: pytest.FixtureRequest) -> Technology:
     return TECHNOLOGIES[request.param]
+
+
+def multidim_file(tmp_path: Path, cost: str) -> Path:
+    """A 3 x 3 multidim problem file on [0, 1]^2 with the ``[cost]`` table's lines ``cost``."""
+    p = tmp_path / "p.toml"
+    p.write_text('[problem]\nkind = "multidim"\n[types]\ngrid = { lo = [0.0, 0.0], hi = [1.0, 1.0], n = [3, 3] }\n'
+                 f"[cost]\n{cost}\n")
+    return p

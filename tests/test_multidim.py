@@ -28,10 +28,11 @@ from mechdesign.types import TaskProfileTypes
 from .conftest import PROBLEMS
 
 
-def reference_profit(points: np.ndarray, prob: np.ndarray, cost: str, params: dict) -> float:
-    """max sum f_n (t_n - c(q_n)) s.t. every IC pair and IR, written in transfers (independent of the engine)."""
+def reference_profit(points: np.ndarray, prob: np.ndarray, cost: str, params: dict, free: bool = False) -> float:
+    """max sum f_n (t_n - c(q_n)) s.t. every IC pair and IR, written in transfers (independent of the engine);
+    q_n in R^D_+, or in R^D when ``free``."""
     N, D = points.shape
-    q = cp.Variable((N, D), nonneg=True)
+    q = cp.Variable((N, D), nonneg=not free)
     t = cp.Variable(N)
     own = cp.sum(cp.multiply(points, q), axis=1) - t
     cons = [own >= 0]

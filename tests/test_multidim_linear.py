@@ -30,7 +30,7 @@ from mechdesign.settings.base import CONTRACT_KEYS
 from mechdesign.settings.multidim import VectorTypes, solve_multidim
 from mechdesign.settings.vector_costs import LinearCost, QuadraticCost
 
-from .conftest import PROBLEMS
+from .conftest import PROBLEMS, multidim_file
 
 #: the package's profit against the independent LP (HiGHS meets its rows to about 1e-9)
 LP_RTOL = 1e-8
@@ -238,13 +238,6 @@ def test_the_refinement_skips_a_linear_cost() -> None:
 
 
 # ------------------------------------------------------------------------------------------- problem files
-def _write(tmp_path: Path, cost: str) -> Path:
-    p = tmp_path / "p.toml"
-    p.write_text('[problem]\nkind = "multidim"\n[types]\ngrid = { lo = [0.0, 0.0], hi = [1.0, 1.0], n = [3, 3] }\n'
-                 f"[cost]\n{cost}\n")
-    return p
-
-
 @pytest.mark.parametrize("cost, field, words", [
     ('kind = "linear"\ndomain = "ball"', "cost.domain", "'box', 'simplex'"),
     ('kind = "linear"\nk = [0.1, -0.2]', "cost.k", ">= 0"),
@@ -255,7 +248,7 @@ def _write(tmp_path: Path, cost: str) -> Path:
 ])
 def test_bad_linear_cost_tables_are_refused(tmp_path: Path, cost: str, field: str, words: str) -> None:
     with pytest.raises(ProblemSpecError) as err:
-        load_problem(_write(tmp_path, cost))
+        load_problem(multidim_file(tmp_path, cost))
     assert field in str(err.value) and words in str(err.value)
 
 
@@ -269,7 +262,7 @@ def test_bad_linear_costs_in_python_are_refused() -> None:
 
 
 def test_the_file_reader_defaults_and_the_contract(tmp_path: Path) -> None:
-    prob = load_problem(_write(tmp_path, 'kind = "linear"'))
+    prob = load_problem(multidim_file(tmp_path, 'kind = "linear"'))
     assert isinstance(prob.cost, LinearCost) and prob.cost.domain == "box" and np.array_equal(prob.cost.k, [0, 0])
     res = prob.solve()
     quad = solve_multidim(prob.types, QuadraticCost(np.eye(2)))

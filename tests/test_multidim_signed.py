@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cvxpy as cp
 import numpy as np
 import pytest
 
@@ -21,6 +20,9 @@ from mechdesign.problemfile import load_problem
 from mechdesign.settings.multidim import VectorTypes, solve_multidim
 from mechdesign.settings.vector_costs import QuadraticCost
 
+from .conftest import multidim_file
+from .test_multidim import reference_profit as all_pairs_profit
+
 #: the package's profit against the reference program (Clarabel at its default tolerances, about 1e-8)
 REF_RTOL = 1e-7
 SUBSTITUTES = np.array([[1.0, 0.5], [0.5, 1.0]])
@@ -28,21 +30,8 @@ SUBSTITUTES = np.array([[1.0, 0.5], [0.5, 1.0]])
 
 def reference_profit(points: np.ndarray, prob: np.ndarray, A: np.ndarray, free: bool = True) -> float:
     """max sum f_n (t_n - 1/2 q_n'A q_n) s.t. every IC pair and IR, written in transfers, q_n in R^D (free) or
-    R^D_+ (independent of the engine)."""
-    N, D = points.shape
-    q = cp.Variable((N, D), nonneg=not free)
-    t = cp.Variable(N)
-    own = cp.sum(cp.multiply(points, q), axis=1) - t
-    cons = [own >= 0]
-    for n in range(N):  # type n does not prefer any other item m: v_n . q_m - t_m <= own_n
-        others = [m for m in range(N) if m != n]
-        cons.append((q @ points[n] - t)[others] <= own[n])
-    L = np.linalg.cholesky(A)
-    c = 0.5 * cp.hstack([cp.sum_squares(L.T @ q[n]) for n in range(N)])
-    problem = cp.Problem(cp.Maximize(prob @ (t - c)), cons)
-    problem.solve(solver="CLARABEL")
-    assert problem.status == "optimal"
-    return float(problem.value)
+    R^D_+ (the all-pairs program of tests/test_multidim.py, independent of the engine)."""
+    return all_pairs_profit(points, prob, "quadratic", {"A": A}, free=free)
 
 
 def random_instance(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -118,17 +107,10 @@ def test_the_refinement_skips_allocations_free_in_sign() -> None:
     assert sol.solver_stats["refine"]["applied"] is False and "free in sign" in sol.solver_stats["refine"]["skipped"]
 
 
-def _write(tmp_path: Path, cost: str) -> Path:
-    p = tmp_path / "p.toml"
-    p.write_text('[problem]\nkind = "multidim"\n[types]\ngrid = { lo = [0.0, 0.0], hi = [1.0, 1.0], n = [3, 3] }\n'
-                 f"[cost]\n{cost}\n")
-    return p
-
-
 def test_the_reader_takes_the_domain_of_a_quadratic_cost(tmp_path: Path) -> None:
-    prob = load_problem(_write(tmp_path, 'kind = "quadratic"\ndomain = "free"'))
+    prob = load_problem(multidim_file(tmp_path, 'kind = "quadratic"\ndomain = "free"'))
     assert isinstance(prob.cost, QuadraticCost) and prob.cost.signed
-    assert load_problem(_write(tmp_path, 'domain = "nonneg"')).cost.domain == "nonneg"  # type: ignore[attr-defined]
+    assert load_problem(multidim_file(tmp_path, 'domain = "nonneg"')).cost.domain == "nonneg"  # type: ignore[attr-defined]
     res = prob.solve()
     assert res.to_dict()["problem"]["cost"]["domain"] == "free"  # type: ignore[index]
     # the contract of a cost on R^D_+ is as before (no domain key)
@@ -143,7 +125,7 @@ def test_the_reader_takes_the_domain_of_a_quadratic_cost(tmp_path: Path) -> None
 ])
 def test_a_domain_a_cost_cannot_honour_is_refused(tmp_path: Path, cost: str, words: str) -> None:
     with pytest.raises(ProblemSpecError) as err:
-        load_problem(_write(tmp_path, cost))
+        load_problem(multidim_file(tmp_path, cost))
     assert "cost.domain" in str(err.value) and words in str(err.value)
     with pytest.raises(ProblemSpecError, match="cost.domain"):
         QuadraticCost(np.eye(2), "box")

@@ -53,14 +53,24 @@ def instance(seed: int, dependent: bool) -> tuple:  # type: ignore[type-arg]
     return H, h, f, free_a, ia, na, sp.csr_matrix(E), rng.standard_normal(na + nt + E.shape[0])
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_reduced_solve_equals_the_whole_system(seed: int) -> None:
-    H, h, f, free_a, ia, na, E, rhs = instance(seed, dependent=False)
+def whole(H: sp.csr_matrix, E: sp.csr_matrix) -> np.ndarray:
+    """The whole KKT matrix [[H, E^T], [E, 0]], dense."""
     m = E.shape[0]
-    K = np.block([[H.toarray(), E.T.toarray()], [E.toarray(), np.zeros((m, m))]])
+    return np.block([[H.toarray(), E.T.toarray()], [E.toarray(), np.zeros((m, m))]])
+
+
+def nonsingular_case(seed: int) -> tuple:  # type: ignore[type-arg]
+    """A draw without dependent rows, its whole matrix and numpy's solve of it (skipped if singular)."""
+    H, h, f, free_a, ia, na, E, rhs = instance(seed, dependent=False)
+    K = whole(H, E)
     if np.linalg.matrix_rank(K) < K.shape[0]:
         pytest.skip("a singular draw")
-    ref = np.linalg.solve(K, rhs)
+    return H, h, f, free_a, ia, na, E, rhs, K, np.linalg.solve(K, rhs)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_reduced_solve_equals_the_whole_system(seed: int) -> None:
+    H, h, f, free_a, ia, na, E, rhs, K, ref = nonsingular_case(seed)
     got = reduced(H, h, f, free_a, ia, na, E).solve(rhs)
     assert backward_error(K, got, rhs) <= 1e-13
     assert close(got, ref, K)
@@ -73,7 +83,7 @@ def test_dependent_rows_get_the_least_norm_multipliers(seed: int) -> None:
     1 % in norm, the factor's rounding amplified by 1/rho along the null space (measured: at most 4e-3)."""
     H, h, f, free_a, ia, na, E, rhs = instance(seed, dependent=True)
     nv, m = H.shape[0], E.shape[0]
-    K = np.block([[H.toarray(), E.T.toarray()], [E.toarray(), np.zeros((m, m))]])
+    K = whole(H, E)
     rhs = K @ np.random.default_rng(seed + 100).standard_normal(nv + m)  # consistent
     ref = np.linalg.lstsq(K, rhs, rcond=1e-12)[0]
     got = reduced(H, h, f, free_a, ia, na, E).solve(rhs)
@@ -87,12 +97,7 @@ def test_an_earlier_factor_gives_the_exact_solve_of_this_system(seed: int) -> No
     """The chord steps: the factor of a nearby Hessian (blocks moved by 1 %) serves this system's solve once
     refined against it, and says so (``converged``); with a far one (blocks times 100) the flag still tells the
     truth: converged only with the exact system's backward error at rounding."""
-    H, h, f, free_a, ia, na, E, rhs = instance(seed, dependent=False)
-    m = E.shape[0]
-    K = np.block([[H.toarray(), E.T.toarray()], [E.toarray(), np.zeros((m, m))]])
-    if np.linalg.matrix_rank(K) < K.shape[0]:
-        pytest.skip("a singular draw")
-    ref = np.linalg.solve(K, rhs)
+    H, h, f, free_a, ia, na, E, rhs, K, ref = nonsingular_case(seed)
     old = reduced(H, h * 1.01, f, free_a, ia, na, E)
     near = _ReducedKKT(h, f, free_a, ia, na, E, 0.0, lu=old.lu, rho=old.rho)
     got = near.solve(rhs)
