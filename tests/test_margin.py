@@ -283,3 +283,36 @@ def test_contractible_issue_instances() -> None:
             assert profits["adaptive"] == pytest.approx(profits["all"], rel=1e-9), seed
     counts = {k: outcomes.count(k) for k in ("margin", "certified", "uncertified")}
     assert counts["margin"] >= 18 and counts["uncertified"] <= 1, counts
+
+
+def test_the_finish_stops_where_the_callers_certificate_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Contractible seed 3 (adaptive): the flows into the null types do not certify the finish's first point, so the
+    refiner lets null types re-enter (rounds of Newton steps). The caller's ``accept`` is asked at that point: when
+    it holds (True) the finish ends there, with no re-entry round; when not (False), the rounds run as before."""
+    import copy
+
+    from mechdesign.engine.program import ScreeningProgram
+    from mechdesign.settings.contractible import solve_contractible
+
+    seen: dict[str, object] = {}
+    finish = ScreeningProgram.finish
+
+    def spy(self: ScreeningProgram, sol: object, accept: object = None) -> object:
+        seen["prog"], seen["sol"] = self, copy.deepcopy(sol)
+        return finish(self, sol, accept)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ScreeningProgram, "finish", spy)
+    tech, types = issue_contractible_instance(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        solve_contractible(tech, types, ic="adaptive")
+    prog, sol = seen["prog"], seen["sol"]
+    asked: list[bool] = []
+    runs = {}
+    for answer in (False, True):
+        out = finish(prog, copy.deepcopy(sol), accept=lambda c, a=answer: (asked.append(a), a)[1])  # type: ignore[arg-type, misc]
+        runs[answer] = out.solver_stats["refine"]
+    assert asked == [False, True]  # asked once each, at the first uncertified point
+    assert "holds with margin" in runs[True]["active_set"] and len(runs[True]["rejected"]) == 1
+    assert "certificate decides" in runs[False]["active_set"] and len(runs[False]["rejected"]) > 1
+    assert any("re-enter" in k for k in runs[False]["rejected"])

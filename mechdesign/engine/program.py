@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -327,18 +328,22 @@ class ScreeningProgram:
             )
         return sol
 
-    def finish(self, sol: ProgramSolution) -> ProgramSolution:
+    def finish(self, sol: ProgramSolution,
+               accept: Callable[[ProgramSolution], bool] | None = None) -> ProgramSolution:
         """The exact finish of a solved program: Newton's method on the KKT system of the active set read
         from ``sol`` (:meth:`_refine`, a :class:`~mechdesign.engine.refine.Refiner`); the finished menu and its multipliers
         (:attr:`ProgramSolution.finish_multipliers`) replace the solver's only when the all-pairs audit
         passes and non-negative multipliers certify stationarity. ``solver_stats['refine']`` says what
-        happened. The caller certifies the result (:func:`mechdesign.engine.certificate.certify_menu`)."""
+        happened. The caller certifies the result (:func:`mechdesign.engine.certificate.certify_menu`); its
+        ``accept(candidate)`` (:attr:`~mechdesign.engine.refine.Refiner.accept`), when given, may end the finish
+        early at a point its certificate holds with margin."""
         t0 = time.perf_counter()
-        sol = self._refine(sol, "the exact finish")
+        sol = self._refine(sol, "the exact finish", accept)
         sol.times["finish"] = sol.times.get("finish", 0.0) + time.perf_counter() - t0
         return sol
 
-    def _refine(self, sol: ProgramSolution, stage: str = "the refinement") -> ProgramSolution:
+    def _refine(self, sol: ProgramSolution, stage: str = "the refinement",
+                accept: Callable[[ProgramSolution], bool] | None = None) -> ProgramSolution:
         """:meth:`mechdesign.engine.refine.Refiner.refine` of ``sol`` by a refiner of this program (its types,
         cost model, null types and time limit); the refiner keeps its own budgets. A cost model that says it is
         not refinable (``refinable = False``: a linear cost, with no curvature for Newton's method, finished at
@@ -350,7 +355,7 @@ class ScreeningProgram:
                                                                        "cost, or allocations free in sign)"}
             return sol
         return Refiner(self.values, self.prob, self.outside, self.cost_model, null_types=self._null_types,
-                       check_time=self._check_time_in).refine(sol, stage)
+                       check_time=self._check_time_in, accept=accept).refine(sol, stage)
 
     def _check_time_in(self, stage: str) -> None:
         """:meth:`_check_time` with ``stage`` as where the solve is (for the message)."""

@@ -57,7 +57,13 @@ def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float
         # the exact finish (Newton on the active set), kept when it certifies with a smaller gap
         trial = copy.copy(sol)  # its own stats and times: a rejected finish leaves the solver's record as it was
         trial.solver_stats, trial.times = copy.deepcopy(sol.solver_stats), dict(sol.times)
-        finished = prog.finish(trial)
+
+        def margin(candidate: ProgramSolution) -> bool:
+            """The finish may stop where the certificate (fitted multipliers too) holds with margin."""
+            return _audit_certify(prog, candidate, values, q_ref, money, conjugate, scaled_cost,
+                                  gradient).certificate.has_margin
+
+        finished = prog.finish(trial, accept=margin)
         if finished.finish_multipliers is not None:
             alt = _audit_certify(prog, finished, values, q_ref, money, conjugate, scaled_cost, gradient,
                                  fallbacks=False)
