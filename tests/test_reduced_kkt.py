@@ -108,3 +108,16 @@ def test_an_earlier_factor_gives_the_exact_solve_of_this_system(seed: int) -> No
     far = _ReducedKKT(h, f, free_a, ia, na, E, 0.0, lu=far_factor.lu, rho=far_factor.rho)
     got = far.solve(rhs)
     assert far.converged == (backward_error(K, got, rhs) <= 1e-13)
+
+
+def test_a_free_transfer_no_row_fixes_is_reported_not_solved() -> None:
+    """A type whose transfer is free but appears in no active row makes the reduced system singular: the
+    regularised factor still returns a (huge, wrong) step, so the solve must say it did not converge (the finish
+    then factorises the whole system, which SuperLU refuses as exactly singular)."""
+    H, h, f, free_a, ia, na, E, rhs = instance(1, dependent=False)
+    E = E.tolil()
+    E[:, na + 1] = 0.0  # no row touches the second type's transfer
+    E = E.tocsr()
+    r = reduced(H, h, f, free_a, ia, na, E)
+    r.solve(rhs)
+    assert not r.converged

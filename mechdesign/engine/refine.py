@@ -108,6 +108,14 @@ class _FullKKT:
         self.work = _sparse_lu_work(lu) + nnz
         self.solve_work = 2.0 * float(lu.L.nnz + lu.U.nnz)  # type: ignore[attr-defined]
 
+    @classmethod
+    def of(cls, H: sp.csr_matrix, E: sp.csr_matrix, reg: float) -> _FullKKT:
+        r"""Factorise :math:`[[H, E^\top], [E, -\epsilon I]]` (RuntimeError when exactly singular)."""
+        from scipy.sparse import linalg as splinalg
+
+        K = sp.bmat([[H, E.T], [E, -reg * sp.identity(E.shape[0])]], format="csc")
+        return cls(splinalg.splu(K), K.nnz)
+
     def solve(self, rhs: FloatArray) -> FloatArray:
         return self.lu.solve(rhs)  # type: ignore[attr-defined,no-any-return]
 
@@ -168,7 +176,7 @@ class _ReducedKKT:
         from scipy.sparse import linalg as splinalg
 
         m = self.R0.shape[0] - self.nt
-        self.rho = REDUCED_REG * max(float(np.max(np.abs(self.S.diagonal()), initial=0.0)), self.reg)
+        self.rho = max(REDUCED_REG * float(np.max(np.abs(self.S.diagonal()), initial=0.0)), 10.0 * self.reg)
         # quasi-definite: -rho on the transfers' block, +rho on the multipliers' (whose block -S is positive
         # semidefinite, H being negative definite): nonsingular whatever the rows, and factorised stably with
         # no pivoting after any symmetric ordering (Vanderbei 1995), so a fill-reducing one (minimum degree on
@@ -238,6 +246,15 @@ class Refiner:
     #: certify a point: True (it holds with margin there) ends the refinement at that point, before the re-entry
     #: rounds (which then only cost steps: measured at contractible 1,000 x 10, 60 s of 73)
     accept: Callable[[ProgramSolution], bool] | None = None
+
+    def _accepts(self, candidate: ProgramSolution) -> bool:
+        """The caller's :attr:`accept` (False when there is none, or when its certificate fails numerically)."""
+        if self.accept is None:
+            return False
+        try:
+            return bool(self.accept(candidate))
+        except _REFINE_NUMERICAL_ERRORS:
+            return False
 
     @staticmethod
     def _candidate(sol: ProgramSolution, a: FloatArray, t: FloatArray, objective: float,
@@ -406,7 +423,7 @@ class Refiner:
                     tried[key] = f"{NULL_SET_WRONG} (residual {residual:.1e}): one of them should be served"
                     if fallback is None:
                         fallback = (key, a, t, objective, stats, mult, tokens)
-                        if self.accept is not None and self.accept(self._candidate(sol, a, t, objective, tokens, mult)):
+                        if self._accepts(self._candidate(sol, a, t, objective, tokens, mult)):
                             # the caller's certificate holds with margin at this point: no re-entry rounds
                             accepted = True
                             break
@@ -653,7 +670,6 @@ class Refiner:
         last step, on every row of ``E`` (zero on rows dropped as dependent).
         """
         from scipy import linalg
-        from scipy.sparse import linalg as splinalg
 
         assert callable(smooth)
         f = self.prob
@@ -708,22 +724,33 @@ class Refiner:
                             sol = lu.solve(rhs)
                             self.work += lu.work - before + lu.steps * lu.solve_work
                             factored, refresh = True, False
+                            if not lu.converged:  # (a singular reduced system: the whole one says so)
+                                lu = _FullKKT.of(H, Ek, reg)
+                                self.work += lu.work
+                                sol = lu.solve(rhs)
                     elif isinstance(lu, _FullKKT) and contracting:  # the chord step (counted as a solve)
                         self.work += lu.solve_work
                         sol = lu.solve(rhs)
                         factored = False
                     elif na and D > 1:  # (scalar types: the whole system, as measured on the chain at N = 1e4)
-                        lu = _ReducedKKT(h, f, free_a, ia, na, Ek, reg)
-                        lu.factorise()
-                        sol = lu.solve(rhs)
-                        self.work += lu.work + lu.steps * lu.solve_work
-                        factored = True
+                        reduced = _ReducedKKT(h, f, free_a, ia, na, Ek, reg)
+                        reduced.factorise()
+                        sol = reduced.solve(rhs)
+                        self.work += reduced.work + reduced.steps * reduced.solve_work
+                        lu, factored = reduced, True
+                        if not reduced.converged:
+                            # the refinement does not reach the exact reduced system: it is singular (a free
+                            # transfer that no active row fixes) or too ill-conditioned for the regularised
+                            # factor, whose step would be wrong; the whole system is factorised as before
+                            # (SuperLU refuses an exactly singular one)
+                            lu = _FullKKT.of(H, Ek, reg)
+                            self.work += lu.work
+                            sol = lu.solve(rhs)
                     else:
-                        K = sp.bmat([[H, Ek.T], [Ek, -reg * sp.identity(len(keep))]], format="csc")
-                        full = _FullKKT(splinalg.splu(K), K.nnz)
-                        self.work += full.work
-                        sol = full.solve(rhs)
-                        lu, factored = full, True
+                        lu = _FullKKT.of(H, Ek, reg)
+                        self.work += lu.work
+                        sol = lu.solve(rhs)
+                        factored = True
                 except (RuntimeError, np.linalg.LinAlgError):  # exactly singular
                     break
             else:

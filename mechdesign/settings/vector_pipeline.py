@@ -58,13 +58,24 @@ def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float
         trial = copy.copy(sol)  # its own stats and times: a rejected finish leaves the solver's record as it was
         trial.solver_stats, trial.times = copy.deepcopy(sol.solver_stats), dict(sol.times)
 
+        accepted: list[VectorSolve] = []
+
         def margin(candidate: ProgramSolution) -> bool:
-            """The finish may stop where the certificate (fitted multipliers too) holds with margin."""
-            return _audit_certify(prog, candidate, values, q_ref, money, conjugate, scaled_cost,
-                                  gradient).certificate.has_margin
+            """The finish may stop where the certificate (fitted multipliers too) holds with margin; that
+            certificate is kept for the finished menu (re-certifying it with the finish's multipliers alone
+            would lose it)."""
+            vs = _audit_certify(prog, candidate, values, q_ref, money, conjugate, scaled_cost, gradient)
+            if vs.certificate.has_margin:
+                accepted.append(vs)
+            return vs.certificate.has_margin
 
         finished = prog.finish(trial, accept=margin)
-        if finished.finish_multipliers is not None:
+        if accepted and accepted[-1].sol.allocation is finished.allocation:  # the finish ended at that point
+            vs = accepted[-1]
+            alt = VectorSolve(finished, vs.quality, vs.transfer, vs.audit, vs.certificate)
+            if alt.audit.passed and abs(alt.certificate.gap_rel) < abs(done.certificate.gap_rel):
+                done = alt
+        elif finished.finish_multipliers is not None:
             alt = _audit_certify(prog, finished, values, q_ref, money, conjugate, scaled_cost, gradient,
                                  fallbacks=False)
             if alt.audit.passed and (alt.certificate.passed or not done.certificate.passed) and \
