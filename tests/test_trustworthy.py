@@ -210,3 +210,34 @@ def test_a_menu_above_the_optimum_that_violates_ic_within_the_audit_is_not_certi
         if not certified:
             assert float(f @ (transfer - cost.value(x))) > sol.objective  # above the optimum: only IC's violation
             assert cert.violation_rel > VIOLATION_RTOL and "IC/IR violated" in cert.line()
+
+
+@pytest.mark.parametrize("excess", [1e-9, 1e-8])
+def test_multimodel_and_leader_menus_violating_ic_within_the_audit_are_not_optimal(excess: float) -> None:
+    """Issue 20.2, the same rule in every setting: the shipped multi-model (§5.2) and leader-fringe (§5.3) menus
+    are optimal with IC exact to rounding; the multi-model menu with every transfer above the lowest served
+    type's raised by ``excess`` of the largest gross payoff (its downward IC rows violated by that much, within the
+    audit's 1e-7, the profit above the solved one) and a leader menu whose all-pairs audit reports such a violation
+    are not."""
+    import dataclasses
+
+    from mechdesign.engine.audit import AUDIT_RTOL
+    from mechdesign.engine.certificate import VIOLATION_RTOL
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UncertifiedWarning)
+        mm = load_problem(PROBLEMS / "multimodel_two_models.toml").solve(n=40)
+        lf = load_problem(PROBLEMS / "figure1_leader_fringe.toml").solve(n=40)
+    assert mm.status == "optimal" and lf.status == "optimal"
+    assert mm.audit.max_ic_violation_rel <= VIOLATION_RTOL and lf.max_ic_violation_rel <= VIOLATION_RTOL
+    theta = mm.types.theta
+    served = np.flatnonzero(mm.quality > 0)
+    raised = mm.transfer.copy()
+    raised[served[1:]] += excess * float(np.max(theta * mm.quality))
+    audit = audit_menu(theta, mm.quality, raised)
+    assert audit.passed and excess < AUDIT_RTOL
+    assert audit.max_ic_violation_rel > VIOLATION_RTOL
+    bad = dataclasses.replace(mm, transfer=raised, audit=audit)
+    assert bad.status == "uncertified" and not bad.to_dict()["certificate"]["passed"]  # type: ignore[index]
+    bad_lf = dataclasses.replace(lf, max_ic_violation_rel=excess)
+    assert bad_lf.status == "uncertified"

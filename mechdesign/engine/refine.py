@@ -753,8 +753,8 @@ class Refiner:
                         self.work += lu.work
                         sol = lu.solve(rhs)
                         factored = True
-                except (RuntimeError, np.linalg.LinAlgError):  # exactly singular
-                    break
+                except (RuntimeError, np.linalg.LinAlgError) as exc:  # exactly singular: reject the attempt
+                    return f"the KKT system cannot be factorised ({type(exc).__name__}: {exc})", x, k, lam
             else:
                 assert Ed is not None
                 K = np.block([[H.toarray(), Ed[keep].T], [Ed[keep], np.zeros((len(keep), len(keep)))]])

@@ -34,6 +34,7 @@ import pandas as pd
 from mechdesign import _validate as V
 from mechdesign.analytic.multimodel import ModelSpec, MultiModel
 from mechdesign.engine.audit import AUDIT_RTOL, AuditReport, audit_menu
+from mechdesign.engine.certificate import VIOLATION_RTOL
 from mechdesign.engine.program import ScreeningProgram
 from mechdesign.exceptions import AuditError, ProblemSpecError, SolverError, SolverInaccurateWarning
 from mechdesign.problemreaders import read_section5_head
@@ -96,8 +97,10 @@ class EnvelopeCostModel:
 class MultiModelResult(ResultBase):
     """A certified multi-model menu: per type the model, quality, transfer; bounds and gap.
 
-    ``status`` is ``"optimal"`` when the all-pairs audit passes and the relative gap between the
-    convex-envelope bound and the menu's profit is at most :data:`~mechdesign.settings.base.BOUND_GAP_RTOL`.
+    ``status`` is ``"optimal"`` when the all-pairs audit passes, no IC or IR row is violated beyond rounding
+    (:data:`~mechdesign.engine.certificate.VIOLATION_RTOL` of the largest gross payoff, as for every certified
+    menu) and the relative gap between the convex-envelope bound and the menu's profit is at most
+    :data:`~mechdesign.settings.base.BOUND_GAP_RTOL`.
     """
 
     name: str
@@ -126,8 +129,13 @@ class MultiModelResult(ResultBase):
         return self.lower_bound
 
     @property
+    def feasible(self) -> bool:
+        """IC and IR hold to rounding (:data:`~mechdesign.engine.certificate.VIOLATION_RTOL`)."""
+        return max(self.audit.max_ic_violation_rel, self.audit.max_ir_violation_rel) <= VIOLATION_RTOL
+
+    @property
     def status(self) -> str:
-        return decide_status(self.audit.passed, self.gap <= BOUND_GAP_RTOL)
+        return decide_status(self.audit.passed and self.feasible, self.gap <= BOUND_GAP_RTOL)
 
     @property
     def rent(self) -> FloatArray:
@@ -162,8 +170,9 @@ class MultiModelResult(ResultBase):
             {"name": self.name, "kind": "multimodel"}, self.status, self.profit, self.surplus, self.consumer_surplus,
             rows, scalar_binding(self.types.theta, self.quality, self.transfer, self.audit), self.audit.to_dict(),
             {"method": "convex-envelope relaxation (lotteries over models) + branch and bound", "passed":
-             self.gap <= BOUND_GAP_RTOL and self.audit.passed, "upper_bound": self.upper_bound,
-             "lower_bound": self.lower_bound, "gap_rel": self.gap, "gap_rtol": BOUND_GAP_RTOL, "nodes": self.nodes},
+             self.gap <= BOUND_GAP_RTOL and self.audit.passed and self.feasible, "upper_bound": self.upper_bound,
+             "lower_bound": self.lower_bound, "gap_rel": self.gap, "gap_rtol": BOUND_GAP_RTOL, "nodes": self.nodes,
+             "violation_rtol": VIOLATION_RTOL},
             {"name": "CLARABEL (cvxpy)", "status": self.status, "ic": self.ic, "nodes": self.nodes,
              "times": {"solve": self.seconds}},
             self.analytic or None, self.comparison or None, switch_types_menu=self.switch_types,
