@@ -726,10 +726,6 @@ class Refiner:
                             sol = lu.solve(rhs)
                             self.work += lu.work - before + lu.steps * lu.solve_work
                             factored, refresh = True, False
-                            if not lu.converged:  # (a singular reduced system: the whole one says so)
-                                lu = _FullKKT.of(H, Ek, reg)
-                                self.work += lu.work
-                                sol = lu.solve(rhs)
                     elif isinstance(lu, _FullKKT) and contracting:  # the chord step (counted as a solve)
                         self.work += lu.solve_work
                         sol = lu.solve(rhs)
@@ -740,19 +736,16 @@ class Refiner:
                         sol = reduced.solve(rhs)
                         self.work += reduced.work + reduced.steps * reduced.solve_work
                         lu, factored = reduced, True
-                        if not reduced.converged:
-                            # the refinement does not reach the exact reduced system: it is singular (a free
-                            # transfer that no active row fixes) or too ill-conditioned for the regularised
-                            # factor, whose step would be wrong; the whole system is factorised as before
-                            # (SuperLU refuses an exactly singular one)
-                            lu = _FullKKT.of(H, Ek, reg)
-                            self.work += lu.work
-                            sol = lu.solve(rhs)
                     else:
+                        lu, factored = None, True
+                    if lu is None or (isinstance(lu, _ReducedKKT) and not lu.converged):
+                        # no allocation block to eliminate, or the refinement does not reach the exact reduced
+                        # system from a fresh factor: it is singular (a free transfer that no active row fixes)
+                        # or too ill-conditioned for the regularised factor, whose step would be wrong; the whole
+                        # system is factorised (SuperLU refuses an exactly singular one)
                         lu = _FullKKT.of(H, Ek, reg)
                         self.work += lu.work
                         sol = lu.solve(rhs)
-                        factored = True
                 except (RuntimeError, np.linalg.LinAlgError) as exc:  # exactly singular: reject the attempt
                     return f"the KKT system cannot be factorised ({type(exc).__name__}: {exc})", x, k, lam
             else:

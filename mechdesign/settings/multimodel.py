@@ -170,7 +170,7 @@ class MultiModelResult(ResultBase):
             {"name": self.name, "kind": "multimodel"}, self.status, self.profit, self.surplus, self.consumer_surplus,
             rows, scalar_binding(self.types.theta, self.quality, self.transfer, self.audit), self.audit.to_dict(),
             {"method": "convex-envelope relaxation (lotteries over models) + branch and bound", "passed":
-             self.gap <= BOUND_GAP_RTOL and self.audit.passed and self.feasible, "upper_bound": self.upper_bound,
+             self.status == "optimal", "upper_bound": self.upper_bound,
              "lower_bound": self.lower_bound, "gap_rel": self.gap, "gap_rtol": BOUND_GAP_RTOL, "nodes": self.nodes,
              "violation_rtol": VIOLATION_RTOL},
             {"name": "CLARABEL (cvxpy)", "status": self.status, "ic": self.ic, "nodes": self.nodes,
