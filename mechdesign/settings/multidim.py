@@ -85,7 +85,7 @@ class VectorCost(Protocol):
 
     def smooth_cost(self, a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]: ...
 
-    def scaled(self, q_ref: float, money: float) -> VectorCost: ...
+    def scaled(self, q_ref: Any, money: float) -> VectorCost: ...  # q_ref: a float, or one per dimension
 
     def conjugate(self, s: FloatArray, f: FloatArray) -> FloatArray: ...
 
@@ -280,8 +280,9 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = DEFAULT_IC["m
                    solver_options: dict[str, object] | None = None, verbose: bool = False) -> MultiDimResult:
     r"""Solve, audit and certify the multidimensional screening program.
 
-    Units: allocations in units of the top type's efficient allocation (largest entry), money in its
-    efficient gross payoff, so that payoffs are of order one (:meth:`VectorCost.scaled`).
+    Units: allocations in units of the top type's efficient allocation (largest entry; one unit per dimension
+    for :class:`SeparablePowerCost`, see its ``units``), money in its efficient gross payoff, so that
+    allocations and payoffs are of order one (:meth:`VectorCost.scaled`).
 
     Parameters
     ----------
@@ -323,15 +324,16 @@ def solve_multidim(types: VectorTypes, cost: VectorCost, ic: str = DEFAULT_IC["m
                           solver={"name": sol.solver, "status": sol.status, "ic": ic, "rounds": sol.rounds,
                                   "times": sol.times, "wall_s": time.perf_counter() - t0,
                                   "formulation": "rent variables" if prog.rent else "transfers (polished)",
-                                  "units": {"quality": q_ref, "money": money},
+                                  "units": {"quality": np.asarray(q_ref).tolist(), "money": money},
                                   **({"vertex": sol.solver_stats["vertex"]} if "vertex" in sol.solver_stats else {})})
 
 
-def _check_units(types: VectorTypes, cost: VectorCost, q_ref: float, money: float) -> None:
+def _check_units(types: VectorTypes, cost: VectorCost, q_ref: float | FloatArray, money: float) -> None:
     """Refuse types and costs whose top efficient allocation or payoff double precision cannot represent
     (the program's units; beyond them every type would be priced as excluded, a false "optimal")."""
     field = "types.points" if types.grid_shape is None else "types.grid.hi"
-    check_units(field, float(types.points.max()), q_ref, money, f"these values with the cost {cost.describe()}")
+    for q in (float(np.min(q_ref)), float(np.max(q_ref))):  # one unit per dimension for some costs
+        check_units(field, float(types.points.max()), q, money, f"these values with the cost {cost.describe()}")
 
 
 def _null_result(types: VectorTypes, cost: VectorCost, name: str, ic: str) -> MultiDimResult:

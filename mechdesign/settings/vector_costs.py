@@ -243,8 +243,21 @@ class SeparablePowerCost:
         engine's refinement of one-dimensional programs."""
         return {}
 
-    def scaled(self, q_ref: float, money: float) -> SeparablePowerCost:
-        return SeparablePowerCost(self.c * q_ref**self.p / money, self.p)
+    def scaled(self, q_ref: float | FloatArray, money: float) -> SeparablePowerCost:
+        return SeparablePowerCost(self.c * np.asarray(q_ref, dtype=float) ** self.p / money, self.p)
+
+    def units(self, v: FloatArray) -> tuple[FloatArray, float]:
+        """Program units, one allocation unit per dimension: each dimension's largest efficient allocation over
+        the types (exponents that differ give allocations of very different sizes: with p = (1.2, 3.5) the top
+        type's efficient allocations were 473 and 1.2, and one unit for both left the interior point stalling 0.4 %
+        short of the optimum on 7 of 200 random instances), and the top type's efficient gross payoff. A
+        dimension nobody values takes the largest unit of the others."""
+        v = np.atleast_2d(np.asarray(v, dtype=float))
+        eff = self.efficient(v)
+        q_ref = eff.max(axis=0, initial=0.0)
+        q_ref = np.where(q_ref > 0, q_ref, max(float(q_ref.max(initial=0.0)), 1.0))
+        top = int(np.argmax(np.sum(v, axis=1)))
+        return q_ref, float(v[top] @ eff[top])
 
     def efficient(self, v: FloatArray) -> FloatArray:
         v = np.maximum(np.atleast_2d(np.asarray(v, dtype=float)), 0.0)
@@ -331,9 +344,10 @@ class TokenTechnologyCost:
         return self._model().conjugate(s, f)  # type: ignore[no-any-return]
 
 
-def units(cost: Any, v: FloatArray) -> tuple[float, float]:
-    """Program units of a cost model for types ``v``: the top type's efficient allocation (largest entry)
-    and its efficient gross payoff, so that the scaled program's payoffs are of order one."""
+def units(cost: Any, v: FloatArray) -> tuple[float | FloatArray, float]:
+    """Program units of a cost model for types ``v``: the top type's efficient allocation (largest entry; a
+    cost with its own ``units`` may give one per dimension, :meth:`SeparablePowerCost.units`) and its efficient
+    gross payoff, so that the scaled program's allocations and payoffs are of order one."""
     if hasattr(cost, "units"):
         return cost.units(v)  # type: ignore[no-any-return]
     v = np.atleast_2d(np.asarray(v, dtype=float))

@@ -37,7 +37,7 @@ class VectorSolve:
     certificate: Certificate
 
 
-def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float, money: float,
+def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float | FloatArray, money: float,
                         conjugate: Conjugate, scaled_cost: Callable[[FloatArray, ProgramSolution], FloatArray],
                         gradient: Callable[[FloatArray], FloatArray], what: str, hint: str = "",
                         **solve_options: Any) -> VectorSolve:
@@ -98,7 +98,7 @@ def solve_audit_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float
     return done
 
 
-def _audit_certify(prog: ScreeningProgram, sol: ProgramSolution, values: FloatArray, q_ref: float, money: float,
+def _audit_certify(prog: ScreeningProgram, sol: ProgramSolution, values: FloatArray, q_ref: float | FloatArray, money: float,
                    conjugate: Conjugate, scaled_cost: Callable[[FloatArray, ProgramSolution], FloatArray],
                    gradient: Callable[[FloatArray], FloatArray], fallbacks: bool = True) -> VectorSolve:
     """Unscale, audit and certify one solution of ``prog`` (the audit's verdict is the caller's);
@@ -118,7 +118,7 @@ def _audit_certify(prog: ScreeningProgram, sol: ProgramSolution, values: FloatAr
     return VectorSolve(sol, quality, transfer, audit, cert)
 
 
-def solve_vertex_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float, money: float, model: Any,
+def solve_vertex_certify(prog: ScreeningProgram, values: FloatArray, q_ref: float | FloatArray, money: float, model: Any,
                          what: str, hint: str = "", **solve_options: Any) -> VectorSolve:
     """:func:`solve_audit_certify` for a linear cost on a polytope (``model.linear``: a linear program).
 
