@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mechdesign.engine.audit import audit_menu
-from mechdesign.engine.certificate import balance_multipliers
+from mechdesign.engine.certificate import VIOLATION_RTOL, balance_multipliers
 from mechdesign.engine.null_flows import null_type_flows
 from mechdesign.engine.pairs import _best_items
 
@@ -570,7 +570,9 @@ class Refiner:
                 return f"no non-negative multipliers certify the refined point (residual {resid:.1e})"
             if not (np.all(np.isfinite(a)) and np.all(np.isfinite(t))):
                 return "the refined point is not finite"
-            rep = audit_menu(v, a, t, self.outside)
+            # the certificate's feasibility rule (rounding), not the audit's default 1e-7: a point violating a row
+            # by more is not certifiable, and Newton with that row added moves it onto the row
+            rep = audit_menu(v, a, t, self.outside, rtol=VIOLATION_RTOL)
             if not rep.passed:  # constraints outside the active set bind now: add them and go on
                 bad = np.flatnonzero(rep.ic_violation > 0)
                 best = _best_items(v, a, t, bad)
