@@ -28,7 +28,9 @@ TIGHT_RTOL = 1e-7
 #: default threshold for calling a constraint active (dual multiplier)
 ACTIVE_TOL = 1e-7
 
-_CHUNK_ENTRIES = 4_000_000
+#: payoff entries per chunk of the all-pairs audit (measured at N = 40,000, D = 2 on 2 cores: 4e6 entries a chunk
+#: 0.32e9 pairs/s, 2.5e5 in one reused buffer 0.84e9)
+_CHUNK_ENTRIES = 250_000
 #: the JSON output lists the tight IC pairs only up to this many (the set is quadratic in the size of
 #: excluded and pooled blocks); above it, counts (``BindingSets.to_dict(max_pairs=None)`` lists all)
 JSON_MAX_PAIRS = 20_000
@@ -181,12 +183,17 @@ def audit_menu(values: FloatArray, alloc: FloatArray, transfer: FloatArray,
     else:
         best = np.empty(N, dtype=int)
         best_val = np.empty(N)
-        step = max(1, _CHUNK_ENTRIES // max(N, 1))
+        step = max(1, min(_CHUNK_ENTRIES // max(N, 1), N))
+        aT = np.ascontiguousarray(a.T)
+        buf = np.empty((step, N))  # one buffer for every chunk (small enough to stay in cache)
         for s in range(0, N, step):
-            U = v[s:s + step] @ a.T - t[None, :]
-            rows = slice(s, s + U.shape[0])
+            k = min(step, N - s)
+            U = buf[:k]
+            np.matmul(v[s:s + k], aT, out=U)
+            U -= t[None, :]
+            rows = slice(s, s + k)
             best[rows] = np.argmax(U, axis=1)
-            best_val[rows] = U[np.arange(U.shape[0]), best[rows]]
+            best_val[rows] = U[np.arange(k), best[rows]]
     ic = np.maximum(best_val - own, 0.0)
     ir = np.maximum(u0 - own, 0.0)
     # the menu's own scale, with no absolute floor: the largest gross payoff, or (when nothing is
