@@ -327,3 +327,30 @@ def test_the_finish_stops_where_the_callers_certificate_holds(monkeypatch: pytes
     assert "holds with margin" in runs[True]["active_set"] and len(runs[True]["rejected"]) == 1
     assert "certificate decides" in runs[False]["active_set"] and len(runs[False]["rejected"]) > 1
     assert any("re-enter" in k for k in runs[False]["rejected"])
+
+
+def test_newton_passes_end_at_the_rounding_floor_of_their_kkt_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rochet-Chone 20 x 20 (quadratic cost: Newton on a fixed active set is exact in one step) finished from a
+    1e-8 interior point: the Newton steps fall to about 1e-11 (the KKT system's condition times rounding) and stay
+    there. Every pass that ends stationary ends within a few steps (measured: 4-5), not after
+    REFINE_PASS_MAX_STEPS = 40 steps of noise, which spent the finish's whole budget (it was 40, 40, 40, 30)."""
+    import mechdesign.engine.refine as refine
+    import mechdesign.engine.solver_adapter as adapter
+    from mechdesign.problemfile import load_problem
+
+    for key in ("tol_gap_abs", "tol_gap_rel", "tol_feas"):
+        monkeypatch.setitem(adapter.CLARABEL_OPTIONS, key, 1e-8)
+    steps: list[int] = []
+    newton = refine.Refiner._newton_steps
+
+    def spy(self: refine.Refiner, *args: object, **kwargs: object) -> object:
+        out = newton(self, *args, **kwargs)  # type: ignore[arg-type]
+        if out[0] is None:  # a pass that ended stationary
+            steps.append(out[2])
+        return out
+
+    monkeypatch.setattr(refine.Refiner, "_newton_steps", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        load_problem("multidim/rochet_chone_20x20").solve()
+    assert steps and max(steps) <= 10, steps
