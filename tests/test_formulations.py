@@ -53,9 +53,10 @@ def test_local_strategy_uses_downward_pairs_only() -> None:
 
 @pytest.mark.slow
 def test_large_problem_first_pass_is_certified_by_the_sparse_refinement() -> None:
-    """(Slow step: 54 s of the default suite's 293 s on this project's 2-core machine.) N = 10,000 (above REFINE_FIRST_MIN_N and REFINE_MAX_DIM): the sparse active-set Newton step
-    (SuperLU, Newton multipliers as the certificate) certifies the first interior-point pass, so the
-    polish is skipped; the menu equals the exact discrete menu (closed form, Prop 3 discrete)."""
+    """N = 10,000 (above REFINE_FIRST_MIN_N and REFINE_MAX_DIM): the sparse active-set Newton step (SuperLU,
+    Newton multipliers as the certificate) certifies the first interior-point pass, so the polish is skipped;
+    the menu equals the exact discrete menu (closed form, Prop 3 discrete). Slow step: 54 s of the default
+    suite's 293 s on this project's 2-core machine."""
     res = load_problem(COBB).solve(n=10_000, ic="local", binding="local")
     ref = res.solver["refine"]
     assert ref["applied"] and ref["linear_algebra"] == "sparse"
