@@ -1,4 +1,4 @@
-"""Benchmark suites (``mechdesign bench``): scaling, contractible, accuracy, peers, solvers.
+"""Benchmark suites (``mechdesign bench``): scaling, contractible, accuracy, peers, solvers, multidim, value_scale.
 
 Every case runs in its own fresh process (``spawn``), so that its time, its peak memory (the
 process's maximum resident set) and a time limit are its own; a case that exceeds the limit is
@@ -25,9 +25,16 @@ Suites
 ``solvers``
     Clarabel vs SCS (and any other installed conic solver that handles the cones) on the same
     instances: time, status, accuracy, failures.
+``multidim``
+    The shipped multidimensional grids (Rochet-Chone, bundling with substitutes; 20 x 20 to 100 x 100) beside
+    the PDHG peer of :mod:`mechdesign.app.peers`, with its profit against the certified optimum and time ratios.
+``value_scale``
+    The shipped value-scale problem (App. B.3, Prop 10) with n_w = 20 ... 200 value cells times 4 scales, the
+    default ``ic = "adaptive"`` beside ``ic = "all"`` (speed-up), with the profit against Prop 10's benchmark.
 
 The contractible and accuracy suites live in :mod:`mechdesign.app.bench_contractible` and
-:mod:`mechdesign.app.bench_accuracy`, the multidim suite in :mod:`mechdesign.app.bench_multidim`; what they
+:mod:`mechdesign.app.bench_accuracy`, the multidim suite in :mod:`mechdesign.app.bench_multidim`, the value-scale
+suite in :mod:`mechdesign.app.bench_value_scale`; what they
 share (seed, problems, the single-model instance) in :mod:`mechdesign.app.bench_problems`.
 """
 
@@ -51,8 +58,9 @@ from mechdesign.app.bench_accuracy import accuracy_cases, accuracy_rates
 from mechdesign.app.bench_contractible import contractible_cases, finished, search_speedup
 from mechdesign.app.bench_multidim import multidim_cases, peer_ratios
 from mechdesign.app.bench_problems import SEED, Row, single_problem
+from mechdesign.app.bench_value_scale import all_pairs_speedup, value_scale_cases
 
-SUITES = ("default", "scaling", "contractible", "accuracy", "peers", "solvers", "multidim")
+SUITES = ("default", "scaling", "contractible", "accuracy", "peers", "solvers", "multidim", "value_scale")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -360,6 +368,7 @@ def solvers_cases(quick: bool) -> list[tuple[Callable[..., Row], dict[str, Any]]
 CASES: dict[str, Callable[[bool], list[tuple[Callable[..., Row], dict[str, Any]]]]] = {
     "default": default_cases, "scaling": scaling_cases, "contractible": contractible_cases, "accuracy": accuracy_cases,
     "peers": peers_cases, "solvers": solvers_cases, "multidim": multidim_cases,
+    "value_scale": value_scale_cases,
 }
 
 
@@ -398,6 +407,8 @@ def run_suite(name: str, out: str | Path, quick: bool = False, timeout: float = 
         df = search_speedup(df)
     if name == "multidim":
         df = peer_ratios(df)
+    if name == "value_scale":
+        df = all_pairs_speedup(df)
     header = [f"# mechdesign bench: {name}", "",
               f"- command: `{command or f'mechdesign bench {name} --out {out}'}`",
               f"- machine: {machine()}", f"- date: {time.strftime('%Y-%m-%d %H:%M')}",

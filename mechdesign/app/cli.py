@@ -143,9 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     be = sub.add_parser("bench", help="run benchmark suites and write CSV and markdown tables",
                         description="Suites: scaling (one-dimensional types, with the hand-written every-pair "
                                     "formulation as baseline), contractible (N x T), accuracy (fitted rates), peers "
-                                    "(mechaudit), solvers (Clarabel vs SCS). Each case runs in a fresh process.")
+                                    "(mechaudit), solvers (Clarabel vs SCS), multidim (Rochet-Chone and bundling "
+                                    "grids beside a PDHG peer), value_scale (App. B.3 as n_w grows, beside ic='all'). "
+                                    "Each case runs in a fresh process.")
     be.add_argument("suite", nargs="*",
-                    help="suites to run (default: all): default scaling contractible accuracy peers solvers")
+                    help="suites to run (default: all): default scaling contractible accuracy peers solvers "
+                         "multidim value_scale")
     be.add_argument("--out", required=True, metavar="DIR",
                     help="folder for <suite>.csv and <suite>.md (created if needed)")
     be.add_argument("--quick", action="store_true", help="small grids (a few minutes in all)")
