@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sps
 
 from mechdesign.engine.audit import audit_menu
+from mechdesign.engine.certificate import VIOLATION_RTOL
 from mechdesign.engine.pairs import top_pairs
 
 FloatArray = np.ndarray
@@ -36,8 +37,10 @@ FloatArray = np.ndarray
 VERTEX_DOMAINS = ("box", "simplex")
 #: the dual simplex's primal and dual feasibility tolerances (scaled units: payoffs at most about one)
 VERTEX_FEAS_TOL = 1e-10
-#: an IC pair is added when the vertex violates it by more than this (scaled payoff units)
-VERTEX_ADD_TOL = 1e-10
+#: an IC pair is added when the vertex violates it by more than this share of the largest gross payoff: the
+#: certificate's feasibility rule (:data:`~mechdesign.engine.certificate.VIOLATION_RTOL`), so that a vertex this
+#: accepts is one the certificate can call feasible whatever the payoffs' scale
+VERTEX_ADD_TOL = VIOLATION_RTOL
 #: pairs added per violating type and round (its most tempting items)
 VERTEX_PER_TYPE = 8
 #: rounds of adding violated pairs at most
@@ -49,7 +52,7 @@ class VertexSolution:
     """A vertex of the linear screening program: menu (scaled units), pairs and their multipliers.
 
     ``status`` is ``"optimal"`` when the last LP was solved and the all-pairs audit at the vertex finds no
-    pair violated by more than :data:`VERTEX_ADD_TOL`; otherwise it says what stopped."""
+    pair violated by more than :data:`VERTEX_ADD_TOL` of the largest gross payoff; otherwise it says what stopped."""
 
     allocation: FloatArray
     transfer: FloatArray
@@ -138,8 +141,9 @@ def vertex_solve(values: FloatArray, prob: FloatArray, k: FloatArray, cap: float
         u = res.x[N * D:]
         transfer = np.sum(v * a, axis=1) - u
         rep = audit_menu(v, a, transfer)
-        bad = np.flatnonzero(rep.ic_violation > VERTEX_ADD_TOL)
-        new = top_pairs(v, a, transfer, bad, VERTEX_PER_TYPE, VERTEX_ADD_TOL, seen) if bad.size else \
+        add_tol = VERTEX_ADD_TOL * rep.scale
+        bad = np.flatnonzero(rep.ic_violation > add_tol)
+        new = top_pairs(v, a, transfer, bad, VERTEX_PER_TYPE, add_tol, seen) if bad.size else \
             np.zeros((0, 2), dtype=int)
         if len(new) == 0:
             lam = np.maximum(-np.asarray(res.ineqlin.marginals, dtype=float)[:len(pairs)], 0.0)
