@@ -851,7 +851,10 @@ class Refiner:
             floor = (dxn_prev is not None and dxn <= NEWTON_FLOOR_RTOL * xs and dxn > 0.5 * dxn_prev
                      and not contracting)
             if step == 1.0 and (dxn <= 1e-13 * xs or floor):
-                if sparse and not factored:  # the last multipliers from an exact factor at the solution
+                # the last multipliers from an exact factor at the solution: a chord step of the whole system
+                # (an earlier iterate's factor, not refined); a reduced solve refined to this iterate's exact
+                # system (converged) already has them
+                if sparse and not factored and not (isinstance(lu, _ReducedKKT) and lu.converged):
                     contracting, refresh = False, True
                     continue
                 break
