@@ -81,8 +81,12 @@ REFINE_PROFIT_SLACK = 1e-7
 #: the refined point must satisfy stationarity with non-negative multipliers to this relative residual
 REFINE_KKT_TOL = 1e-7
 #: the sparse path looks for non-negative multipliers of dependent active rows (an LP, :meth:`Refiner._lp_multipliers`)
-#: up to this many active rows (measured: 3,798 rows 1.4 s; 30,277 rows about 200 s), and its feasibility tolerances
-REFINE_LP_MAX_ROWS = 10_000
+#: up to this many active rows, in at most REFINE_LP_ITER_PER_ROW simplex iterations per active row or held
+#: bound, with these feasibility tolerances. Measured: Rochet-Chone 40 x 40, 3,798 rows, 6,039 iterations, 1.4 s,
+#: and it certifies; contractible 1,000 x 10, 5,271 independent rows with truly negative multipliers, 12-14 s an
+#: LP that finds none (two spent the finish's budget); Rochet-Chone 100 x 100, 30,277 rows, about 200 s
+REFINE_LP_MAX_ROWS = 4_000
+REFINE_LP_ITER_PER_ROW = 3
 LP_TOL = 1e-10
 #: rounds in which the null types whose virtual value stays positive are let back in (each shrinks the null set)
 REFINE_REENTRY_ROUNDS = 8
@@ -649,7 +653,8 @@ class Refiner:
         c = np.concatenate([np.zeros(k), np.ones(2 * n)])
         try:
             res = linprog(c, A_eq=A, b_eq=b, bounds=(0, None), method="highs-ds",
-                          options={"primal_feasibility_tolerance": LP_TOL, "dual_feasibility_tolerance": LP_TOL})
+                          options={"primal_feasibility_tolerance": LP_TOL, "dual_feasibility_tolerance": LP_TOL,
+                                   "maxiter": REFINE_LP_ITER_PER_ROW * k})
         except ValueError:
             return None
         # counted from the simplex's iterations (deterministic), calibrated on Rochet-Chone 40 x 40: 6,039 iterations
