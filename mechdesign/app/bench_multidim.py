@@ -10,13 +10,13 @@ table adds, per peer row, its profit against the certified optimum and the ratio
 
 from __future__ import annotations
 
-import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from mechdesign.app.bench_problems import timed_solve
 
 Row = dict[str, Any]
 
@@ -26,12 +26,7 @@ def case_multidim(problem: str) -> Row:
     from mechdesign.problemfile import load_problem
     from mechdesign.settings.multidim import MultiDimResult
 
-    p = load_problem(f"multidim/{problem}")
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = p.solve()
-    wall = time.perf_counter() - t0
+    r, wall = timed_solve(load_problem(f"multidim/{problem}"))
     assert isinstance(r, MultiDimResult)
     cert = r.certificate
     return {"instance": problem, "solver": "mechdesign (certified)", "N": r.types.n, "tol": None,

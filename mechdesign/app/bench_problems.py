@@ -27,3 +27,16 @@ def single_problem() -> Any:
     from mechdesign.problemfile import load_problem
 
     return load_problem(problems_dir() / "single_model_cobb_douglas.toml")
+
+
+def timed_solve(problem: Any) -> tuple[Any, float]:
+    """``problem.solve()`` with its default options and warnings silenced (a row reports the status), and its
+    wall time in seconds."""
+    import time
+    import warnings
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = problem.solve()
+    return result, time.perf_counter() - t0

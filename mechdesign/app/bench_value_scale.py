@@ -10,16 +10,14 @@ observable-scale benchmark (eqs. 61-63, which the contractible optimum equals un
 
 from __future__ import annotations
 
-import time
 import tomllib
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mechdesign.app.bench_problems import Row, problems_dir
+from mechdesign.app.bench_problems import Row, problems_dir, timed_solve
 
 
 def case_value_scale(n_w: int, ic: str = "adaptive") -> Row:
@@ -31,12 +29,7 @@ def case_value_scale(n_w: int, ic: str = "adaptive") -> Row:
         spec = tomllib.load(fh)
     spec["types"]["w"]["n"] = n_w
     spec.setdefault("solve", {})["ic"] = ic
-    p = problem_from_dict(spec)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = p.solve()
-    wall = time.perf_counter() - t0
+    r, wall = timed_solve(problem_from_dict(spec))
     assert isinstance(r, ValueScaleResult)
     cert = r.numeric.certificate
     finish = r.numeric.solver.get("finish") or {}
