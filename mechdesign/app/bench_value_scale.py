@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mechdesign.app.bench_contractible import finished
 from mechdesign.app.bench_problems import Row, problems_dir, timed_solve
 
 
@@ -55,7 +56,7 @@ def all_pairs_speedup(df: pd.DataFrame) -> pd.DataFrame:
     if not {"ic", "n_w", "wall_s"} <= set(df.columns):
         return df
     df = df.copy()
-    ok = ~df["status"].astype(str).str.startswith(("not finished", "failed"))
+    ok = finished(df)  # a timed-out or failed row (or baseline) has no speed-up
     base = df[ok & (df["ic"] == "all")].set_index("n_w")["wall_s"]
     df["speedup_vs_all_pairs"] = [base.get(n, np.nan) / w if good and isinstance(w, float) and w > 0 else np.nan
                                   for n, w, good in zip(df["n_w"], df["wall_s"], ok)]

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from mechdesign.engine.audit import audit_menu
 from mechdesign.engine.certificate import VIOLATION_RTOL, balance_multipliers
-from mechdesign.engine.null_flows import null_type_flows
+from mechdesign.engine.null_flows import LP_TOL, null_type_flows
 from mechdesign.engine.pairs import _best_items
 
 if TYPE_CHECKING:
@@ -82,12 +82,11 @@ REFINE_PROFIT_SLACK = 1e-7
 REFINE_KKT_TOL = 1e-7
 #: the sparse path looks for non-negative multipliers of dependent active rows (an LP, :meth:`Refiner._lp_multipliers`)
 #: up to this many active rows, in at most REFINE_LP_ITER_PER_ROW simplex iterations per active row or held
-#: bound, with these feasibility tolerances. Measured: Rochet-Chone 40 x 40, 3,798 rows, 6,039 iterations, 1.4 s,
+#: bound, with null_flows' feasibility tolerances (LP_TOL). Measured: Rochet-Chone 40 x 40, 3,798 rows, 6,039 iterations, 1.4 s,
 #: and it certifies; contractible 1,000 x 10, 5,271 independent rows with truly negative multipliers, 12-14 s an
 #: LP that finds none (two spent the finish's budget); Rochet-Chone 100 x 100, 30,277 rows, about 200 s
 REFINE_LP_MAX_ROWS = 4_000
 REFINE_LP_ITER_PER_ROW = 3
-LP_TOL = 1e-10
 #: rounds in which the null types whose virtual value stays positive are let back in (each shrinks the null set)
 REFINE_REENTRY_ROUNDS = 8
 #: why an attempt is rejected when the types held at the null item cannot be certified (see null_flows)
