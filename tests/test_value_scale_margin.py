@@ -58,7 +58,12 @@ NEAR_LINEAR = 0.75
 
 
 def check(seed: int) -> str:
-    """Solve instance ``seed`` with the default options: 'a2 holds', 'a2 fails' or 'uncertified (near linear)'."""
+    """Solve instance ``seed`` with the default options: 'a2 holds', 'a2 fails' or 'near linear, no margin'."""
+    return solve_and_check(seed)[0]
+
+
+def solve_and_check(seed: int) -> tuple[str, object]:
+    """:func:`check`'s verdict and the result it checked."""
     d = draw(seed)
     tech = d["technology"]
     total = float(tech["sigma"]) + float(tech["finetuning"].get("sigma_hat", 0.0))  # type: ignore[union-attr]
@@ -73,7 +78,7 @@ def check(seed: int) -> str:
         assert r.status in ("optimal", "uncertified") and (r.status == "optimal") == cert.passed, (seed, cert.line())
         if r.status == "optimal":
             assert r.comparison["profit_gap_rel"] >= -PROFIT_RTOL, (seed, r.comparison["profit_gap_rel"])
-        return "near linear, no margin"
+        return "near linear, no margin", r
     assert r.status == "optimal", (seed, cert.line())
     assert cert.has_margin, (seed, cert.gap_rel, cert.rounding_rel)
     assert abs(cert.gap_rel) <= 1e-12 or abs(cert.gap_rel) <= cert.rounding_rel, (seed, cert.gap_rel)
@@ -83,8 +88,8 @@ def check(seed: int) -> str:
     if r.assumption2.holds and c["benchmark_cross_scale_gain_rel"] <= 1e-12:
         assert abs(c["profit_gap_rel"]) <= PROFIT_RTOL, (seed, c)
         assert c["quality_rel_error"] <= QUALITY_RTOL, (seed, c)
-        return "a2 holds"
-    return "a2 fails"
+        return "a2 holds", r
+    return "a2 fails", r
 
 
 def test_shipped_problem_at_40_values_is_certified_with_margin_and_equals_prop10() -> None:
@@ -106,12 +111,35 @@ def test_value_scale_sample(seed: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", [21, 23])
+def test_regression_near_linear_costs_finished_from_the_finer_null_set(seed: int) -> None:
+    """Near-linear costs (seed 23: sigma + sigma_hat = 0.81, seed 21: 0.81): the optimum serves the types near the
+    cutoff at 1e-12 .. 1e-6 of the top quality (Prop 10's menu: the allocation grows as the virtual value to the
+    power (sigma + sigma_hat) / (1 - sigma - sigma_hat), about 4), so the null set read at the program's NULL_TOL
+    (1e-6 of the largest gross payoff) left out types the optimum serves; the finished point earned less than the
+    solver's and was rejected, and both instances ended uncertified (gap 8e-11 and 3e-10 with IC violated by 3e-10
+    and 6e-10 of the largest gross payoff). The finish now tries the null set read at FINISH_NULL_TOL too; checked
+    against Prop 10's benchmark menu (eqs. 61-63, closed forms) to PROFIT_RTOL. (Slow step: 12 s each; the default
+    suite's test of the finer null set's attempt is tests/test_margin.py::test_the_finish_stops_where_the_callers_
+    certificate_holds.)"""
+    d = draw(seed)
+    tech = d["technology"]
+    assert float(tech["sigma"]) + float(tech["finetuning"]["sigma_hat"]) >= NEAR_LINEAR  # type: ignore[index]
+    kind, r = solve_and_check(seed)
+    assert kind == "a2 holds"  # certified with margin, equal to Prop 10's menu
+    finish = r.numeric.solver["finish"]  # type: ignore[attr-defined]
+    assert finish["kept"] and "coarse_null_set_attempt" in finish, finish.get("active_set")
+
+
+@pytest.mark.slow
 def test_value_scale_harness() -> None:
     """30 seeded instances: certified with margin and, where Assumption 2 holds, equal to Prop 10's menu; near-
-    linear costs may end without margin (measured on seeds 0-22: 6, all with sigma + sigma_hat >= 0.81)."""
+    linear costs may end without margin. Measured 2026-12-07 (round 4, session 7): 24 with margin, 2 certified
+    without (seeds 5 and 7, gaps 6.1e-11 and 5.5e-12), 4 uncertified (1, 13, 15, 28), all with sigma + sigma_hat
+    >= 0.81; before the finer null set of the finish, 8 near linear without margin (21 and 23 too)."""
     kinds = [check(seed) for seed in range(30)]
     assert kinds.count("a2 holds") >= 10  # the comparison with the benchmark's menu really runs
-    assert kinds.count("near linear, no margin") <= 10
+    assert kinds.count("near linear, no margin") <= 6
 
 
 @pytest.mark.slow

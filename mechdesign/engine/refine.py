@@ -459,7 +459,8 @@ class Refiner:
                     "certificate decides)")
             done = True
         if done:
-            info.update(stats, applied=True, active_set=key, objective_change=objective - sol.objective,
+            info.update(stats, applied=True, active_set=key, caller_accepted=accepted,
+                        objective_change=objective - sol.objective,
                         max_allocation_change=float(np.max(np.abs(a - a0))) / amax)
             sol.allocation = a
             sol.transfer = t
